@@ -1,0 +1,407 @@
+"""The one structured check-in form, the same for everyone, and its validation.
+
+`build_form` turns a person's key results into a neutral `Form`; `validate` turns what an adapter
+collected (field id -> raw text) into a `CheckInDraft` or a mapping of per-field errors. It never
+returns half a record: either every field is valid or nothing is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+from rhythm.cadences import RhythmKind
+from rhythm.messages import TEXT_LIMIT, FieldKind, Form, FormField, FormSection, Option
+from rhythm.okr import InitiativeStatus, KeyResult, Organisation
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Status(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Decision(StrEnum):
+    CARRY_OVER = "carry_over"
+    DROP = "drop"
+    DONE = "done"
+
+
+STATUS_OPTIONS = tuple(Option(s.value, s.label.capitalize()) for s in Status)
+INITIATIVE_OPTIONS = tuple(
+    Option(s.value, s.value.replace("_", " ").capitalize()) for s in InitiativeStatus
+)
+DECISION_OPTIONS = (
+    Option(Decision.CARRY_OVER, "Carry over to next cycle"),
+    Option(Decision.DROP, "Drop"),
+    Option(Decision.DONE, "Done, nothing to carry"),
+)
+MILESTONE_OPTIONS = (Option("0", "Not done"), Option("1", "Done"))
+
+# A form field id is "kr:<key>:<part>", "init:<key>:status" or "note:<name>". Keys never hold ":".
+KR_PARTS = ("value", "confidence", "status", "moved", "blockers", "blocked_by", "next", "score")
+NOTES = ("focus", "blockers", "blocked_by", "reflection", "reprioritise", "learnings")
+
+
+def kr_field(key: str, part: str) -> str:
+    return f"kr:{key}:{part}"
+
+
+def initiative_field(key: str) -> str:
+    return f"init:{key}:status"
+
+
+def note_field(name: str) -> str:
+    return f"note:{name}"
+
+
+def suggest_status(progress: float, expected: float, confidence: int | None) -> Status:
+    """A status from how far the metric is behind the elapsed share of the cycle and from
+    confidence; the person may change it."""
+    gap = expected - progress
+    if (confidence is not None and confidence <= 3) or gap > 0.3:
+        return Status.OFF_TRACK
+    if (confidence is not None and confidence <= 6) or gap > 0.15:
+        return Status.AT_RISK
+    return Status.ON_TRACK
+
+
+@dataclass(frozen=True, slots=True)
+class LastAnswer:
+    """What a person said last time about one key result, used to prefill the form."""
+
+    value: float | None
+    confidence: int | None
+    status: Status | None
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KrUpdate:
+    key_result: str
+    value: float | None = None
+    confidence: int | None = None
+    status: Status | None = None
+    moved: str = ""
+    blockers: str = ""
+    blocked_by_team: str | None = None
+    blocked_by_kr: str | None = None
+    next_step: str = ""
+    final_score: float | None = None
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInDraft:
+    """A complete, valid check-in, ready to store."""
+
+    person: str
+    kind: RhythmKind
+    kr_updates: tuple[KrUpdate, ...] = ()
+    initiatives: tuple[tuple[str, InitiativeStatus], ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)
+    blocked_by_team: str | None = None
+    blocked_by_kr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormErrors:
+    errors: Mapping[str, str]
+
+
+def _fmt(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _kr_fields(kr: KeyResult, kind: RhythmKind, last: LastAnswer | None) -> tuple[FormField, ...]:
+    metric = kr.metric
+    key = kr.key
+    last_conf = str(last.confidence) if last and last.confidence is not None else None
+    last_status = last.status.value if last and last.status else None
+    confidence = FormField(
+        kr_field(key, "confidence"), "Confidence (0-10)", FieldKind.INTEGER,
+        required=True, initial=last_conf, minimum=0, maximum=10,
+        hint="How sure are you that this key result will be reached?",
+    )  # fmt: skip
+    status = FormField(
+        kr_field(key, "status"), "Status", FieldKind.CHOICE, initial=last_status,
+        options=STATUS_OPTIONS, hint="Left empty, it is suggested from progress and confidence.",
+    )  # fmt: skip
+    if kind is RhythmKind.END_OF_CYCLE:
+        return (
+            FormField(kr_field(key, "score"), "Final score (0.0-1.0)", FieldKind.NUMBER,
+                      required=True, minimum=0.0, maximum=1.0,
+                      initial=_fmt(round(kr.progress(), 1))),
+            FormField(kr_field(key, "next"), "Carry over or drop?", FieldKind.CHOICE,
+                      required=True, options=DECISION_OPTIONS),
+        )  # fmt: skip
+    if kind is RhythmKind.MONTHLY:
+        return confidence, status
+    if metric is not None and metric.milestone:
+        value = FormField(
+            kr_field(key, "value"), "Done?", FieldKind.CHOICE, required=True,
+            initial=_fmt(last.value if last and last.value is not None else metric.current),
+            options=MILESTONE_OPTIONS,
+        )  # fmt: skip
+    else:
+        unit = f" ({metric.unit})" if metric and metric.unit else ""
+        target = f"target {_fmt(metric.target)}{metric.unit}" if metric else "no metric yet"
+        value = FormField(
+            kr_field(key, "value"), f"New value{unit}", FieldKind.NUMBER, required=True,
+            initial=_fmt(last.value if last and last.value is not None else
+                         metric.current if metric else None),
+            minimum=metric.lowest if metric else None, maximum=metric.highest if metric else None,
+            hint=target,
+        )  # fmt: skip
+    return (
+        value,
+        confidence,
+        status,
+        FormField(kr_field(key, "moved"), "What moved it?", FieldKind.LONG_TEXT),
+        FormField(kr_field(key, "blockers"), "Blockers", FieldKind.LONG_TEXT),
+        FormField(kr_field(key, "blocked_by"), "Blocked by (team or key result)", FieldKind.TEXT,
+                  max_length=255),
+        FormField(kr_field(key, "next"), "Next step", FieldKind.TEXT,
+                  initial=last.next_step if last and last.next_step else None),
+    )  # fmt: skip
+
+
+def build_form(
+    org: Organisation,
+    person: str,
+    kind: RhythmKind,
+    *,
+    cycle: str,
+    context: str,
+    last: Mapping[str, LastAnswer] | None = None,
+) -> Form:
+    """The form `person` fills in for a check-in of `kind` in `cycle`."""
+    last = last or {}
+    who = org.person[person]
+    krs = org.key_results_of(person, cycle)
+    sections: list[FormSection] = []
+    if kind is RhythmKind.DAILY:
+        sections.append(FormSection("Today", (
+            FormField(note_field("focus"), "Focus today", FieldKind.LONG_TEXT, required=True),
+            FormField(note_field("blockers"), "Blockers", FieldKind.LONG_TEXT),
+            FormField(note_field("blocked_by"), "Blocked by (team or key result)",
+                      FieldKind.TEXT, max_length=255),
+        )))  # fmt: skip
+        return Form(f"Daily pulse · {who.name}", "Two lines on today.", tuple(sections), context)
+    for kr in krs:
+        metric = kr.metric
+        subtitle = (
+            f"{_fmt(metric.start)} → {_fmt(metric.target)}{metric.unit}, now {_fmt(metric.current)}"
+            if metric
+            else "no metric"
+        )
+        sections.append(FormSection(kr.title, _kr_fields(kr, kind, last.get(kr.key)), subtitle))
+        initiatives = org.initiatives_of(kr.key)
+        if initiatives and kind is RhythmKind.WEEKLY:
+            sections.append(FormSection(f"Initiatives · {kr.title}", tuple(
+                FormField(initiative_field(i.key), i.title, FieldKind.CHOICE, required=True,
+                          initial=i.status.value, options=INITIATIVE_OPTIONS)
+                for i in initiatives
+            )))  # fmt: skip
+    if kind is RhythmKind.MONTHLY:
+        sections.append(FormSection("Reflection", (
+            FormField(note_field("reflection"), "What did this month teach you?",
+                      FieldKind.LONG_TEXT, required=True),
+            FormField(note_field("reprioritise"), "What should we stop, start or re-prioritise?",
+                      FieldKind.LONG_TEXT),
+        )))  # fmt: skip
+    if kind is RhythmKind.END_OF_CYCLE:
+        sections.append(FormSection("Learnings", (
+            FormField(note_field("learnings"), "What did this cycle teach you?",
+                      FieldKind.LONG_TEXT, required=True),
+        )))  # fmt: skip
+    titles = {
+        RhythmKind.WEEKLY: "Weekly check-in",
+        RhythmKind.MONTHLY: "Monthly review",
+        RhythmKind.END_OF_CYCLE: "Strategy refresh",
+    }
+    intro = f"{len(krs)} key result{'s' if len(krs) != 1 else ''} in {cycle}."
+    return Form(f"{titles[kind]} · {who.name}", intro, tuple(sections), context)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(raw: str) -> float | None:
+    """A number as people type it: '1,234.5', '12 %', '€ 300', ' 7 '. None when it is not one."""
+    text = raw.strip().replace(",", "").replace("\u00a0", "").replace(" ", "")
+    text = text.strip("%$€£¥")
+    if not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _check_text(fid: str, raw: str, limit: int, errors: dict[str, str]) -> str:
+    text = raw.strip()
+    if len(text) > limit:
+        errors[fid] = f"Keep this under {limit} characters (it has {len(text)})."
+    return text
+
+
+class _Reader:
+    """Reads raw answers field by field, collecting errors instead of raising."""
+
+    def __init__(self, org: Organisation, answers: Mapping[str, str | None]) -> None:
+        self.org = org
+        self.answers = answers
+        self.errors: dict[str, str] = {}
+
+    def raw(self, fid: str) -> str:
+        return (self.answers.get(fid) or "").strip()
+
+    def text(self, fid: str, *, required: bool = False, limit: int = TEXT_LIMIT) -> str:
+        value = _check_text(fid, self.raw(fid), limit, self.errors)
+        if required and not value:
+            self.errors[fid] = "Please fill this in."
+        return value
+
+    def number(self, fid: str, *, lo: float | None = None, hi: float | None = None) -> float | None:
+        raw = self.raw(fid)
+        if not raw:
+            self.errors[fid] = "Please enter a value."
+            return None
+        value = parse_number(raw)
+        if value is None:
+            self.errors[fid] = f"“{raw[:40]}” is not a number. Enter digits, like 42 or 3.5."
+        elif lo is not None and value < lo:
+            self.errors[fid] = f"Must be at least {_fmt(lo)}."
+        elif hi is not None and value > hi:
+            self.errors[fid] = f"Must be at most {_fmt(hi)}."
+        else:
+            return value
+        return None
+
+    def confidence(self, fid: str) -> int | None:
+        value = self.number(fid)
+        if value is not None and (not value.is_integer() or not 0 <= value <= 10):
+            self.errors[fid] = "Confidence is a whole number from 0 to 10."
+            return None
+        return int(value) if value is not None else None
+
+    def choice(self, fid: str, enum: type[E], *, required: bool = False) -> E | None:
+        raw = self.raw(fid)
+        if not raw:
+            if required:
+                self.errors[fid] = "Please choose one."
+            return None
+        try:
+            return enum(raw)
+        except ValueError:
+            self.errors[fid] = f"Choose one of: {', '.join(e.value for e in enum)}."
+            return None
+
+    def blocked_by(self, fid: str) -> tuple[str | None, str | None]:
+        raw = self.text(fid, limit=255)
+        if not raw:
+            return None, None
+        team = self.org.find_team(raw)
+        if team:
+            return team.key, None
+        if raw in self.org.key_result:
+            kr = self.org.key_result[raw]
+            return self.org.objective_team(self.org.objective[kr.objective]), kr.key
+        self.errors[fid] = f"No team or key result called “{raw[:60]}”."
+        return None, None
+
+
+def validate(
+    org: Organisation,
+    person: str,
+    kind: RhythmKind,
+    answers: Mapping[str, str | None],
+    *,
+    cycle: str,
+    expected_progress: float,
+) -> CheckInDraft | FormErrors:
+    """Check every answer; return the complete draft, or every field error at once."""
+    if person not in org.person:
+        return FormErrors({"": f"{person} is not part of {org.name}'s OKR tree."})
+    read = _Reader(org, answers)
+    owned = {kr.key: kr for kr in org.key_results_of(person, cycle)}
+    for fid in answers:
+        kind_, _, rest = fid.partition(":")
+        key = rest.partition(":")[0]
+        if kind_ == "kr" and key not in owned:
+            read.errors[fid] = f"Unknown key result “{key}”: it is not one of yours in {cycle}."
+        elif kind_ == "init" and not any(
+            i.key == key for kr in owned for i in org.initiatives_of(kr)
+        ):
+            read.errors[fid] = f"Unknown initiative “{key}”."
+
+    if kind is RhythmKind.DAILY:
+        notes = {
+            "focus": read.text(note_field("focus"), required=True),
+            "blockers": read.text(note_field("blockers")),
+        }
+        team, kr_key = read.blocked_by(note_field("blocked_by"))
+        if read.errors:
+            return FormErrors(read.errors)
+        return CheckInDraft(person, kind, notes=notes, blocked_by_team=team, blocked_by_kr=kr_key)
+
+    updates: list[KrUpdate] = []
+    initiatives: list[tuple[str, InitiativeStatus]] = []
+    for key, kr in owned.items():
+        if kind is RhythmKind.END_OF_CYCLE:
+            score = read.number(kr_field(key, "score"), lo=0.0, hi=1.0)
+            decision = read.choice(kr_field(key, "next"), Decision, required=True)
+            updates.append(KrUpdate(key, final_score=score, decision=decision))
+            continue
+        confidence = read.confidence(kr_field(key, "confidence"))
+        status = read.choice(kr_field(key, "status"), Status)
+        if kind is RhythmKind.MONTHLY:
+            if status is None:
+                status = suggest_status(kr.progress(), expected_progress, confidence)
+            updates.append(KrUpdate(key, confidence=confidence, status=status))
+            continue
+        metric = kr.metric
+        value = read.number(
+            kr_field(key, "value"),
+            lo=metric.lowest if metric else None,
+            hi=metric.highest if metric else None,
+        )
+        if status is None and value is not None:
+            status = suggest_status(kr.progress(value), expected_progress, confidence)
+        team, blocked_kr = read.blocked_by(kr_field(key, "blocked_by"))
+        updates.append(
+            KrUpdate(
+                key,
+                value=value,
+                confidence=confidence,
+                status=status,
+                moved=read.text(kr_field(key, "moved")),
+                blockers=read.text(kr_field(key, "blockers")),
+                blocked_by_team=team,
+                blocked_by_kr=blocked_kr,
+                next_step=read.text(kr_field(key, "next")),
+            )
+        )
+        for ini in org.initiatives_of(key):
+            ini_status = read.choice(initiative_field(ini.key), InitiativeStatus)
+            initiatives.append((ini.key, ini_status or ini.status))
+    notes = {}
+    if kind is RhythmKind.MONTHLY:
+        notes["reflection"] = read.text(note_field("reflection"), required=True)
+        notes["reprioritise"] = read.text(note_field("reprioritise"))
+    if kind is RhythmKind.END_OF_CYCLE:
+        notes["learnings"] = read.text(note_field("learnings"), required=True)
+    if read.errors:
+        return FormErrors(read.errors)
+    return CheckInDraft(person, kind, tuple(updates), tuple(initiatives), notes)

@@ -1,0 +1,127 @@
+"""The core's neutral message model. Adapters render these to Block Kit, Adaptive Cards or text.
+
+Nothing here knows a chat platform; field ids and action ids are plain strings the adapters
+carry through their payloads and give back in a `CheckInSubmission` or a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rhythm.digest import Digest
+
+TEXT_LIMIT = 3000  # Slack's section and input limit, and ours for every free-text answer
+
+
+class FieldKind(StrEnum):
+    NUMBER = "number"
+    INTEGER = "integer"
+    CHOICE = "choice"
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    id: str
+    label: str
+    kind: FieldKind
+    required: bool = False
+    initial: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    options: tuple[Option, ...] = ()
+    max_length: int = TEXT_LIMIT
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormSection:
+    title: str
+    fields: tuple[FormField, ...]
+    subtitle: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One structured check-in form. `context` is opaque to adapters and comes back on submit."""
+
+    title: str
+    intro: str
+    sections: tuple[FormSection, ...]
+    context: str
+    submit_label: str = "Check in"
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[FormField, ...]:
+        return tuple(f for s in self.sections for f in s.fields)
+
+    def with_errors(self, errors: Mapping[str, str]) -> Form:
+        return Form(
+            self.title, self.intro, self.sections, self.context, self.submit_label, dict(errors)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    id: str  # e.g. "checkin:open"; the value carries the prompt id
+    label: str
+    value: str = ""
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A short message with optional lines and buttons: prompts, reminders, confirmations."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    footer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A titled list of rows, e.g. `/okr mine` or `/okr status`."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    footer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    label: str
+    detail: str = ""
+    children: tuple[TreeNode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    title: str
+    roots: tuple[TreeNode, ...]
+
+
+Message = Text | Notice | Form | DigestMessage | Table | Tree

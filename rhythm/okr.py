@@ -1,0 +1,351 @@
+"""The OKR tree: teams, people, cycles, objectives, key results and initiatives.
+
+Everything here is an immutable value identified by a string key that is unique within one
+organisation (people by their lower-cased email). The storage layer maps keys to rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from rhythm.cadences import Rhythm, RhythmKind
+
+MONDAY_TO_FRIDAY = frozenset(range(5))
+
+
+class Role(StrEnum):
+    LEAD = "lead"
+    MEMBER = "member"
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class InitiativeStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """Inclusive range of local dates, e.g. a person's leave."""
+
+    start: date
+    end: date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    key: str
+    name: str
+    parent: str | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    team: str
+    role: Role = Role.MEMBER
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    email: str
+    name: str
+    timezone: str = "UTC"
+    working_days: frozenset[int] = MONDAY_TO_FRIDAY  # 0 = Monday, as date.weekday()
+    holiday_calendar: str | None = None
+    time_off: tuple[DateRange, ...] = ()
+    memberships: tuple[Membership, ...] = ()
+    slack_user_id: str | None = None
+    teams_user_id: str | None = None  # Azure AD object id
+    quiet_start: time = time(19, 0)
+    quiet_end: time = time(8, 0)
+
+    @property
+    def key(self) -> str:
+        return self.email
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_off(self, day: date) -> bool:
+        return any(day in leave for leave in self.time_off)
+
+    def is_quiet(self, moment: datetime) -> bool:
+        """Whether `moment` falls in this person's quiet hours or on a day they do not work."""
+        local = moment.astimezone(self.zone)
+        if local.weekday() not in self.working_days:
+            return True
+        now = local.time()
+        if self.quiet_start > self.quiet_end:  # the usual case: quiet overnight
+            return now >= self.quiet_start or now < self.quiet_end
+        return self.quiet_start <= now < self.quiet_end
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    key: str  # e.g. 2026-Q4
+    start: date
+    end: date  # inclusive
+
+    def elapsed_share(self, day: date) -> float:
+        """How much of the cycle has passed on `day`, from 0.0 to 1.0."""
+        total = (self.end - self.start).days + 1
+        done = (day - self.start).days + 1
+        return min(1.0, max(0.0, done / total))
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    key: str
+    title: str
+    cycle: str
+    owner_team: str | None = None
+    owner_person: str | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    start: float
+    target: float
+    current: float
+    unit: str = ""
+    direction: Direction = Direction.UP
+    milestone: bool = False  # a 0/1 key result: done or not
+
+    def progress(self, value: float | None = None) -> float:
+        """Progress of `value` (default: current) from start to target, normalised to 0..1."""
+        value = self.current if value is None else value
+        if self.milestone:
+            return 1.0 if value >= 1 else 0.0
+        span = self.target - self.start
+        if span == 0:
+            return 1.0
+        moved = value - self.start
+        return min(1.0, max(0.0, moved / span))
+
+    @property
+    def lowest(self) -> float | None:
+        """The smallest value a person may report, or None when any is plausible."""
+        if self.milestone:
+            return 0.0
+        return 0.0 if min(self.start, self.target) >= 0 else None
+
+    @property
+    def highest(self) -> float | None:
+        return 1.0 if self.milestone else None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyResult:
+    key: str
+    objective: str
+    title: str
+    owner: str | None  # email
+    metric: Metric | None
+
+    def progress(self, value: float | None = None) -> float:
+        return self.metric.progress(value) if self.metric else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Initiative:
+    key: str
+    key_result: str
+    title: str
+    owner: str | None = None
+    status: InitiativeStatus = InitiativeStatus.NOT_STARTED
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """One organisation's whole OKR tree with the indexes every use case needs."""
+
+    key: str
+    name: str
+    teams: tuple[Team, ...] = ()
+    people: tuple[Person, ...] = ()
+    cycles: tuple[Cycle, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    key_results: tuple[KeyResult, ...] = ()
+    initiatives: tuple[Initiative, ...] = ()
+    rhythms: tuple[Rhythm, ...] = ()
+    holidays: Mapping[str, frozenset[date]] = field(default_factory=dict)
+
+    @cached_property
+    def team(self) -> Mapping[str, Team]:
+        return {t.key: t for t in self.teams}
+
+    @cached_property
+    def person(self) -> Mapping[str, Person]:
+        return {p.email: p for p in self.people}
+
+    @cached_property
+    def objective(self) -> Mapping[str, Objective]:
+        return {o.key: o for o in self.objectives}
+
+    @cached_property
+    def key_result(self) -> Mapping[str, KeyResult]:
+        return {k.key: k for k in self.key_results}
+
+    @cached_property
+    def cycle(self) -> Mapping[str, Cycle]:
+        return {c.key: c for c in self.cycles}
+
+    @cached_property
+    def _children(self) -> Mapping[str | None, tuple[str, ...]]:
+        children: dict[str | None, list[str]] = {}
+        for team in self.teams:
+            children.setdefault(team.parent, []).append(team.key)
+        return {k: tuple(v) for k, v in children.items()}
+
+    def child_teams(self, team: str | None) -> tuple[str, ...]:
+        return self._children.get(team, ())
+
+    def root_teams(self) -> tuple[str, ...]:
+        return self.child_teams(None)
+
+    def subtree(self, team: str) -> list[str]:
+        """`team` and all teams below it, parents before children."""
+        out, stack = [], [team]
+        while stack:
+            key = stack.pop()
+            out.append(key)
+            stack.extend(reversed(self.child_teams(key)))
+        return out
+
+    def ancestors(self, team: str) -> Iterator[str]:
+        """`team` then its parent, up to the root."""
+        seen: set[str] = set()
+        current: str | None = team
+        while current is not None and current not in seen:
+            seen.add(current)
+            yield current
+            current = self.team[current].parent if current in self.team else None
+
+    @cached_property
+    def _members(self) -> Mapping[str, tuple[Person, ...]]:
+        members: dict[str, list[Person]] = {}
+        for person in self.people:
+            for m in person.memberships:
+                members.setdefault(m.team, []).append(person)
+        return {k: tuple(v) for k, v in members.items()}
+
+    def members(self, team: str) -> tuple[Person, ...]:
+        return self._members.get(team, ())
+
+    def is_lead(self, person: str, team: str) -> bool:
+        p = self.person.get(person)
+        return p is not None and Membership(team, Role.LEAD) in p.memberships
+
+    def leads(self, team: str) -> tuple[Person, ...]:
+        return tuple(p for p in self.members(team) if self.is_lead(p.email, team))
+
+    @cached_property
+    def _krs_by_owner(self) -> Mapping[str, tuple[KeyResult, ...]]:
+        owned: dict[str, list[KeyResult]] = {}
+        for kr in self.key_results:
+            if kr.owner:
+                owned.setdefault(kr.owner, []).append(kr)
+        return {k: tuple(v) for k, v in owned.items()}
+
+    def key_results_of(self, person: str, cycle: str | None = None) -> tuple[KeyResult, ...]:
+        owned = self._krs_by_owner.get(person, ())
+        if cycle is None:
+            return owned
+        return tuple(kr for kr in owned if self.objective[kr.objective].cycle == cycle)
+
+    @cached_property
+    def _krs_by_objective(self) -> Mapping[str, tuple[KeyResult, ...]]:
+        by_obj: dict[str, list[KeyResult]] = {}
+        for kr in self.key_results:
+            by_obj.setdefault(kr.objective, []).append(kr)
+        return {k: tuple(v) for k, v in by_obj.items()}
+
+    def key_results_in(self, objective: str) -> tuple[KeyResult, ...]:
+        return self._krs_by_objective.get(objective, ())
+
+    @cached_property
+    def _initiatives_by_kr(self) -> Mapping[str, tuple[Initiative, ...]]:
+        by_kr: dict[str, list[Initiative]] = {}
+        for ini in self.initiatives:
+            by_kr.setdefault(ini.key_result, []).append(ini)
+        return {k: tuple(v) for k, v in by_kr.items()}
+
+    def initiatives_of(self, key_result: str) -> tuple[Initiative, ...]:
+        return self._initiatives_by_kr.get(key_result, ())
+
+    def objective_team(self, objective: Objective) -> str | None:
+        """The team an objective belongs to: its owner team, or its owner person's first team."""
+        if objective.owner_team:
+            return objective.owner_team
+        person = self.person.get(objective.owner_person or "")
+        return person.memberships[0].team if person and person.memberships else None
+
+    def objectives_of_teams(self, teams: Iterable[str], cycle: str) -> tuple[Objective, ...]:
+        wanted = set(teams)
+        return tuple(
+            o for o in self.objectives if o.cycle == cycle and self.objective_team(o) in wanted
+        )
+
+    def child_objectives(self, objective: str | None) -> tuple[Objective, ...]:
+        return tuple(o for o in self.objectives if o.parent == objective)
+
+    def cycle_on(self, day: date) -> Cycle | None:
+        """The cycle that contains `day` (the latest-starting one when cycles overlap)."""
+        matching = [c for c in self.cycles if day in c]
+        return max(matching, key=lambda c: c.start) if matching else None
+
+    def is_holiday(self, person: Person, day: date) -> bool:
+        if person.holiday_calendar is None:
+            return False
+        return day in self.holidays.get(person.holiday_calendar, frozenset())
+
+    def team_of(self, person: str) -> str | None:
+        p = self.person.get(person)
+        return p.memberships[0].team if p and p.memberships else None
+
+    def find_team(self, text: str) -> Team | None:
+        """A team by key or by name, case-insensitively."""
+        wanted = text.strip().lower()
+        for team in self.teams:
+            if wanted in (team.key.lower(), team.name.lower()):
+                return team
+        return None
+
+    @cached_property
+    def _rhythm_index(self) -> Mapping[tuple[str, RhythmKind], Rhythm]:
+        return {(r.team, r.kind): r for r in self.rhythms}
+
+    def rhythms_of(self, team: str) -> tuple[Rhythm, ...]:
+        return tuple(r for r in self.rhythms if r.team == team)
+
+    def covering_rhythm(self, person: Person, kind: RhythmKind) -> Rhythm | None:
+        """The rhythm of `kind` that prompts `person`: the nearest one up the tree from their
+        first team that has one, so each person answers each kind once per period."""
+        by_team = self._rhythm_index
+        for membership in person.memberships:
+            for team in self.ancestors(membership.team):
+                found = by_team.get((team, kind))
+                if found:
+                    return found
+        return None

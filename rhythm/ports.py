@@ -1,0 +1,277 @@
+"""The ports the core needs from the outside world: repositories, chat and a clock.
+
+`storage/` implements the repositories (SQLite and PostgreSQL), `bot/*` the chat gateways.
+Every repository method takes the organisation key: one database holds many organisations,
+and none sees another's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from rhythm.cadences import RhythmKind
+from rhythm.due import DueDigest, DuePrompt
+from rhythm.forms import CheckInDraft, LastAnswer, Status
+from rhythm.messages import Message
+from rhythm.okr import Organisation, Person
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that only moves when told to: for tests and the demo's simulated weeks."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+
+# ---- records the repositories hand back -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRecord:
+    id: int
+    rhythm: str
+    kind: RhythmKind
+    person: str
+    period: str
+    scheduled_for: datetime
+    deadline: datetime
+    is_lead: bool
+    sent_at: datetime | None = None
+    message_ref: str | None = None
+    answered_at: datetime | None = None
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    id: int
+    rhythm: str
+    team: str
+    period: str
+    scheduled_for: datetime
+    posted_at: datetime | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCheckIn:
+    id: int
+    revision: int  # 1 for the first check-in of this person, kind and period; +1 per edit
+    created: bool  # False when the same submission had already been stored
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The latest revision of one key result's update within one period."""
+
+    person: str
+    submitted_at: datetime
+    value: float | None
+    confidence: int | None
+    status: Status | None
+    moved: str = ""
+    blockers: str = ""
+    blocked_by_team: str | None = None
+    blocked_by_kr: str | None = None
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFact:
+    person: str
+    is_lead: bool
+    deadline: datetime
+    answered_at: datetime | None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteFact:
+    """Free-text answers of one check-in in the period (daily focus, monthly reflection...)."""
+
+    person: str
+    submitted_at: datetime
+    notes: Mapping[str, str]
+    blocked_by_team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """What SQL aggregated for one digest: latest state per key result in the period and the
+    one before, participation, and notes. Sized by the team, never by history."""
+
+    current: Mapping[str, Snapshot] = field(default_factory=dict)
+    previous: Mapping[str, Snapshot] = field(default_factory=dict)
+    prompts: Sequence[PromptFact] = ()
+    spontaneous: Mapping[str, int] = field(default_factory=dict)
+    streaks: Mapping[str, int] = field(default_factory=dict)
+    notes: Sequence[NoteFact] = ()
+    blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
+
+
+# ---- repositories -----------------------------------------------------------------------
+
+
+class OrgRepository(Protocol):
+    async def save_organisation(self, org: Organisation) -> None:
+        """Replace the organisation's OKR tree in one transaction (check-ins are kept)."""
+        ...
+
+    async def load_organisation(self, org: str) -> Organisation | None: ...
+
+    async def organisation_keys(self) -> list[str]: ...
+
+    async def set_current_values(self, org: str, values: Mapping[str, float]) -> None:
+        """Record key results' current metric values (the latest check-in wins)."""
+        ...
+
+
+class PromptRepository(Protocol):
+    async def add_prompts(self, org: str, due: Sequence[DuePrompt]) -> int:
+        """Insert prompts, ignoring any (rhythm, person, period) that exists; returns new ones."""
+        ...
+
+    async def claim_unsent(
+        self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
+    ) -> list[PromptRecord]:
+        """Claim unsent, unfailed prompts scheduled by `now` (leads first) so that no other
+        worker gets them until `lease` passes; concurrent callers get disjoint sets."""
+        ...
+
+    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None: ...
+
+    async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
+        """A permanent failure: the prompt is not retried and shows up for admins."""
+        ...
+
+    async def release(self, prompt_id: int, *, retry_at: datetime) -> None:
+        """A transient failure: make the prompt claimable again from `retry_at`."""
+        ...
+
+    async def reminder_candidates(self, org: str, *, now: datetime) -> list[PromptRecord]:
+        """Sent, unanswered, unfailed prompts whose deadline has not passed."""
+        ...
+
+    async def mark_reminded(self, prompt_id: int, *, at: datetime, count_before: int) -> bool:
+        """Count one reminder if nobody else did (compare-and-set on the count)."""
+        ...
+
+    async def get_prompt(self, org: str, prompt_id: int) -> PromptRecord | None: ...
+
+    async def open_prompts(self, org: str, person: str, *, now: datetime) -> list[PromptRecord]:
+        """The person's unanswered prompts whose period is still open, newest first."""
+        ...
+
+    async def snooze(self, prompt_id: int, *, until: datetime) -> None: ...
+
+    async def failed_prompts(self, org: str) -> list[PromptRecord]: ...
+
+
+class CheckInRepository(Protocol):
+    async def save_checkin(
+        self,
+        org: str,
+        draft: CheckInDraft,
+        *,
+        period: str,
+        prompt_id: int | None,
+        submitted_at: datetime,
+        idempotency_key: str,
+    ) -> SavedCheckIn:
+        """Store a check-in and its updates atomically and mark its prompt answered.
+        Storing the same idempotency key twice stores it once."""
+        ...
+
+    async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]: ...
+
+    async def digest_facts(
+        self,
+        org: str,
+        *,
+        kind: RhythmKind,
+        period: str,
+        previous: str,
+        key_results: Sequence[str],
+        people: Sequence[str],
+        teams: Sequence[str],
+    ) -> DigestFacts: ...
+
+
+class DigestRepository(Protocol):
+    async def add_digests(self, org: str, due: Sequence[DueDigest]) -> int: ...
+
+    async def claim_digests(
+        self, org: str, *, now: datetime, worker: str, lease: timedelta
+    ) -> list[DigestRecord]: ...
+
+    async def mark_posted(self, digest_id: int, *, at: datetime) -> None: ...
+
+    async def mark_digest_failed(self, digest_id: int, *, at: datetime, error: str) -> None: ...
+
+
+class TickRepository(Protocol):
+    async def last_tick(self, org: str) -> datetime | None: ...
+
+    async def record_tick(self, org: str, at: datetime) -> None:
+        """Move the watermark forward to `at` (never backwards)."""
+        ...
+
+
+class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository, TickRepository,
+            Protocol):  # fmt: skip
+    """Everything the core needs from storage, as one object the composition root injects."""
+
+
+# ---- chat -------------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered. Permanent errors (unknown user, bot blocked, channel
+    gone) are recorded and not retried; transient ones are retried after `retry_after`."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class ChatGateway(Protocol):
+    async def send_direct(self, person: Person, message: Message) -> str:
+        """Send a direct message; returns a reference that `update_direct` accepts."""
+        ...
+
+    async def update_direct(self, person: Person, ref: str, message: Message) -> None: ...
+
+    async def post_channel(
+        self, channel: str, message: Message, *, thread: str | None = None
+    ) -> str:
+        """Post to a channel (or as a reply in `thread`); returns a reference to the post."""
+        ...
