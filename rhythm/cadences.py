@@ -88,3 +88,16 @@ def previous_period(kind: RhythmKind, day: date) -> str:
     if kind is RhythmKind.MONTHLY:
         return period_of(kind, month_start(day) - timedelta(days=1))
     raise ValueError("end-of-cycle periods have no fixed predecessor")
+
+
+def period_bounds(
+    kind: RhythmKind, day: date, cycle: tuple[date, date] | None = None
+) -> tuple[date, date]:
+    """First and last local date of the period of `kind` containing `day`."""
+    if kind is RhythmKind.DAILY:
+        return day, day
+    if kind is RhythmKind.WEEKLY:
+        return week_start(day), week_start(day) + timedelta(days=6)
+    if kind is RhythmKind.MONTHLY:
+        return month_start(day), month_end(day)
+    return cycle if cycle else (day, day)

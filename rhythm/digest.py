@@ -256,6 +256,7 @@ def early_warnings(
         if (
             cur is None
             and prev is None
+            and scope.kind is not RhythmKind.DAILY  # a daily pulse has no key-result updates
             and kr.owner
             and not _on_leave(org, kr.owner, scope.period_days)
         ):
@@ -368,7 +369,7 @@ def build_digest(
     ]
     blocking = tuple(
         BlockerLine(_name(org, snap.person), org.key_result[kr].title if kr in org.key_result
-                    else kr, snap.blockers, team.name)
+                    else kr, snap.blockers, _blocked_by_text(org, snap) or team.name)
         for kr, _, snap in facts.blocking_others
         if snap.blocked_by_team in set(org.subtree(scope.team))
     )  # fmt: skip

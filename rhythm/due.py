@@ -83,8 +83,13 @@ def local_instant(day: date, rhythm: Rhythm, zone: ZoneInfo) -> datetime:
 def prompt_for(
     org: Organisation, rhythm: Rhythm, person: Person, now: datetime
 ) -> DuePrompt | None:
-    """The prompt `person` gets from `rhythm` in the period containing `now`, if any."""
-    today = now.astimezone(person.zone).date()
+    """The prompt `person` gets from `rhythm` in the period containing `now`, if any.
+
+    A lead's prompt fires `lead_time` early, so for a lead the period is the one containing
+    `now + lead_time`: a Monday 00:30 rhythm reaches a lead at 23:30 on Sunday, last ISO week.
+    """
+    is_lead = org.is_lead(person.email, rhythm.team)
+    today = (now + rhythm.lead_time if is_lead else now).astimezone(person.zone).date()
     cycle = org.cycle_on(today)
     needs_krs = rhythm.kind in (RhythmKind.WEEKLY, RhythmKind.END_OF_CYCLE)
     if needs_krs and (cycle is None or not org.key_results_of(person.email, cycle.key)):
@@ -93,7 +98,6 @@ def prompt_for(
     if day is None:
         return None
     nominal = local_instant(day, rhythm, person.zone)
-    is_lead = org.is_lead(person.email, rhythm.team)
     return DuePrompt(
         rhythm=rhythm.key,
         kind=rhythm.kind,
@@ -156,7 +160,19 @@ def digest_for(org: Organisation, rhythm: Rhythm, now: datetime) -> DueDigest | 
 def due_digests(
     org: Organisation, now: datetime, since: datetime | None = None
 ) -> Iterator[DueDigest]:
+    """Digests scheduled in (since, now]. A digest is posted at its period's answer deadline,
+    which may fall in the next period (Friday check-in, Monday digest), so with a watermark the
+    period containing `now - deadline` is considered too; with `since` None only the current
+    period is caught up, as for prompts."""
     for rhythm in org.rhythms:
-        digest = digest_for(org, rhythm, now)
-        if digest and _in_window(digest.scheduled_for, since, now):
-            yield digest
+        moments = (now,) if since is None else (now, now - rhythm.deadline)
+        periods: set[str] = set()
+        for moment in moments:
+            digest = digest_for(org, rhythm, moment)
+            if (
+                digest
+                and digest.period not in periods
+                and _in_window(digest.scheduled_for, since, now)
+            ):
+                periods.add(digest.period)
+                yield digest

@@ -122,7 +122,9 @@ class FormErrors:
 def _fmt(value: float | None) -> str | None:
     if value is None:
         return None
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    # str() is the shortest text that reads back as the same float: a prefilled value
+    # submitted unchanged stays the same (":g" rounded 12345.67 to 12345.7).
+    return str(int(value)) if float(value).is_integer() else str(float(value))
 
 
 def _kr_fields(kr: KeyResult, kind: RhythmKind, last: LastAnswer | None) -> tuple[FormField, ...]:
@@ -310,7 +312,7 @@ class _Reader:
 
     def blocked_by(self, fid: str) -> tuple[str | None, str | None]:
         raw = self.text(fid, limit=255)
-        if not raw:
+        if not raw or fid in self.errors:  # empty, or too long: keep that error
             return None, None
         team = self.org.find_team(raw)
         if team:
@@ -377,6 +379,9 @@ def validate(
             lo=metric.lowest if metric else None,
             hi=metric.highest if metric else None,
         )
+        if metric is not None and metric.milestone and value not in (None, 0.0, 1.0):
+            read.errors[kr_field(key, "value")] = "A milestone is done or not: answer 1 or 0."
+            value = None
         if status is None and value is not None:
             status = suggest_status(kr.progress(value), expected_progress, confidence)
         team, blocked_kr = read.blocked_by(kr_field(key, "blocked_by"))

@@ -79,9 +79,9 @@ class Person:
     def key(self) -> str:
         return self.email
 
-    @cached_property
+    @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone)  # ZoneInfo caches instances per key
 
     def is_off(self, day: date) -> bool:
         return any(day in leave for leave in self.time_off)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rhythm.cadences import RhythmKind, period_of, previous_period
+from rhythm.cadences import RhythmKind, period_bounds, period_of, previous_period
 from rhythm.digest import Digest, DigestScope, build_digest, scope_key_results, scope_people
-from rhythm.due import due_digests, due_prompts, period_days
+from rhythm.due import due_digests, due_prompts
 from rhythm.forms import CheckInDraft, FormErrors, build_form, validate
 from rhythm.messages import DigestMessage, Form, Notice
 from rhythm.okr import Organisation
@@ -232,7 +232,12 @@ class Drumbeat:
             if rhythm is None:
                 await self.store.mark_digest_failed(record.id, at=now, error="rhythm removed")
                 continue
-            digest = await self.digest(org.key, record.team, kind=rhythm.kind, at=now)
+            # The record's own period: a digest due Monday for last Friday's check-in is about
+            # last week, whatever `now` says.
+            fired = record.scheduled_for - rhythm.deadline
+            digest = await self.digest(
+                org.key, record.team, kind=rhythm.kind, at=now, period_at=fired
+            )
             try:
                 for channel in rhythm.digest_channels:
                     await self.post_digest(channel, digest)
@@ -253,15 +258,22 @@ class Drumbeat:
     # ---- digests -------------------------------------------------------------------------
 
     async def digest(
-        self, org_key: str, team: str, *, kind: RhythmKind = RhythmKind.WEEKLY,
+        self,
+        org_key: str,
+        team: str,
+        *,
+        kind: RhythmKind = RhythmKind.WEEKLY,
         at: datetime | None = None,
-    ) -> Digest:  # fmt: skip
+        period_at: datetime | None = None,
+    ) -> Digest:
+        """The digest of `team` as it stands at `at` (default now), for the period containing
+        `period_at` (default `at`)."""
         org = await self.organisation(org_key)
         found = org.find_team(team)
         if found is None:
             raise LookupError(f"No team '{team}'. Teams: {', '.join(t.key for t in org.teams)}")
         now = at or self.clock.now()
-        today = now.astimezone(ZoneInfo(found.timezone)).date()
+        today = (period_at or now).astimezone(ZoneInfo(found.timezone)).date()
         cycle = org.cycle_on(today) or (org.cycles[-1] if org.cycles else None)
         if cycle is None:
             raise LookupError(f"{org.name} has no OKR cycle yet.")
@@ -371,9 +383,9 @@ def _period_for(org: Organisation, person: str, kind: RhythmKind, now: datetime,
 def _scope(org: Organisation, team: str, kind: RhythmKind, today: date, cycle: str) -> DigestScope:
     period = period_of(kind, today, cycle)
     previous = previous_period(kind, today) if kind is not RhythmKind.END_OF_CYCLE else ""
-    rhythm = next((r for r in org.rhythms if r.kind is kind), None)
-    days = period_days(rhythm, today, org.cycle.get(cycle)) if rhythm else None
-    return DigestScope(team, kind, period, previous, cycle, today, days or (today, today))
+    found = org.cycle.get(cycle)
+    days = period_bounds(kind, today, (found.start, found.end) if found else None)
+    return DigestScope(team, kind, period, previous, cycle, today, days)
 
 
 def _fingerprint(person: str, context: str, answers: Mapping[str, str | None]) -> str:
