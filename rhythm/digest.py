@@ -296,8 +296,8 @@ def participation(
         answered=len(answered),
         on_time=len(on_time),
         late=len(answered) - len(on_time),
-        missing=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline < now)),
-        pending=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline >= now)),
+        missing=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline <= now)),
+        pending=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline > now)),
         on_leave=tuple(sorted(_name(org, p) for p in on_leave)),
         unreachable=tuple(sorted(_name(org, p.person) for p in prompts if p.failure)),
         spontaneous=sum(n for p, n in facts.spontaneous.items() if p in in_scope),
@@ -367,11 +367,14 @@ def build_digest(
         and snap.moved
         and org.is_lead(snap.person, scope.team)
     ]
+    subtree = set(org.subtree(scope.team))
+    # Other parts of the organisation waiting on this one (inside the subtree they are plain
+    # blockers, listed above).
     blocking = tuple(
         BlockerLine(_name(org, snap.person), org.key_result[kr].title if kr in org.key_result
                     else kr, snap.blockers, _blocked_by_text(org, snap) or team.name)
-        for kr, _, snap in facts.blocking_others
-        if snap.blocked_by_team in set(org.subtree(scope.team))
+        for kr, their_team, snap in facts.blocking_others
+        if snap.blocked_by_team in subtree and their_team not in subtree
     )  # fmt: skip
 
     details = tuple(

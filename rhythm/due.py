@@ -149,6 +149,8 @@ def digest_for(org: Organisation, rhythm: Rhythm, now: datetime) -> DueDigest | 
     day = days[0]
     while day.weekday() >= 5 and day < days[1]:  # a team's digest goes out on a weekday
         day += timedelta(days=1)
+    if rhythm.kind is RhythmKind.DAILY and day.weekday() >= 5:
+        return None  # no daily digest of a weekend
     return DueDigest(
         rhythm=rhythm.key,
         team=rhythm.team,

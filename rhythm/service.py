@@ -138,9 +138,12 @@ class Drumbeat:
         org = await self.organisation(key)
         since = await self.store.last_tick(key)
         if since is not None and since > now:
-            since = None  # a tick in the past (clock set back, `tick --at`): redo the period
-        created = await self.store.add_prompts(key, list(due_prompts(org, now, since)))
-        await self.store.add_digests(key, list(due_digests(org, now, since)))
+            since = None  # a clock set back, or `tick --at` in the past: redo that period
+        # Catching up (first tick, clock set back) skips prompts already past their deadline.
+        due = [p for p in due_prompts(org, now, since) if since or p.deadline > now]
+        created = await self.store.add_prompts(key, due)
+        if since is not None:  # a first tick ever does not post digests of periods it never ran
+            await self.store.add_digests(key, list(due_digests(org, now, since)))
         await self.store.record_tick(key, now)
         delivered = await self.deliver_prompts(org, now)
         reminded = await self.send_reminders(org, now)

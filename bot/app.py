@@ -1,0 +1,63 @@
+"""The composition root: settings in, a wired-up Drumbeat out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+from storage.migrate import upgrade
+
+from bot.console.gateway import ConsoleGateway
+from bot.routing import ChatRouter
+from bot.settings import PLATFORM_HELP, Settings
+from rhythm.ports import ChatGateway, Clock, Store, SystemClock
+from rhythm.service import Drumbeat
+from storage import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    drumbeat: Drumbeat
+    chat: ChatRouter
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Store]:
+    """The store; an embedded SQLite database is created and migrated on the spot."""
+    if settings.is_sqlite:
+        await upgrade(settings.database_url)
+    async with open_store(settings.database_url) as store:
+        yield store
+
+
+def chat_gateways(settings: Settings, console: Console) -> dict[str, ChatGateway]:
+    gateways: dict[str, ChatGateway] = {"console": ConsoleGateway(console=console)}
+    if not (settings.slack_configured or settings.teams_configured):
+        log.warning(PLATFORM_HELP)
+    return gateways
+
+
+@asynccontextmanager
+async def runtime(
+    settings: Settings,
+    *,
+    console: Console | None = None,
+    gateways: dict[str, ChatGateway] | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[Runtime]:
+    console = console or Console(stderr=True)
+    async with open_database(settings) as store:
+        router = ChatRouter(
+            gateways=gateways or chat_gateways(settings, console), fallback="console"
+        )
+        drumbeat = Drumbeat(
+            store=store, chat=router, clock=clock or SystemClock(), worker=settings.worker_id
+        )
+        yield Runtime(settings, store, drumbeat, router)

@@ -1,0 +1,317 @@
+"""The `drumbeat` command line. The environment is read here, once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import Progress
+
+from bot.app import Runtime, open_database, runtime
+from bot.console.render import render
+from bot.okrfile import OkrFileError, dump_organisation, load_key_results_csv, load_organisation
+from bot.settings import Settings
+from rhythm.cadences import RhythmKind
+from rhythm.commands import run_command
+from rhythm.lint import lint
+from rhythm.okr import Organisation
+from rhythm.ports import FixedClock, Store
+from rhythm.service import UnknownOrganisation
+from storage.migrate import upgrade
+
+app = typer.Typer(
+    no_args_is_help=True, help="Drumbeat: the OKR check-in rhythm for Slack and Teams."
+)
+okrs = typer.Typer(no_args_is_help=True, help="Import, export, lint and show the OKR tree.")
+rhythm_cli = typer.Typer(no_args_is_help=True, help="Run the scheduler's work by hand.")
+db = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(okrs, name="okrs")
+app.add_typer(rhythm_cli, name="rhythm")
+app.add_typer(db, name="db")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+OrgOption = Annotated[
+    str | None, typer.Option("--org", help="Organisation key (needed when there are several).")
+]
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+    return settings
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run async work; domain errors become a clear message and exit code 1, not a traceback."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except (LookupError, ValueError) as error:
+        err.print(f"[bold red]Error:[/bold red] {error.args[0] if error.args else error}")
+        raise typer.Exit(1) from None
+
+
+def _parse_at(at: str | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        err.print(
+            f"[bold red]Error:[/bold red] --at {at!r} is not an ISO 8601 time, "
+            "e.g. 2026-11-23T09:30:00+01:00"
+        )
+        raise typer.Exit(2) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def _org_key(store: Store, wanted: str | None) -> str:
+    keys = await store.organisation_keys()
+    if wanted:
+        if wanted not in keys:
+            raise UnknownOrganisation(wanted)
+        return wanted
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise LookupError(
+            "No organisation yet. Import one: drumbeat okrs import examples/acme.yaml"
+        )
+    raise LookupError(f"Several organisations ({', '.join(keys)}): pass --org.")
+
+
+@app.command()
+def demo(
+    weeks: Annotated[int, typer.Option(min=1, max=8, help="Simulated weeks.")] = 2,
+    quiet: Annotated[bool, typer.Option(help="Only the digests and the summary.")] = False,
+) -> None:
+    """Two simulated weeks of the sample organisation's drumbeat, on a fresh SQLite database."""
+    from bot.demo import run_demo
+
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(run_demo(out, weeks=weeks, quiet=quiet))
+
+
+@app.command()
+def serve() -> None:
+    """Run the bot: HTTP endpoints, health probes and the scheduler."""
+    from bot.server import serve as serve_forever
+
+    settings = _settings()
+
+    async def work() -> None:
+        async with runtime(settings, console=err) as rt:
+            await serve_forever(rt)
+
+    _run(work)
+
+
+@app.command()
+def chat(
+    as_: Annotated[str, typer.Option("--as", help="Your email in the OKR tree.")],
+    org: OrgOption = None,
+) -> None:
+    """Chat with the bot in this terminal as one person: answer prompts, run commands."""
+    from bot.console.chat import chat_loop
+
+    settings = _settings()
+
+    async def work() -> None:
+        async with runtime(settings, console=out) as rt:
+            await chat_loop(rt, await _org_key(rt.store, org), as_, console=out)
+
+    _run(work)
+
+
+@okrs.command("import")
+def okrs_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    org: OrgOption = None,
+) -> None:
+    """Import an OKR file (YAML: the whole tree; CSV: key results into an existing tree).
+    All or nothing: a file with any error imports nothing."""
+    settings = _settings()
+
+    async def work() -> Organisation:
+        async with open_database(settings) as store:
+            if file.suffix.lower() == ".csv":
+                base = await store.load_organisation(await _org_key(store, org))
+                assert base is not None
+                tree = load_key_results_csv(file, base)
+            else:
+                with Progress(console=err, transient=True) as bar:
+                    task = bar.add_task(f"Reading {file.name}", total=None)
+                    tree = load_organisation(
+                        file,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+            with err.status(f"Saving {tree.name}"):
+                await store.save_organisation(tree)
+            return tree
+
+    try:
+        tree = _run(work)
+    except OkrFileError as error:
+        err.print(f"[bold red]{file} was not imported[/bold red] (nothing changed):")
+        err.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    findings = lint(tree)
+    for finding in findings:
+        err.print(
+            f"[yellow]{finding.severity.value}[/yellow] {finding.subject}: {finding.message}",
+            markup=True,
+            highlight=False,
+        )
+    out.print(
+        f"Imported [bold]{tree.name}[/bold]: {len(tree.teams)} teams, {len(tree.people)} people, "
+        f"{len(tree.objectives)} objectives, {len(tree.key_results)} key results, "
+        f"{len(tree.rhythms)} rhythms."
+    )
+
+
+@okrs.command("export")
+def okrs_export(
+    org: OrgOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Export the OKR tree (with current values) as an importable YAML file."""
+    settings = _settings()
+
+    async def work() -> str:
+        async with open_database(settings) as store:
+            tree = await store.load_organisation(await _org_key(store, org))
+            assert tree is not None
+            return dump_organisation(tree)
+
+    text = _run(work)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {output}")
+    else:
+        print(text, end="")
+
+
+@okrs.command("lint")
+def okrs_lint(
+    file: Annotated[
+        Path | None, typer.Argument(help="A file to check instead of the database.")
+    ] = None,
+    org: OrgOption = None,
+) -> None:
+    """Check alignment: orphan objectives, key results without owner or metric, activity-worded
+    key results. Exit code 1 when there are errors."""
+    if file is not None:
+        try:
+            tree = load_organisation(file)
+        except OkrFileError as error:
+            err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(2) from None
+    else:
+        settings = _settings()
+
+        async def work() -> Organisation:
+            async with open_database(settings) as store:
+                loaded = await store.load_organisation(await _org_key(store, org))
+                assert loaded is not None
+                return loaded
+
+        tree = _run(work)
+    findings = lint(tree)
+    for finding in findings:
+        line = f"{finding.severity.value:7} {finding.code:30} {finding.subject}: {finding.message}"
+        out.print(line, markup=False, highlight=False)
+    out.print(f"{len(findings)} finding(s) in {tree.name}.")
+    if any(f.severity.value == "error" for f in findings):
+        raise typer.Exit(1)
+
+
+@okrs.command("tree")
+def okrs_tree(
+    team: Annotated[str | None, typer.Option(help="Only this team's subtree.")] = None,
+    org: OrgOption = None,
+) -> None:
+    """Show the OKR tree: objectives, aligned objectives, key results, initiatives."""
+    settings = _settings()
+
+    async def work() -> None:
+        async with runtime(settings) as rt:
+            key = await _org_key(rt.store, org)
+            reply = await run_command(rt.drumbeat, key, "", f"tree {team or ''}")
+            if reply.message:
+                out.print(render(reply.message))
+
+    _run(work)
+
+
+@app.command()
+def digest(
+    team: Annotated[str, typer.Argument(help="Team key or name.")],
+    at: Annotated[str | None, typer.Option(help="ISO 8601 time; default now.")] = None,
+    kind: Annotated[RhythmKind, typer.Option(help="Which rhythm's digest.")] = RhythmKind.WEEKLY,
+    org: OrgOption = None,
+) -> None:
+    """Print a team's digest for the period containing --at."""
+    settings = _settings()
+    moment = _parse_at(at)
+
+    async def work() -> None:
+        async with runtime(settings) as rt:
+            key = await _org_key(rt.store, org)
+            found = await rt.drumbeat.digest(key, team, kind=kind, at=moment)
+            from rhythm.messages import DigestMessage
+
+            out.print(render(DigestMessage(found)))
+
+    _run(work)
+
+
+@rhythm_cli.command("tick")
+def rhythm_tick(
+    at: Annotated[str | None, typer.Option(help="ISO 8601 time to tick at; default now.")] = None,
+) -> None:
+    """Do the scheduler's work once: create due prompts, deliver, remind, post digests.
+    Safe to run from cron next to a running server: every prompt is sent once."""
+    settings = _settings()
+    moment = _parse_at(at)
+
+    async def work() -> None:
+        clock = FixedClock(moment) if moment else None
+        async with runtime(settings, console=err, clock=clock) as rt:
+            report = await rt.drumbeat.tick()
+            out.print(
+                f"created {report.created} prompts, sent {report.sent}, failed {report.failed}, "
+                f"retrying {report.retried}, reminded {report.reminded}, "
+                f"posted {report.digests} digests"
+            )
+
+    _run(work)
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (PostgreSQL in production; SQLite migrates itself)."""
+    settings = _settings()
+    _run(lambda: upgrade(settings.database_url))
+    out.print("Database is up to date.")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["Runtime", "main"]

@@ -1,0 +1,96 @@
+"""A chat gateway that prints to the terminal: for the demo, `drumbeat chat` and servers
+running with no chat platform configured."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.rule import Rule
+
+from bot.console.render import render
+from rhythm.messages import DigestMessage, Message, Notice
+from rhythm.okr import Person
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    ref: str
+    to: str  # a person's email or a channel
+    message: Message
+    thread: str | None = None
+    updates: str | None = None  # the ref this message replaced
+
+
+class ConsoleGateway:
+    """Renders every message it is given and keeps them in `outbox`.
+
+    `show_direct` decides whose direct messages are printed in full (the rest get one line),
+    so a simulated organisation does not flood the screen.
+    """
+
+    def __init__(
+        self,
+        *,
+        console: Console,
+        show_direct: Callable[[str], bool] = lambda email: True,
+        show_post: Callable[[str, Message], bool] = lambda channel, message: True,
+    ) -> None:
+        self.console = console
+        self.show_direct = show_direct
+        self.show_post = show_post
+        self.outbox: list[Sent] = []
+        self._ids = itertools.count(1)
+
+    def _ref(self, kind: str) -> str:
+        return f"console:{kind}:{next(self._ids)}"
+
+    async def send_direct(self, person: Person, message: Message) -> str:
+        ref = self._ref("dm")
+        self.outbox.append(Sent(ref, person.email, message))
+        if self.show_direct(person.email):
+            self.console.print(
+                f"[bold cyan]✉ to {person.name}[/bold cyan] [dim]({person.timezone})[/dim]"
+            )
+            self.console.print(render(message))
+        else:
+            title = message.title if isinstance(message, Notice) else type(message).__name__
+            self.console.print(f"[dim]✉ {person.name}: {title}[/dim]")
+        return ref
+
+    async def update_direct(self, person: Person, ref: str, message: Message) -> None:
+        self.outbox.append(Sent(self._ref("dm"), person.email, message, updates=ref))
+        if self.show_direct(person.email):
+            self.console.print(f"[bold cyan]✎ {person.name}'s prompt now reads[/bold cyan]")
+            self.console.print(render(message))
+
+    async def post_channel(
+        self, channel: str, message: Message, *, thread: str | None = None
+    ) -> str:
+        ref = self._ref("post")
+        self.outbox.append(Sent(ref, channel, message, thread=thread))
+        where = f"{channel} ↳ thread" if thread else channel
+        if not self.show_post(channel, message):
+            self.console.print(f"[dim]# {where}: {_summary(message)}[/dim]")
+        elif thread:
+            self.console.print(Rule(f"[dim]{where}[/dim]", style="dim"))
+            self.console.print(render(message))
+        else:
+            self.console.print(Rule(f"[bold green]{where}[/bold green]"))
+            self.console.print(render(message))
+        return ref
+
+    def sent_to(self, email: str) -> list[Sent]:
+        return [s for s in self.outbox if s.to == email]
+
+
+def _summary(message: Message) -> str:
+    if isinstance(message, DigestMessage):
+        d = message.digest
+        return (
+            f"{d.kind.value} digest of {d.team_name} for {d.period}: "
+            f"{d.participation.answered}/{d.participation.prompted} checked in"
+        )
+    return message.title if isinstance(message, Notice) else type(message).__name__

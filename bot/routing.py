@@ -1,0 +1,52 @@
+"""Routes each message to the chat platform where its person or channel lives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rhythm.messages import Message
+from rhythm.okr import Person
+from rhythm.ports import ChatGateway, DeliveryError
+
+
+class ChatRouter:
+    """One `ChatGateway` over several: a person goes to Slack when they have a Slack id, to
+    Teams when they have a Teams id, else to the fallback; a channel is "platform:address"."""
+
+    def __init__(self, *, gateways: Mapping[str, ChatGateway], fallback: str) -> None:
+        if fallback not in gateways:
+            raise ValueError(f"fallback gateway {fallback!r} is not configured")
+        self.gateways = dict(gateways)
+        self.fallback = fallback
+
+    def platform_of(self, person: Person) -> str:
+        if person.slack_user_id and "slack" in self.gateways:
+            return "slack"
+        if person.teams_user_id and "teams" in self.gateways:
+            return "teams"
+        return self.fallback
+
+    async def send_direct(self, person: Person, message: Message) -> str:
+        platform = self.platform_of(person)
+        ref = await self.gateways[platform].send_direct(person, message)
+        return f"{platform}|{ref}"
+
+    async def update_direct(self, person: Person, ref: str, message: Message) -> None:
+        platform, _, inner = ref.partition("|")
+        gateway = self.gateways.get(platform)
+        if gateway is None:
+            raise DeliveryError(f"{platform} is not configured", permanent=True)
+        await gateway.update_direct(person, inner, message)
+
+    async def post_channel(
+        self, channel: str, message: Message, *, thread: str | None = None
+    ) -> str:
+        platform, sep, address = channel.partition(":")
+        gateway = self.gateways.get(platform) if sep else None
+        if gateway is None:
+            raise DeliveryError(
+                f"channel {channel!r}: {platform or 'no platform'} is not configured "
+                f"(known: {', '.join(sorted(self.gateways))})",
+                permanent=True,
+            )
+        return await gateway.post_channel(address, message, thread=thread)

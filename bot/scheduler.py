@@ -1,0 +1,40 @@
+"""The one scheduler job: a tick every minute. The database, not the scheduler, knows who is
+due, so any number of replicas can run this and restarts lose nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from rhythm.service import Drumbeat
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "drumbeat-tick"
+
+
+async def tick_once(drumbeat: Drumbeat) -> None:
+    report = await drumbeat.tick()
+    if report.created or report.sent or report.failed or report.reminded or report.digests:
+        log.info("tick: %s", report)
+
+
+def start_scheduler(drumbeat: Drumbeat, *, seconds: int = 60) -> AsyncIOScheduler:
+    """Start ticking on the running event loop; the job store is memory (one job, no state)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        tick_once,
+        "interval",
+        seconds=seconds,
+        args=(drumbeat,),
+        id=TICK_JOB,
+        replace_existing=True,
+        max_instances=1,  # a slow tick is never overlapped by the next one in this process
+        coalesce=True,  # after a pause, run once, not once per missed minute
+        misfire_grace_time=seconds,
+        next_run_time=drumbeat.clock.now(),  # catch up the current period right away
+    )
+    scheduler.start()
+    return scheduler

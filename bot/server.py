@@ -1,0 +1,68 @@
+"""The aiohttp server of `drumbeat serve`: health probes now, chat endpoints as adapters plug in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.app import Runtime
+from bot.scheduler import start_scheduler
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up and serving requests."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers; load balancers stop routing here otherwise."""
+    runtime = request.app[RUNTIME]
+    if await runtime.store.ping():
+        return web.json_response({"status": "ok", "database": "ok"})
+    return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+
+
+def create_app(runtime: Runtime, *, tick: bool = True) -> web.Application:
+    app = web.Application()
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if tick:
+        app.cleanup_ctx.append(_scheduler)
+    return app
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    scheduler = start_scheduler(runtime.drumbeat, seconds=runtime.settings.tick_seconds)
+    yield
+    scheduler.shutdown(wait=False)
+
+
+async def serve(runtime: Runtime) -> None:
+    """Serve until SIGINT or SIGTERM, then stop the scheduler and close connections."""
+    app = create_app(runtime)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
+    await site.start()
+    log.info("Drumbeat listening on http://%s:%s", runtime.settings.host, runtime.settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("Stopping")
+        await runner.cleanup()

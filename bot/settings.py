@@ -1,0 +1,61 @@
+"""Configuration, read from the environment (and a `.env` file) once, in the entry point."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///drumbeat.db"
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "0.0.0.0"
+    port: int = 3978
+    log_level: str = "INFO"
+    worker_id: str = Field(default_factory=_worker_id)
+    tick_seconds: int = 60
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_api_url: str | None = None
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+
+    @property
+    def slack_configured(self) -> bool:
+        single = bool(self.slack_bot_token and self.slack_signing_secret)
+        oauth = bool(
+            self.slack_client_id and self.slack_client_secret and self.slack_signing_secret
+        )
+        return single or oauth
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+PLATFORM_HELP = """No chat platform is configured, so prompts and digests are printed in this log.
+  Slack: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET
+         and SLACK_SIGNING_SECRET for several workspaces); SLACK_APP_TOKEN for Socket Mode.
+  Teams: set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID.
+See the README's "Connect to Slack" and "Connect to Teams" sections."""

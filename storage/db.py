@@ -1,0 +1,80 @@
+"""Transactions and the few statements that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+from storage.engine import WRITE_TRANSACTION
+
+
+class Database:
+    """An engine plus the three kinds of transaction the repositories use."""
+
+    def __init__(self, *, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._writer = engine.execution_options(**{WRITE_TRANSACTION: True})
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work of one statement (or several that need not agree)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """Several reads that must see the same state. SQLite's deferred transaction already
+        reads one snapshot; PostgreSQL's default READ COMMITTED would not."""
+        async with self.engine.connect() as conn:
+            if self.is_postgresql:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One all-or-nothing write transaction (BEGIN IMMEDIATE on SQLite)."""
+        async with self._writer.begin() as conn:
+            yield conn
+
+    def insert_ignoring(self, table: Table, conflict: Sequence[str]) -> Insert:
+        """INSERT ... ON CONFLICT (conflict) DO NOTHING."""
+        if self.is_postgresql:
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+    def upsert(
+        self,
+        table: Table,
+        conflict: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        only_if_greater: str | None = None,
+    ) -> Insert:
+        """INSERT ... ON CONFLICT (conflict) DO UPDATE the other columns of `values`;
+        with `only_if_greater`, only when that column's new value is greater (a watermark)."""
+        stmt = (postgresql.insert if self.is_postgresql else sqlite.insert)(table).values(values)
+        changes = {name: stmt.excluded[name] for name in values if name not in conflict}
+        where = None
+        if only_if_greater is not None:
+            where = table.c[only_if_greater] < stmt.excluded[only_if_greater]
+        return stmt.on_conflict_do_update(index_elements=conflict, set_=changes, where=where)
+
+
+class Repository:
+    """Base of the repository classes: they share one `Database`, so `SqlStore` can combine
+    them by inheritance."""
+
+    def __init__(self, *, db: Database) -> None:
+        self._db = db

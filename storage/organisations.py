@@ -1,0 +1,301 @@
+"""The OKR tree: `Organisation` dataclasses to rows and back, saved wholesale and in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import RowMapping, Table, bindparam, delete, insert, select, update
+
+from rhythm.cadences import Rhythm, RhythmKind
+from rhythm.okr import (
+    Cycle,
+    DateRange,
+    Direction,
+    Initiative,
+    InitiativeStatus,
+    KeyResult,
+    Membership,
+    Metric,
+    Objective,
+    Organisation,
+    Person,
+    Role,
+    Team,
+)
+from storage.db import Repository
+from storage.tables import (
+    TREE_TABLES_CHILDREN_FIRST,
+    cycle_t,
+    holiday_calendar_t,
+    holiday_t,
+    initiative_t,
+    key_result_t,
+    membership_t,
+    objective_t,
+    organisation_t,
+    person_t,
+    rhythm_t,
+    team_t,
+    time_off_t,
+)
+
+Rows = list[dict[str, Any]]
+
+
+class SqlOrgRepository(Repository):
+    """Implements `rhythm.ports.OrgRepository`."""
+
+    async def save_organisation(self, org: Organisation) -> None:
+        """Replace the tree in one transaction: delete every tree row of the organisation, then
+        bulk-insert the new ones (executemany, not one ORM object at a time). Prompts, check-ins
+        and digests are not tree rows and stay."""
+        tree = _tree_rows(org)
+        async with self._db.write() as conn:
+            await conn.execute(
+                self._db.upsert(organisation_t, ["key"], {"key": org.key, "name": org.name})
+            )
+            for table in TREE_TABLES_CHILDREN_FIRST:
+                await conn.execute(delete(table).where(table.c.org == org.key))
+            for table, rows in tree:
+                if rows:
+                    await conn.execute(insert(table), rows)
+
+    async def load_organisation(self, org: str) -> Organisation | None:
+        async with self._db.snapshot() as conn:
+            head = (
+                (await conn.execute(select(organisation_t).where(organisation_t.c.key == org)))
+                .mappings()
+                .first()
+            )
+            if head is None:
+                return None
+
+            async def rows(table: Table) -> list[RowMapping]:
+                order = [table.c.position] if "position" in table.c else []
+                query = select(table).where(table.c.org == org).order_by(*order)
+                return list((await conn.execute(query)).mappings())
+
+            teams = await rows(team_t)
+            people = await rows(person_t)
+            memberships = await rows(membership_t)
+            time_off = await rows(time_off_t)
+            cycles = await rows(cycle_t)
+            objectives = await rows(objective_t)
+            key_results = await rows(key_result_t)
+            initiatives = await rows(initiative_t)
+            rhythms = await rows(rhythm_t)
+            calendars = await rows(holiday_calendar_t)
+            holidays = await rows(holiday_t)
+
+        return Organisation(
+            key=head["key"],
+            name=head["name"],
+            teams=tuple(_team(r) for r in teams),
+            people=_people(people, memberships, time_off),
+            cycles=tuple(Cycle(r["key"], r["start"], r["end"]) for r in cycles),
+            objectives=tuple(_objective(r) for r in objectives),
+            key_results=tuple(_key_result(r) for r in key_results),
+            initiatives=tuple(_initiative(r) for r in initiatives),
+            rhythms=tuple(_rhythm(r) for r in rhythms),
+            holidays=_holidays(calendars, holidays),
+        )
+
+    async def organisation_keys(self) -> list[str]:
+        async with self._db.read() as conn:
+            result = await conn.execute(select(organisation_t.c.key).order_by(organisation_t.c.key))
+            return list(result.scalars())
+
+    async def set_current_values(self, org: str, values: Mapping[str, float]) -> None:
+        if not values:
+            return
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(key_result_t)
+                .where(key_result_t.c.org == org, key_result_t.c.key == bindparam("kr_key"))
+                .values(current_value=bindparam("kr_value")),
+                [{"kr_key": key, "kr_value": value} for key, value in values.items()],
+            )
+
+
+# ---- dataclasses -> rows ------------------------------------------------------------------
+
+
+def _tree_rows(org: Organisation) -> list[tuple[Table, Rows]]:
+    """Every tree row of `org`, parents before children (the order foreign keys need)."""
+    key = org.key
+    people: Rows = []
+    memberships: Rows = []
+    time_off: Rows = []
+    for pos, p in enumerate(org.people):
+        people.append({
+            "org": key, "email": p.email, "position": pos, "name": p.name,
+            "timezone": p.timezone, "working_days": sorted(p.working_days),
+            "holiday_calendar": p.holiday_calendar, "slack_user_id": p.slack_user_id,
+            "teams_user_id": p.teams_user_id, "quiet_start": p.quiet_start,
+            "quiet_end": p.quiet_end,
+        })  # fmt: skip
+        memberships.extend(
+            {"org": key, "person": p.email, "position": i, "team": m.team, "role": m.role.value}
+            for i, m in enumerate(p.memberships)
+        )
+        time_off.extend(
+            {"org": key, "person": p.email, "position": i, "start": r.start, "end": r.end}
+            for i, r in enumerate(p.time_off)
+        )
+    calendars = list(org.holidays.items())
+    return [
+        (team_t, [
+            {"org": key, "key": t.key, "position": pos, "name": t.name, "parent": t.parent,
+             "timezone": t.timezone}
+            for pos, t in enumerate(org.teams)
+        ]),
+        (person_t, people),
+        (membership_t, memberships),
+        (time_off_t, time_off),
+        (cycle_t, [
+            {"org": key, "key": c.key, "position": pos, "start": c.start, "end": c.end}
+            for pos, c in enumerate(org.cycles)
+        ]),
+        (objective_t, [
+            {"org": key, "key": o.key, "position": pos, "title": o.title, "cycle": o.cycle,
+             "owner_team": o.owner_team, "owner_person": o.owner_person, "parent": o.parent}
+            for pos, o in enumerate(org.objectives)
+        ]),
+        (key_result_t, [_key_result_row(key, pos, kr) for pos, kr in enumerate(org.key_results)]),
+        (initiative_t, [
+            {"org": key, "key": i.key, "position": pos, "key_result": i.key_result,
+             "title": i.title, "owner": i.owner, "status": i.status.value}
+            for pos, i in enumerate(org.initiatives)
+        ]),
+        (rhythm_t, [_rhythm_row(key, pos, r) for pos, r in enumerate(org.rhythms)]),
+        (holiday_calendar_t, [
+            {"org": key, "name": name, "position": pos} for pos, (name, _) in enumerate(calendars)
+        ]),
+        (holiday_t, [
+            {"org": key, "calendar": name, "day": day}
+            for name, days in calendars
+            for day in sorted(days)
+        ]),
+    ]  # fmt: skip
+
+
+def _key_result_row(org: str, position: int, kr: KeyResult) -> dict[str, Any]:
+    m = kr.metric
+    return {
+        "org": org, "key": kr.key, "position": position, "objective": kr.objective,
+        "title": kr.title, "owner": kr.owner, "has_metric": m is not None,
+        "metric_start": m.start if m else None, "metric_target": m.target if m else None,
+        "current_value": m.current if m else None, "unit": m.unit if m else "",
+        "direction": (m.direction if m else Direction.UP).value,
+        "milestone": m.milestone if m else False,
+    }  # fmt: skip
+
+
+def _rhythm_row(org: str, position: int, r: Rhythm) -> dict[str, Any]:
+    return {
+        "org": org, "key": r.key, "position": position, "team": r.team, "kind": r.kind.value,
+        "local_time": r.local_time, "weekday": r.weekday, "day_of_month": r.day_of_month,
+        "days_before_end": r.days_before_end, "reminder_after": r.reminder_after,
+        "max_reminders": r.max_reminders, "deadline_after": r.deadline_after,
+        "lead_time": r.lead_time, "digest_channels": list(r.digest_channels),
+    }  # fmt: skip
+
+
+# ---- rows -> dataclasses ------------------------------------------------------------------
+
+
+def _team(r: RowMapping) -> Team:
+    return Team(key=r["key"], name=r["name"], parent=r["parent"], timezone=r["timezone"])
+
+
+def _people(
+    people: Iterable[RowMapping], memberships: Iterable[RowMapping], time_off: Iterable[RowMapping]
+) -> tuple[Person, ...]:
+    # Grouping rows sorted by position keeps each person's tuples in their saved order.
+    member_of: dict[str, list[Membership]] = defaultdict(list)
+    for m in memberships:
+        member_of[m["person"]].append(Membership(team=m["team"], role=Role(m["role"])))
+    away: dict[str, list[DateRange]] = defaultdict(list)
+    for t in time_off:
+        away[t["person"]].append(DateRange(t["start"], t["end"]))
+    return tuple(
+        Person(
+            email=r["email"],
+            name=r["name"],
+            timezone=r["timezone"],
+            working_days=frozenset(r["working_days"]),
+            holiday_calendar=r["holiday_calendar"],
+            time_off=tuple(away.get(r["email"], ())),
+            memberships=tuple(member_of.get(r["email"], ())),
+            slack_user_id=r["slack_user_id"],
+            teams_user_id=r["teams_user_id"],
+            quiet_start=r["quiet_start"],
+            quiet_end=r["quiet_end"],
+        )
+        for r in people
+    )
+
+
+def _objective(r: RowMapping) -> Objective:
+    return Objective(
+        key=r["key"],
+        title=r["title"],
+        cycle=r["cycle"],
+        owner_team=r["owner_team"],
+        owner_person=r["owner_person"],
+        parent=r["parent"],
+    )
+
+
+def _key_result(r: RowMapping) -> KeyResult:
+    metric = None
+    if r["has_metric"]:
+        metric = Metric(
+            start=r["metric_start"],
+            target=r["metric_target"],
+            current=r["current_value"],
+            unit=r["unit"],
+            direction=Direction(r["direction"]),
+            milestone=r["milestone"],
+        )
+    return KeyResult(
+        key=r["key"], objective=r["objective"], title=r["title"], owner=r["owner"], metric=metric
+    )
+
+
+def _initiative(r: RowMapping) -> Initiative:
+    return Initiative(
+        key=r["key"],
+        key_result=r["key_result"],
+        title=r["title"],
+        owner=r["owner"],
+        status=InitiativeStatus(r["status"]),
+    )
+
+
+def _rhythm(r: RowMapping) -> Rhythm:
+    return Rhythm(
+        key=r["key"],
+        team=r["team"],
+        kind=RhythmKind(r["kind"]),
+        local_time=r["local_time"],
+        weekday=r["weekday"],
+        day_of_month=r["day_of_month"],
+        days_before_end=r["days_before_end"],
+        reminder_after=r["reminder_after"],
+        max_reminders=r["max_reminders"],
+        deadline_after=r["deadline_after"],
+        lead_time=r["lead_time"],
+        digest_channels=tuple(r["digest_channels"]),
+    )
+
+
+def _holidays(
+    calendars: Iterable[RowMapping], holidays: Iterable[RowMapping]
+) -> dict[str, frozenset[Any]]:
+    days: dict[str, set[Any]] = {c["name"]: set() for c in calendars}
+    for h in holidays:
+        days[h["calendar"]].add(h["day"])
+    return {name: frozenset(d) for name, d in days.items()}

@@ -1,0 +1,224 @@
+"""Prompts: written once per (rhythm, person, period), claimed by exactly one sender."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_, select, update
+
+from rhythm.cadences import RhythmKind, period_of
+from rhythm.due import DuePrompt
+from rhythm.ports import PromptRecord
+from storage import streaks
+from storage.db import Repository
+from storage.tables import cycle_t, person_t, prompt_t
+
+p = prompt_t.c
+
+
+class SqlPromptRepository(Repository):
+    """Implements `rhythm.ports.PromptRepository`."""
+
+    async def add_prompts(self, org: str, due: Sequence[DuePrompt]) -> int:
+        if not due:
+            return 0
+        rows = [
+            {
+                "org": org,
+                "rhythm": d.rhythm,
+                "kind": d.kind.value,
+                "person": d.person,
+                "period": d.period,
+                "scheduled_for": d.scheduled_for,
+                "deadline": d.deadline,
+                "is_lead": d.is_lead,
+            }
+            for d in due
+        ]
+        # Only rows actually inserted come back, so their count is the number of new prompts.
+        stmt = self._db.insert_ignoring(prompt_t, ["org", "rhythm", "person", "period"])
+        async with self._db.write() as conn:
+            result = await conn.execute(stmt.returning(p.id), rows)
+            return len(result.all())
+
+    async def claim_unsent(
+        self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
+    ) -> list[PromptRecord]:
+        """One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) ... RETURNING.
+
+        On PostgreSQL the row locks make concurrent claimers skip each other's rows, and a row
+        claimed and committed meanwhile is re-checked against the WHERE and dropped. SQLite
+        ignores FOR UPDATE; there the write transaction starts with BEGIN IMMEDIATE, so claimers
+        run one after the other and each sees the previous one's claims.
+        """
+        if limit <= 0:
+            return []
+        claimable = (
+            select(p.id)
+            .where(
+                p.org == org,
+                p.sent_at.is_(None),
+                p.failed_at.is_(None),
+                p.answered_at.is_(None),  # answered spontaneously before it went out
+                p.scheduled_for <= now,
+                or_(p.claimed_until.is_(None), p.claimed_until <= now),
+            )
+            .order_by(p.is_lead.desc(), p.scheduled_for, p.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(prompt_t)
+            .where(p.id.in_(claimable.scalar_subquery()))
+            .values(claimed_by=worker, claimed_until=now + lease)
+            .returning(*prompt_t.c)
+        )
+        async with self._db.write() as conn:
+            claimed = [_record(r) for r in (await conn.execute(stmt)).mappings()]
+        # RETURNING has no order: restore leads first, then by schedule.
+        claimed.sort(key=lambda r: (not r.is_lead, r.scheduled_for, r.id))
+        return claimed
+
+    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None:
+        await self._update(prompt_id, sent_at=at, message_ref=message_ref)
+
+    async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
+        async with self._db.write() as conn:
+            failed = (
+                await conn.execute(
+                    update(prompt_t)
+                    .where(p.id == prompt_id)
+                    .values(failure=error, failed_at=at)
+                    .returning(p.org, p.person, p.kind, p.period)
+                )
+            ).first()
+            if failed is not None:  # no longer anyone's miss: later streaks may grow
+                await streaks.refresh_from(conn, *failed)
+
+    async def rebuild_streaks(self, org: str) -> int:
+        """Recompute the derived `prompt.streak` column of `org`; only needed after loading
+        prompts or answers around this repository (a bulk import, a benchmark)."""
+        async with self._db.write() as conn:
+            return await streaks.rebuild(conn, org)
+
+    async def release(self, prompt_id: int, *, retry_at: datetime) -> None:
+        # The lease now ends at retry_at: claim_unsent picks the prompt up again from then on.
+        await self._update(prompt_id, claimed_by=None, claimed_until=retry_at)
+
+    async def snooze(self, prompt_id: int, *, until: datetime) -> None:
+        await self._update(prompt_id, snoozed_until=until)
+
+    async def reminder_candidates(self, org: str, *, now: datetime) -> list[PromptRecord]:
+        query = (
+            select(prompt_t)
+            .where(
+                p.org == org,
+                p.sent_at.is_not(None),
+                p.answered_at.is_(None),
+                p.failed_at.is_(None),
+                p.deadline > now,
+                or_(p.snoozed_until.is_(None), p.snoozed_until <= now),
+            )
+            .order_by(p.is_lead.desc(), p.sent_at, p.id)
+        )
+        return await self._records(query)
+
+    async def mark_reminded(self, prompt_id: int, *, at: datetime, count_before: int) -> bool:
+        """Compare-and-set on reminders_sent; also False when the prompt got answered since
+        the candidate was read, so no reminder goes out after an answer."""
+        stmt = (
+            update(prompt_t)
+            .where(
+                p.id == prompt_id,
+                p.reminders_sent == count_before,
+                p.answered_at.is_(None),
+            )
+            .values(reminders_sent=count_before + 1, last_reminded_at=at)
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def get_prompt(self, org: str, prompt_id: int) -> PromptRecord | None:
+        found = await self._records(select(prompt_t).where(p.org == org, p.id == prompt_id))
+        return found[0] if found else None
+
+    async def open_prompts(self, org: str, person: str, *, now: datetime) -> list[PromptRecord]:
+        """Unanswered, unfailed prompts whose period has not ended in the person's timezone:
+        for the calendar kinds, a period key at least the current one (keys sort by date);
+        for end-of-cycle, a cycle that has not ended."""
+        async with self._db.snapshot() as conn:
+            zone_name = (
+                await conn.execute(
+                    select(person_t.c.timezone).where(
+                        person_t.c.org == org, person_t.c.email == person
+                    )
+                )
+            ).scalar_one_or_none()
+            today = now.astimezone(_zone(zone_name)).date()
+            still_open: list[ColumnElement[bool]] = [
+                and_(p.kind == kind.value, p.period >= period_of(kind, today))
+                for kind in (RhythmKind.DAILY, RhythmKind.WEEKLY, RhythmKind.MONTHLY)
+            ]
+            open_cycles = select(cycle_t.c.key).where(cycle_t.c.org == org, cycle_t.c.end >= today)
+            still_open.append(
+                and_(p.kind == RhythmKind.END_OF_CYCLE.value, p.period.in_(open_cycles))
+            )
+            query = (
+                select(prompt_t)
+                .where(
+                    p.org == org,
+                    p.person == person,
+                    p.answered_at.is_(None),
+                    p.failed_at.is_(None),
+                    or_(*still_open),
+                )
+                .order_by(p.scheduled_for.desc(), p.id.desc())
+            )
+            return [_record(r) for r in (await conn.execute(query)).mappings()]
+
+    async def failed_prompts(self, org: str) -> list[PromptRecord]:
+        query = (
+            select(prompt_t)
+            .where(p.org == org, p.failed_at.is_not(None))
+            .order_by(p.failed_at.desc(), p.id.desc())
+        )
+        return await self._records(query)
+
+    async def _update(self, prompt_id: int, **values: object) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(update(prompt_t).where(p.id == prompt_id).values(**values))
+
+    async def _records(self, query: Select[Any]) -> list[PromptRecord]:
+        async with self._db.read() as conn:
+            result = await conn.execute(query)
+            return [_record(r) for r in result.mappings()]
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):  # a bad name in an import must not hide prompts
+        return ZoneInfo("UTC")
+
+
+def _record(r: RowMapping) -> PromptRecord:
+    return PromptRecord(
+        id=r["id"],
+        rhythm=r["rhythm"],
+        kind=RhythmKind(r["kind"]),
+        person=r["person"],
+        period=r["period"],
+        scheduled_for=r["scheduled_for"],
+        deadline=r["deadline"],
+        is_lead=r["is_lead"],
+        sent_at=r["sent_at"],
+        message_ref=r["message_ref"],
+        answered_at=r["answered_at"],
+        reminders_sent=r["reminders_sent"],
+        last_reminded_at=r["last_reminded_at"],
+        snoozed_until=r["snoozed_until"],
+        failure=r["failure"],
+    )

@@ -1,0 +1,83 @@
+"""`SqlStore`: every repository port over one engine, as the composition root injects it."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.checkins import SqlCheckInRepository
+from storage.db import Database
+from storage.digests import SqlDigestRepository
+from storage.engine import create_engine, ping
+from storage.organisations import SqlOrgRepository
+from storage.prompts import SqlPromptRepository
+from storage.ticks import SqlTickRepository
+
+if TYPE_CHECKING:
+    from rhythm.ports import Store
+
+log = logging.getLogger(__name__)
+
+
+class SqlStore(
+    SqlOrgRepository,
+    SqlPromptRepository,
+    SqlCheckInRepository,
+    SqlDigestRepository,
+    SqlTickRepository,
+):
+    """Implements `rhythm.ports.Store` on SQLite or PostgreSQL.
+
+    Give it an engine from `storage.engine.create_engine`; with `owns_engine` (as `open_store`
+    does) `aclose` disposes of the engine too. The schema must exist: run
+    `storage.migrate.upgrade` first.
+    """
+
+    def __init__(self, *, engine: AsyncEngine, owns_engine: bool = False) -> None:
+        super().__init__(db=Database(engine=engine))
+        self._owns_engine = owns_engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._db.engine
+
+    async def ping(self) -> bool:
+        """Readiness: whether the database answers a trivial query."""
+        try:
+            await ping(self._db.engine)
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("database unreachable: %s", error)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        if self._owns_engine:
+            await self._db.engine.dispose()
+
+    async def __aenter__(self) -> SqlStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def open_store(url: str | URL | None = None) -> SqlStore:
+    """A store with its own engine for `url` (default: the SQLite file drumbeat.db).
+    Use as `async with open_store(url) as store:` or call `await store.aclose()` at the end."""
+    return SqlStore(engine=create_engine(url), owns_engine=True)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(store: SqlStore) -> Store:
+        return store  # mypy reports it here when SqlStore drifts from rhythm.ports.Store

@@ -1,0 +1,477 @@
+"""The database schema as SQLModel table models.
+
+These rows are storage's own shapes, separate from the core's dataclasses (`rhythm.okr`,
+`rhythm.ports`); the repositories translate between the two. The repositories query through
+SQLAlchemy Core on the `Table` objects at the bottom (bulk inserts and set-based queries), the
+models are the single definition of the schema that Alembic's migration is checked against.
+
+Every row carries `org`, the organisation key: one database holds several organisations and
+every query filters on it, so every index starts with it.
+
+The OKR tree (organisation .. holiday) is replaced wholesale by `save_organisation`; `position`
+keeps the order of the core's tuples. History (prompt, checkin, kr_update, initiative_update,
+digest) refers to tree items by key without foreign keys, so it survives a re-import that
+renames or drops them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Interval,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from storage.columns import UTCDateTime
+
+# Deterministic constraint names, so the migration and the models agree and Alembic can
+# compare them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Row(SQLModel, registry=registry(metadata=metadata)):
+    """Base of Drumbeat's tables: its own metadata, so other SQLModel users in the same process
+    (an OAuth installation store, say) never end up in our migrations."""
+
+
+def _org_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["org"], ["organisation.key"])
+
+
+def _partial(where: str) -> dict[str, Any]:
+    """Keyword arguments for a partial index on both backends."""
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
+KEY = String(200)  # keys, emails and chat ids
+SHORT = String(32)  # enum values
+
+
+# ---- the OKR tree -------------------------------------------------------------------------
+
+
+class OrganisationRow(Row, table=True):
+    __tablename__ = "organisation"
+
+    key: str = Field(primary_key=True, sa_type=KEY)
+    name: str = Field(sa_type=Text)
+
+
+class TeamRow(Row, table=True):
+    __tablename__ = "team"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    name: str = Field(sa_type=Text)
+    parent: str | None = Field(default=None, sa_type=KEY)
+    timezone: str = Field(sa_type=KEY)
+
+
+class PersonRow(Row, table=True):
+    __tablename__ = "person"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    email: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    name: str = Field(sa_type=Text)
+    timezone: str = Field(sa_type=KEY)
+    working_days: list[int] = Field(sa_type=JSON)  # sorted weekday numbers, 0 = Monday
+    holiday_calendar: str | None = Field(default=None, sa_type=KEY)
+    slack_user_id: str | None = Field(default=None, sa_type=KEY)
+    teams_user_id: str | None = Field(default=None, sa_type=KEY)
+    quiet_start: time = Field(sa_type=Time)
+    quiet_end: time = Field(sa_type=Time)
+
+
+class MembershipRow(Row, table=True):
+    __tablename__ = "membership"
+    __table_args__ = (
+        ForeignKeyConstraint(["org", "person"], ["person.org", "person.email"]),
+        Index("ix_membership_team", "org", "team"),
+    )
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(primary_key=True, sa_type=KEY)
+    position: int = Field(primary_key=True)
+    team: str = Field(sa_type=KEY)
+    role: str = Field(sa_type=SHORT)
+
+
+class TimeOffRow(Row, table=True):
+    __tablename__ = "time_off"
+    __table_args__ = (ForeignKeyConstraint(["org", "person"], ["person.org", "person.email"]),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(primary_key=True, sa_type=KEY)
+    position: int = Field(primary_key=True)
+    start: date = Field(sa_type=Date)
+    end: date = Field(sa_type=Date)
+
+
+class CycleRow(Row, table=True):
+    __tablename__ = "cycle"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    start: date = Field(sa_type=Date)
+    end: date = Field(sa_type=Date)
+
+
+class ObjectiveRow(Row, table=True):
+    __tablename__ = "objective"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    title: str = Field(sa_type=Text)
+    cycle: str = Field(sa_type=KEY)
+    owner_team: str | None = Field(default=None, sa_type=KEY)
+    owner_person: str | None = Field(default=None, sa_type=KEY)
+    parent: str | None = Field(default=None, sa_type=KEY)
+
+
+class KeyResultRow(Row, table=True):
+    """A key result; the metric columns are NULL when it has no metric."""
+
+    __tablename__ = "key_result"
+    __table_args__ = (_org_fk(), Index("ix_key_result_owner", "org", "owner"))
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    objective: str = Field(sa_type=KEY)
+    title: str = Field(sa_type=Text)
+    owner: str | None = Field(default=None, sa_type=KEY)
+    has_metric: bool
+    metric_start: float | None = None
+    metric_target: float | None = None
+    current_value: float | None = None
+    unit: str = Field(default="", sa_type=KEY)
+    direction: str = Field(default="up", sa_type=SHORT)
+    milestone: bool = False
+
+
+class InitiativeRow(Row, table=True):
+    __tablename__ = "initiative"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    key_result: str = Field(sa_type=KEY)
+    title: str = Field(sa_type=Text)
+    owner: str | None = Field(default=None, sa_type=KEY)
+    status: str = Field(sa_type=SHORT)
+
+
+class RhythmRow(Row, table=True):
+    __tablename__ = "rhythm"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+    team: str = Field(sa_type=KEY)
+    kind: str = Field(sa_type=SHORT)
+    local_time: time = Field(sa_type=Time)
+    weekday: int
+    day_of_month: int
+    days_before_end: int
+    reminder_after: timedelta = Field(sa_type=Interval)
+    max_reminders: int
+    deadline_after: timedelta | None = Field(default=None, sa_type=Interval)
+    lead_time: timedelta = Field(sa_type=Interval)
+    digest_channels: list[str] = Field(sa_type=JSON)
+
+
+class HolidayCalendarRow(Row, table=True):
+    """A named set of public holidays; kept even when empty so the tree round-trips."""
+
+    __tablename__ = "holiday_calendar"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    name: str = Field(primary_key=True, sa_type=KEY)
+    position: int
+
+
+class HolidayRow(Row, table=True):
+    __tablename__ = "holiday"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org", "calendar"], ["holiday_calendar.org", "holiday_calendar.name"]
+        ),
+    )
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    calendar: str = Field(primary_key=True, sa_type=KEY)
+    day: date = Field(primary_key=True, sa_type=Date)
+
+
+# ---- prompts, check-ins, digests ----------------------------------------------------------
+
+
+class PromptRow(Row, table=True):
+    """One person asked once for one occurrence of a rhythm."""
+
+    __tablename__ = "prompt"
+    __table_args__ = (
+        _org_fk(),
+        UniqueConstraint("org", "rhythm", "person", "period"),
+        # claim_unsent: the small set of prompts still to send.
+        Index(
+            "ix_prompt_unsent",
+            "org",
+            "scheduled_for",
+            **_partial("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+        # reminder_candidates: sent and still waiting for an answer.
+        Index(
+            "ix_prompt_awaiting",
+            "org",
+            "deadline",
+            **_partial("sent_at IS NOT NULL AND answered_at IS NULL AND failed_at IS NULL"),
+        ),
+        # digest participation: everybody prompted for one period.
+        Index("ix_prompt_period", "org", "kind", "period", "person"),
+        # streaks and open_prompts: the latest prompts of one person and kind (covering, for
+        # the streak look-ups). "Failed" is tested on failed_at (set together with failure):
+        # an error text has no place in an index entry.
+        Index(
+            "ix_prompt_person",
+            "org",
+            "kind",
+            "person",
+            "period",
+            "answered_at",
+            "failed_at",
+            "streak",
+        ),
+        # streaks: a person's latest miss, found without walking their answered prompts.
+        Index(
+            "ix_prompt_missed",
+            "org",
+            "kind",
+            "person",
+            "period",
+            **_partial("answered_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    rhythm: str = Field(sa_type=KEY)
+    kind: str = Field(sa_type=SHORT)
+    person: str = Field(sa_type=KEY)
+    period: str = Field(sa_type=SHORT)
+    scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    is_lead: bool
+    claimed_by: str | None = Field(default=None, sa_type=KEY)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_ref: str | None = Field(default=None, sa_type=Text)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Derived, kept by storage.streaks: for an answered prompt, how many answered prompts of
+    # this person and kind in a row end here (failed ones skipped). NULL when not answered,
+    # or for rows loaded around the repository (digest_facts then counts instead).
+    streak: int | None = None
+
+
+class CheckInRow(Row, table=True):
+    """One submitted check-in. Append-only: an edit is a new row with the next revision."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        _org_fk(),
+        ForeignKeyConstraint(["prompt_id"], ["prompt.id"]),
+        UniqueConstraint("org", "idempotency_key"),
+        # Also what makes two concurrent edits fail instead of sharing a revision number.
+        UniqueConstraint("org", "person", "kind", "period", "revision"),
+        Index("ix_checkin_period", "org", "kind", "period", "person"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    person: str = Field(sa_type=KEY)
+    kind: str = Field(sa_type=SHORT)
+    period: str = Field(sa_type=SHORT)
+    prompt_id: int | None = None
+    spontaneous: bool
+    revision: int
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    idempotency_key: str = Field(sa_type=KEY)
+    # NULL when no note has text, so "has notes" is an indexable IS NOT NULL.
+    notes: dict[str, str] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    blocked_by_team: str | None = Field(default=None, sa_type=KEY)
+    blocked_by_kr: str | None = Field(default=None, sa_type=KEY)
+
+
+class KrUpdateRow(Row, table=True):
+    """One key result's answers within one check-in (denormalised for the digest queries)."""
+
+    __tablename__ = "kr_update"
+    __table_args__ = (
+        _org_fk(),
+        ForeignKeyConstraint(["checkin_id"], ["checkin.id"]),
+        # digest current/previous: the latest revision per key result in one period.
+        Index(
+            "ix_kr_update_period", "org", "period", "kind", "key_result", "submitted_at", "revision"
+        ),
+        # last_answers: one key result's history.
+        Index("ix_kr_update_key_result", "org", "key_result", "submitted_at"),
+        # blocking_others: the few updates that name a blocking team.
+        Index(
+            "ix_kr_update_blocked",
+            "org",
+            "period",
+            "blocked_by_team",
+            **_partial("blocked_by_team IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    checkin_id: int
+    key_result: str = Field(sa_type=KEY)
+    person: str = Field(sa_type=KEY)
+    kind: str = Field(sa_type=SHORT)
+    period: str = Field(sa_type=SHORT)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    revision: int
+    value: float | None = None
+    confidence: int | None = None
+    status: str | None = Field(default=None, sa_type=SHORT)
+    moved: str = Field(default="", sa_type=Text)
+    blockers: str = Field(default="", sa_type=Text)
+    blocked_by_team: str | None = Field(default=None, sa_type=KEY)
+    blocked_by_kr: str | None = Field(default=None, sa_type=KEY)
+    next_step: str = Field(default="", sa_type=Text)
+    final_score: float | None = None
+    decision: str | None = Field(default=None, sa_type=SHORT)
+
+
+class InitiativeUpdateRow(Row, table=True):
+    __tablename__ = "initiative_update"
+    __table_args__ = (
+        _org_fk(),
+        ForeignKeyConstraint(["checkin_id"], ["checkin.id"]),
+        Index("ix_initiative_update_initiative", "org", "initiative", "submitted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    checkin_id: int
+    initiative: str = Field(sa_type=KEY)
+    person: str = Field(sa_type=KEY)
+    period: str = Field(sa_type=SHORT)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(sa_type=SHORT)
+
+
+class DigestRow(Row, table=True):
+    __tablename__ = "digest"
+    __table_args__ = (
+        _org_fk(),
+        UniqueConstraint("org", "rhythm", "period"),
+        Index(
+            "ix_digest_unposted",
+            "org",
+            "scheduled_for",
+            **_partial("posted_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    rhythm: str = Field(sa_type=KEY)
+    team: str = Field(sa_type=KEY)
+    period: str = Field(sa_type=SHORT)
+    scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=KEY)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TickStateRow(Row, table=True):
+    """The scheduler's watermark per organisation: prompts due up to here were written."""
+
+    __tablename__ = "tick_state"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    last_tick: datetime = Field(sa_type=UTCDateTime)
+
+
+def _table(model: type[Row]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+organisation_t = _table(OrganisationRow)
+team_t = _table(TeamRow)
+person_t = _table(PersonRow)
+membership_t = _table(MembershipRow)
+time_off_t = _table(TimeOffRow)
+cycle_t = _table(CycleRow)
+objective_t = _table(ObjectiveRow)
+key_result_t = _table(KeyResultRow)
+initiative_t = _table(InitiativeRow)
+rhythm_t = _table(RhythmRow)
+holiday_calendar_t = _table(HolidayCalendarRow)
+holiday_t = _table(HolidayRow)
+prompt_t = _table(PromptRow)
+checkin_t = _table(CheckInRow)
+kr_update_t = _table(KrUpdateRow)
+initiative_update_t = _table(InitiativeUpdateRow)
+digest_t = _table(DigestRow)
+tick_state_t = _table(TickStateRow)
+
+# Children before parents: the order `save_organisation` deletes the old tree in.
+TREE_TABLES_CHILDREN_FIRST = (
+    holiday_t,
+    holiday_calendar_t,
+    membership_t,
+    time_off_t,
+    initiative_t,
+    key_result_t,
+    objective_t,
+    rhythm_t,
+    cycle_t,
+    person_t,
+    team_t,
+)
