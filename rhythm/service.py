@@ -88,7 +88,7 @@ class Drumbeat:
         clock: Clock,
         worker: str = "drumbeat",
         batch: int = 200,
-        concurrency: int = 32,
+        concurrency: int = 8,  # below the connection pool's size
         lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
@@ -171,19 +171,20 @@ class Drumbeat:
     async def _deliver_one(
         self, org: Organisation, prompt: PromptRecord, now: datetime, gate: asyncio.Semaphore
     ) -> str:
-        person = org.person.get(prompt.person)
-        if person is None:
-            await self.store.mark_failed(prompt.id, at=now, error="person left the OKR tree")
-            return "failed"
-        last = await self.store.last_answers(org.key, prompt.person)
-        confidences = {key: answer.confidence for key, answer in last.items()}
+        # The gate covers the database work too: it bounds connections as well as sends.
         async with gate:
+            person = org.person.get(prompt.person)
+            if person is None:
+                await self.store.mark_failed(prompt.id, at=now, error="person left the OKR tree")
+                return "failed"
+            last = await self.store.last_answers(org.key, prompt.person)
+            confidences = {key: answer.confidence for key, answer in last.items()}
             try:
                 ref = await self.chat.send_direct(person, prompt_notice(org, prompt, confidences))
             except DeliveryError as error:
                 return await self._delivery_failed(prompt, error, now)
-        await self.store.mark_sent(prompt.id, at=now, message_ref=ref)
-        return "sent"
+            await self.store.mark_sent(prompt.id, at=now, message_ref=ref)
+            return "sent"
 
     async def _delivery_failed(
         self, prompt: PromptRecord, error: DeliveryError, now: datetime

@@ -1,0 +1,98 @@
+"""`drumbeat serve`: health probes over real HTTP, the scheduler job, a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import runtime
+from bot.scheduler import TICK_JOB, start_scheduler
+from bot.server import create_app
+from bot.settings import Settings
+from storage.store import open_store
+
+DRUMBEAT = Path(sys.executable).with_name("drumbeat")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_health_and_readiness_over_http(database_url: str):
+    async with runtime(Settings(database_url=database_url, _env_file=None)) as rt:
+        async with TestClient(TestServer(create_app(rt, tick=False))) as client:
+            health = await client.get("/healthz")
+            ready = await client.get("/readyz")
+            assert (health.status, await health.json()) == (200, {"status": "ok"})
+            assert ready.status == 200
+            assert (await ready.json())["database"] == "ok"
+
+
+async def test_readiness_fails_while_the_database_is_unreachable():
+    port = free_port()  # nothing listens there
+    async with open_store(f"postgresql://drumbeat:x@127.0.0.1:{port}/drumbeat") as store:
+        assert await store.ping() is False
+
+
+async def test_the_scheduler_holds_one_tick_job(database_url: str):
+    async with runtime(Settings(database_url=database_url, _env_file=None)) as rt:
+        scheduler = start_scheduler(rt.drumbeat, seconds=60)
+        try:
+            jobs = scheduler.get_jobs()
+            assert [job.id for job in jobs] == [TICK_JOB]
+            assert jobs[0].max_instances == 1
+            assert jobs[0].coalesce is True
+            again = start_scheduler(rt.drumbeat, seconds=60)
+            assert [job.id for job in again.get_jobs()] == [TICK_JOB]
+            again.shutdown(wait=False)
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+@pytest.mark.slow
+async def test_serve_answers_probes_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "TICK_SECONDS": "1",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            str(DRUMBEAT), "serve", env=env, cwd=tmp_path, stdout=sink, stderr=sink
+        )
+    try:
+        status = None
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                        status = response.status
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        assert status == 200, log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = log.read_text()
+    assert "No chat platform is configured" in text
+    assert "SLACK_BOT_TOKEN" in text
+    assert "Stopping" in text
+    assert "Traceback" not in text
