@@ -19,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 from rich.table import Table
 
@@ -159,7 +160,7 @@ class Simulation:
                 form = await self.drumbeat.open_form(self.org.key, person)
                 if not self.quiet:
                     self.console.print(
-                        f"[dim]{self.org.person[person].name} checks in unprompted[/dim]"
+                        f"[dim]{escape(self.org.person[person].name)} checks in unprompted[/dim]"
                     )
                 await self._submit(person, form, spontaneous=True)
 
@@ -168,7 +169,9 @@ class Simulation:
         show = person == self.featured and not self.quiet and not self.invalid_shown
         if show:
             self.invalid_shown = True
-            self.console.print(Rule(f"{self.org.person[person].name} opens the check-in form"))
+            self.console.print(
+                Rule(escape(f"{self.org.person[person].name} opens the check-in form"))
+            )
             await self._show_a_mistake(person, form, answers)
         outcome = await self.drumbeat.submit(self.org.key, person, form.context, answers)
         if isinstance(outcome, Rejected):  # the simulation's own answers must always be valid

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 
 from bot.app import Runtime
@@ -28,13 +29,13 @@ async def ask(console: Console, question: str, default: str | None = None) -> st
 
 
 def _question(field: FormField, error: str | None) -> str:
-    label = f"[bold]{field.label}[/bold]"
+    label = f"[bold]{escape(field.label)}[/bold]"
     if field.kind is FieldKind.CHOICE:
-        label += " (" + " / ".join(f"{o.value}={o.label}" for o in field.options) + ")"
+        label += escape(" (" + " / ".join(f"{o.value}={o.label}" for o in field.options) + ")")
     if field.hint:
-        label += f" [dim]{field.hint}[/dim]"
+        label += f" [dim]{escape(field.hint)}[/dim]"
     if error:
-        label = f"[red]⚠ {error}[/red]\n" + label
+        label = f"[red]⚠ {escape(error)}[/red]\n" + label
     return label
 
 
@@ -73,7 +74,7 @@ async def check_in(rt: Runtime, org: str, who: str, form: Form, console: Console
 async def chat_loop(rt: Runtime, org: str, who: str, *, console: Console) -> None:
     _, person = await rt.drumbeat.person(org, who)
     name = (await rt.drumbeat.organisation(org)).person[person].name
-    console.print(f"Hello {name}. Type a command, or [bold]quit[/bold].")
+    console.print(f"Hello {escape(name)}. Type a command, or [bold]quit[/bold].")
     console.print(render(help_text()))
     open_prompts = await rt.store.open_prompts(org, person, now=rt.drumbeat.clock.now())
     if open_prompts:

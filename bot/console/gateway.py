@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.rule import Rule
+from rich.text import Text as RichText
 
 from bot.console.render import render
 from rhythm.messages import DigestMessage, Message, Notice
@@ -52,18 +53,22 @@ class ConsoleGateway:
         self.outbox.append(Sent(ref, person.email, message))
         if self.show_direct(person.email):
             self.console.print(
-                f"[bold cyan]✉ to {person.name}[/bold cyan] [dim]({person.timezone})[/dim]"
+                RichText.assemble(
+                    (f"✉ to {person.name}", "bold cyan"), (f" ({person.timezone})", "dim")
+                )
             )
             self.console.print(render(message))
         else:
             title = message.title if isinstance(message, Notice) else type(message).__name__
-            self.console.print(f"[dim]✉ {person.name}: {title}[/dim]")
+            self.console.print(f"✉ {person.name}: {title}", style="dim", markup=False)
         return ref
 
     async def update_direct(self, person: Person, ref: str, message: Message) -> None:
         self.outbox.append(Sent(self._ref("dm"), person.email, message, updates=ref))
         if self.show_direct(person.email):
-            self.console.print(f"[bold cyan]✎ {person.name}'s prompt now reads[/bold cyan]")
+            self.console.print(
+                f"✎ {person.name}'s prompt now reads", style="bold cyan", markup=False
+            )
             self.console.print(render(message))
 
     async def post_channel(
@@ -73,12 +78,12 @@ class ConsoleGateway:
         self.outbox.append(Sent(ref, channel, message, thread=thread))
         where = f"{channel} ↳ thread" if thread else channel
         if not self.show_post(channel, message):
-            self.console.print(f"[dim]# {where}: {_summary(message)}[/dim]")
+            self.console.print(f"# {where}: {_summary(message)}", style="dim", markup=False)
         elif thread:
-            self.console.print(Rule(f"[dim]{where}[/dim]", style="dim"))
+            self.console.print(Rule(RichText(where, style="dim"), style="dim"))
             self.console.print(render(message))
         else:
-            self.console.print(Rule(f"[bold green]{where}[/bold green]"))
+            self.console.print(Rule(RichText(where, style="bold green")))
             self.console.print(render(message))
         return ref
 

@@ -37,7 +37,9 @@ def _notice(message: Notice) -> RenderableType:
         body.append(buttons)
     if message.footer:
         body.append(RichText(message.footer, style="dim"))
-    return Panel(Group(*body), title=message.title, title_align="left", border_style="cyan")
+    return Panel(
+        Group(*body), title=RichText(message.title), title_align="left", border_style="cyan"
+    )
 
 
 @render.register
@@ -57,17 +59,24 @@ def _form(message: Form) -> RenderableType:
                 cell.append(f"  ⚠ {message.errors[field.id]}", style="bold red")
             table.add_row(field.label + (" *" if field.required else ""), cell)
         title = section.title + (f" — {section.subtitle}" if section.subtitle else "")
-        parts.append(Panel(table, title=title, title_align="left", border_style="grey50"))
+        parts.append(Panel(table, title=RichText(title), title_align="left", border_style="grey50"))
     if "" in message.errors:
         parts.append(RichText(message.errors[""], style="bold red"))
     return Panel(
-        Group(*parts), title=f"📝 {message.title}", title_align="left", border_style="magenta"
+        Group(*parts),
+        title=RichText(f"📝 {message.title}"),
+        title_align="left",
+        border_style="magenta",
     )
 
 
 @render.register
 def _table(message: Table) -> RenderableType:
-    table = RichTable(title=message.title, caption=message.footer or None, title_justify="left")
+    table = RichTable(
+        title=RichText(message.title),
+        caption=RichText(message.footer) if message.footer else None,
+        title_justify="left",
+    )
     for column in message.columns:
         table.add_column(column)
     for row in message.rows:
@@ -164,7 +173,10 @@ def render_digest(digest: Digest) -> RenderableType:
             parts.extend(lines)
     parts.append(RichText(participation_line(digest), style="italic"))
     return Panel(
-        Group(*parts), title=f"📣 {digest.team_name}", title_align="left", border_style="green"
+        Group(*parts),
+        title=RichText(f"📣 {digest.team_name}"),
+        title_align="left",
+        border_style="green",
     )
 
 

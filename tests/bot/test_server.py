@@ -29,13 +29,16 @@ def free_port() -> int:
 
 
 async def test_health_and_readiness_over_http(database_url: str):
-    async with runtime(Settings(database_url=database_url, _env_file=None)) as rt:
-        async with TestClient(TestServer(create_app(rt, tick=False))) as client:
-            health = await client.get("/healthz")
-            ready = await client.get("/readyz")
-            assert (health.status, await health.json()) == (200, {"status": "ok"})
-            assert ready.status == 200
-            assert (await ready.json())["database"] == "ok"
+    settings = Settings(database_url=database_url, _env_file=None)
+    async with (
+        runtime(settings) as rt,
+        TestClient(TestServer(create_app(rt, tick=False))) as client,
+    ):
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        assert (health.status, await health.json()) == (200, {"status": "ok"})
+        assert ready.status == 200
+        assert (await ready.json())["database"] == "ok"
 
 
 async def test_readiness_fails_while_the_database_is_unreachable():
