@@ -21,7 +21,7 @@ from bot.settings import Settings
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.lint import lint
-from rhythm.okr import Organisation
+from rhythm.okr import Organisation, carry_progress
 from rhythm.ports import FixedClock, Store
 from rhythm.service import UnknownOrganisation
 from storage.migrate import upgrade
@@ -140,9 +140,17 @@ def chat(
 def okrs_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     org: OrgOption = None,
+    values_from_file: Annotated[
+        bool,
+        typer.Option(
+            "--values-from-file",
+            help="Take current values and initiative statuses from the file, not from check-ins.",
+        ),
+    ] = False,
 ) -> None:
     """Import an OKR file (YAML: the whole tree; CSV: key results into an existing tree).
-    All or nothing: a file with any error imports nothing."""
+    All or nothing: a file with any error imports nothing. Re-importing keeps the progress
+    people reported since, unless --values-from-file."""
     settings = _settings()
 
     async def work() -> Organisation:
@@ -158,6 +166,9 @@ def okrs_import(
                         file,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )
+            existing = await store.load_organisation(tree.key)
+            if existing is not None and not values_from_file:
+                tree = carry_progress(tree, existing)
             with err.status(f"Saving {tree.name}"):
                 await store.save_organisation(tree)
             return tree

@@ -7,7 +7,7 @@ organisation (people by their lower-cased email). The storage layer maps keys to
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 from functools import cached_property
@@ -349,3 +349,21 @@ class Organisation:
                 if found:
                     return found
         return None
+
+
+def carry_progress(new: Organisation, old: Organisation) -> Organisation:
+    """`new` with the current values and initiative statuses of `old` wherever both have the
+    key result or initiative: re-importing an edited file must not undo what people reported
+    in their check-ins since the file was written."""
+    old_krs, old_inits = old.key_result, {i.key: i for i in old.initiatives}
+    key_results = tuple(
+        replace(kr, metric=replace(kr.metric, current=old_metric.current))
+        if kr.metric and (old_metric := old_krs[kr.key].metric if kr.key in old_krs else None)
+        else kr
+        for kr in new.key_results
+    )
+    initiatives = tuple(
+        replace(i, status=old_inits[i.key].status) if i.key in old_inits else i
+        for i in new.initiatives
+    )
+    return replace(new, key_results=key_results, initiatives=initiatives)

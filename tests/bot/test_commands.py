@@ -131,5 +131,9 @@ def test_terminal_chat_answers_a_check_in_with_a_typo_fixed(tmp_path: Path):
     assert chat.returncode == 0, chat.stderr
     assert "is not a number" in chat.stdout
     assert "Checked in at" in chat.stdout
-    exported = run("okrs", "export").stdout
-    assert "current: 55" in exported
+    assert "current: 55" in run("okrs", "export").stdout
+    # Re-importing the file keeps what was reported since; --values-from-file takes the file's.
+    assert run("okrs", "import", str(ACME)).returncode == 0
+    assert "current: 55" in run("okrs", "export").stdout
+    assert run("okrs", "import", str(ACME), "--values-from-file").returncode == 0
+    assert "current: 55" not in run("okrs", "export").stdout
