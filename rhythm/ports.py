@@ -221,7 +221,10 @@ class CheckInRepository(Protocol):
         key_results: Sequence[str],
         people: Sequence[str],
         teams: Sequence[str],
-    ) -> DigestFacts: ...
+        now: datetime | None = None,
+    ) -> DigestFacts:
+        """`now` decides which unanswered prompts are past their deadline (they end streaks)."""
+        ...
 
 
 class DigestRepository(Protocol):

@@ -290,6 +290,7 @@ class Drumbeat:
             key_results=[kr.key for kr in scope_key_results(org, found.key, cycle.key)],
             people=scope_people(org, found.key),
             teams=org.subtree(found.key),
+            now=now,
         )
         return build_digest(org, scope, facts, now=now)
 
