@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
-from storage.migrate import upgrade
 
 from bot.console.gateway import ConsoleGateway
 from bot.routing import ChatRouter
@@ -16,6 +15,7 @@ from bot.settings import PLATFORM_HELP, Settings
 from rhythm.ports import ChatGateway, Clock, Store, SystemClock
 from rhythm.service import Drumbeat
 from storage import open_store
+from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 

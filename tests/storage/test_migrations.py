@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
-from tests.storage.conftest import Backend
+from tests.databases import Backend
 
 
 def differences(conn: Connection) -> list[object]:
