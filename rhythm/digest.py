@@ -7,10 +7,13 @@ team tree. It is pure: the same facts and organisation always give the same dige
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from math import fsum
 from statistics import fmean
 
 from rhythm.cadences import RhythmKind
@@ -181,40 +184,46 @@ def _blocked_by_text(org: Organisation, snap: Snapshot) -> str:
 
 
 def _kr_line(org: Organisation, kr: KeyResult, facts: DigestFacts) -> KrLine:
-    cur, prev = facts.current.get(kr.key), facts.previous.get(kr.key)
-    latest = cur or prev
-    value = latest.value if latest and latest.value is not None else None
-    if value is None and kr.metric:
-        value = kr.metric.current
-    delta = None
-    if cur and prev and cur.confidence is not None and prev.confidence is not None:
-        delta = cur.confidence - prev.confidence
-    return KrLine(
-        key=kr.key,
-        title=kr.title,
-        owner=_name(org, kr.owner),
-        progress=kr.progress(value),
-        value=value,
-        target=kr.metric.target if kr.metric else None,
-        unit=kr.metric.unit if kr.metric else "",
-        confidence=latest.confidence if latest else None,
-        confidence_delta=delta,
-        status=latest.status if latest else None,
-        checked_in=cur is not None,
+    return _kr_line_of(
+        kr, facts.current.get(kr.key), facts.previous.get(kr.key), lambda e: _name(org, e)
     )
 
 
-def _objective_line(org: Organisation, objective: Objective, facts: DigestFacts) -> ObjectiveLine:
-    lines = tuple(_kr_line(org, kr, facts) for kr in org.key_results_in(objective.key))
+def _kr_line_of(
+    kr: KeyResult, cur: Snapshot | None, prev: Snapshot | None, name: Callable[[str | None], str]
+) -> KrLine:
+    latest = cur or prev
+    value = latest.value if latest and latest.value is not None else None
+    metric = kr.metric
+    if value is None and metric:
+        value = metric.current
+    delta = None
+    if cur and prev and cur.confidence is not None and prev.confidence is not None:
+        delta = cur.confidence - prev.confidence
+    if metric:
+        progress, target, unit = metric.progress(value), metric.target, metric.unit
+    else:
+        progress, target, unit = 0.0, None, ""
+    if latest:
+        return KrLine(kr.key, kr.title, name(kr.owner), progress, value, target, unit,
+                      latest.confidence, delta, latest.status, cur is not None)  # fmt: skip
+    return KrLine(kr.key, kr.title, name(kr.owner), progress, value, target, unit, None, delta,
+                  None, cur is not None)  # fmt: skip
+
+
+def _objective_line(
+    org: Organisation, objective: Objective, lines: tuple[KrLine, ...]
+) -> ObjectiveLine:
     confidences = [line.confidence for line in lines if line.confidence is not None]
     deltas = [line.confidence_delta for line in lines if line.confidence_delta is not None]
     return ObjectiveLine(
         key=objective.key,
         title=objective.title,
         team=org.objective_team(objective) or "",
-        progress=fmean(line.progress for line in lines) if lines else 0.0,
-        confidence=fmean(confidences) if confidences else None,
-        confidence_trend=fmean(deltas) if deltas else None,
+        # fsum(...) / len(...) is what fmean computes, without its per-item generator.
+        progress=fsum([line.progress for line in lines]) / len(lines) if lines else 0.0,
+        confidence=fsum(confidences) / len(confidences) if confidences else None,
+        confidence_trend=fsum(deltas) / len(deltas) if deltas else None,
         key_results=lines,
     )
 
@@ -234,44 +243,64 @@ def early_warnings(
     elapsed: float,
 ) -> list[Warning]:
     """Key results heading for trouble, most urgent kinds first."""
-    found: list[Warning] = []
+    found = []
     for kr in key_results:
         cur, prev = facts.current.get(kr.key), facts.previous.get(kr.key)
         latest = cur or prev
-        value = latest.value if latest and latest.value is not None else None
-        progress = kr.progress(value)
-        owner = _name(org, kr.owner)
-        if kr.metric and progress + BEHIND_THRESHOLD < elapsed:
-            found.append(Warning(WarningKind.BEHIND, kr.key, (
-                f"{kr.title} is at {progress:.0%} with {elapsed:.0%} of {scope.cycle} gone"
-            )))  # fmt: skip
-        if (
-            cur and prev and cur.confidence is not None and prev.confidence is not None
-            and prev.confidence - cur.confidence >= CONFIDENCE_DROP
-        ):  # fmt: skip
-            found.append(Warning(WarningKind.CONFIDENCE_DROP, kr.key, (
-                f"{owner}'s confidence in {kr.title} fell from {prev.confidence} "
-                f"to {cur.confidence}"
-            )))  # fmt: skip
-        if (
-            cur is None
-            and prev is None
-            and scope.kind is not RhythmKind.DAILY  # a daily pulse has no key-result updates
-            and kr.owner
-            and not _on_leave(org, kr.owner, scope.period_days)
-        ):
-            found.append(Warning(WarningKind.SILENT, kr.key, (
-                f"No check-in on {kr.title} for two periods ({owner})"
-            )))  # fmt: skip
-        if (
-            cur and prev and cur.status is Status.ON_TRACK and cur.value is not None
-            and cur.value == prev.value and progress < 1.0
-        ):  # fmt: skip
-            found.append(Warning(WarningKind.FLAT_ON_TRACK, kr.key, (
-                f"{kr.title} is reported on track but has not moved since {scope.previous_period}"
-            )))  # fmt: skip
+        progress = kr.progress(latest.value if latest and latest.value is not None else None)
+        found.extend(_kr_warnings(kr, cur, prev, progress, elapsed, scope,
+                                  lambda e: _name(org, e),
+                                  lambda p: _on_leave(org, p, scope.period_days)))  # fmt: skip
     order = list(WarningKind)
     return sorted(found, key=lambda w: order.index(w.kind))
+
+
+def _kr_warnings(
+    kr: KeyResult,
+    cur: Snapshot | None,
+    prev: Snapshot | None,
+    progress: float,
+    elapsed: float,
+    scope: DigestScope,
+    name: Callable[[str | None], str],
+    on_leave: Callable[[str], bool],
+) -> list[Warning]:
+    """The warnings of one key result (its update this period and the one before, and its
+    progress), in the order `early_warnings` lists them before sorting by kind."""
+    found: list[Warning] = []
+    if kr.metric and progress + BEHIND_THRESHOLD < elapsed:
+        found.append(Warning(WarningKind.BEHIND, kr.key, (
+            f"{kr.title} is at {progress:.0%} with {elapsed:.0%} of {scope.cycle} gone"
+        )))  # fmt: skip
+    if cur is None:
+        if (
+            prev is None
+            and scope.kind is not RhythmKind.DAILY  # a daily pulse has no key-result updates
+            and kr.owner
+            and not on_leave(kr.owner)
+        ):
+            found.append(Warning(WarningKind.SILENT, kr.key, (
+                f"No check-in on {kr.title} for two periods ({name(kr.owner)})"
+            )))  # fmt: skip
+        return found
+    if prev is None:
+        return found
+    if (
+        cur.confidence is not None and prev.confidence is not None
+        and prev.confidence - cur.confidence >= CONFIDENCE_DROP
+    ):  # fmt: skip
+        found.append(Warning(WarningKind.CONFIDENCE_DROP, kr.key, (
+            f"{name(kr.owner)}'s confidence in {kr.title} fell from {prev.confidence} "
+            f"to {cur.confidence}"
+        )))  # fmt: skip
+    if (
+        cur.status is Status.ON_TRACK and cur.value is not None
+        and cur.value == prev.value and progress < 1.0
+    ):  # fmt: skip
+        found.append(Warning(WarningKind.FLAT_ON_TRACK, kr.key, (
+            f"{kr.title} is reported on track but has not moved since {scope.previous_period}"
+        )))  # fmt: skip
+    return found
 
 
 def participation(
@@ -305,101 +334,301 @@ def participation(
     )
 
 
-def _notes(org: Organisation, people: Sequence[str], facts: DigestFacts) -> list[LeaderNote]:
-    in_scope = set(people)
-    out: list[LeaderNote] = []
-    for note in sorted(facts.notes, key=lambda n: n.submitted_at):
-        if note.person not in in_scope:
-            continue
-        text = " · ".join(v for k, v in note.notes.items() if v and k != "blockers")
-        if text:
-            out.append(LeaderNote(_name(org, note.person), org.team_of(note.person) or "", text))
-    return out
-
-
-def _blockers(
-    org: Organisation, people: Sequence[str], key_results: Sequence[KeyResult], facts: DigestFacts
-) -> list[BlockerLine]:
-    out = []
-    for kr in key_results:
-        snap = facts.current.get(kr.key)
-        if snap and snap.blockers:
-            blocked_by = _blocked_by_text(org, snap)
-            out.append(BlockerLine(_name(org, snap.person), kr.title, snap.blockers, blocked_by))
-    in_scope = set(people)
-    for note in facts.notes:
-        text = note.notes.get("blockers", "")
-        if note.person in in_scope and text:
-            cause_team = org.team.get(note.blocked_by_team or "")
-            cause = cause_team.name if cause_team else ""
-            out.append(BlockerLine(_name(org, note.person), "daily pulse", text, cause))
-    return out
-
-
 def build_digest(
     org: Organisation, scope: DigestScope, facts: DigestFacts, *, now: datetime
 ) -> Digest:
-    """The digest of `scope.team` with one nested digest per direct sub-team."""
-    team = org.team[scope.team]
-    cycle = org.cycle.get(scope.cycle)
-    elapsed = cycle.elapsed_share(scope.today) if cycle else 0.0
-    people = scope_people(org, scope.team)
-    krs = scope_key_results(org, scope.team, scope.cycle)
-    own_objectives = [o for o in org.objectives_of_teams([scope.team], scope.cycle)] or list(
-        org.objectives_of_teams(org.subtree(scope.team), scope.cycle)
-    )
-    objectives = tuple(_objective_line(org, o, facts) for o in own_objectives)
+    """The digest of `scope.team` with one nested digest per direct sub-team.
 
-    changes = []
-    for kr in krs:
-        cur, prev = facts.current.get(kr.key), facts.previous.get(kr.key)
-        if cur and prev and cur.status and prev.status and cur.status is not prev.status:
-            changes.append(StatusChange(kr.key, kr.title, _name(org, kr.owner), prev.status,
-                                        cur.status))  # fmt: skip
+    Every level of the tree covers its whole subtree, so a naive build filters every fact once
+    per team. Instead the facts are indexed once (by person, by team, per key result) and each
+    team's share is gathered from its subtree: the work grows with the organisation times the
+    depth of the tree, not with the number of teams times everything.
+    """
+    with collector_paused():
+        return _Builder(org, scope, facts, now).build(scope.team)
 
-    notes = _notes(org, people, facts)
-    leads = {p.name for p in org.leads(scope.team)}
-    leaders = tuple(n for n in notes if n.person in leads)
-    kr_leads = [
-        LeaderNote(_name(org, snap.person), scope.team, f"{kr.title}: {snap.moved}")
-        for kr in krs
-        if (snap := facts.current.get(kr.key))
-        and snap.moved
-        and org.is_lead(snap.person, scope.team)
-    ]
-    subtree = set(org.subtree(scope.team))
-    # Other parts of the organisation waiting on this one (inside the subtree they are plain
-    # blockers, listed above).
-    blocking = tuple(
-        BlockerLine(_name(org, snap.person), org.key_result[kr].title if kr in org.key_result
-                    else kr, snap.blockers, _blocked_by_text(org, snap) or team.name)
-        for kr, their_team, snap in facts.blocking_others
-        if snap.blocked_by_team in subtree and their_team not in subtree
-    )  # fmt: skip
 
-    details = tuple(
-        build_digest(org, _sub_scope(scope, child), facts, now=now)
-        for child in org.child_teams(scope.team)
-    )
-    return Digest(
-        team=scope.team,
-        team_name=team.name,
-        kind=scope.kind,
-        period=scope.period,
-        previous_period=scope.previous_period,
-        cycle=scope.cycle,
-        elapsed_share=elapsed,
-        leaders=leaders + tuple(kr_leads),
-        objectives=objectives,
-        status_changes=tuple(changes),
-        blockers=tuple(_blockers(org, people, krs, facts)),
-        blocking_others=blocking,
-        warnings=tuple(early_warnings(org, krs, facts, scope, elapsed)),
-        participation=participation(org, people, facts, scope, now),
-        subteams=tuple(_subteam_line(d) for d in details),
-        details=details,
-        notes=tuple(n for n in notes if n.person not in leads),
-    )
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large, acyclic result.
+
+    An organisation-wide digest creates a hundred thousand small objects that all live on in
+    the result; the collector's passes over them (young generations every few hundred
+    allocations, and full passes over the whole heap as they pile up) find nothing and took a
+    third of the build. Reference counting still frees garbage as usual, and the result is
+    freed the same way once dropped.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class _Builder:
+    """Memoised, per-team views of one digest's facts (see `build_digest`)."""
+
+    def __init__(self, org: Organisation, scope: DigestScope, facts: DigestFacts, now: datetime):
+        self.org, self.scope, self.facts, self.now = org, scope, facts, now
+        cycle = org.cycle.get(scope.cycle)
+        self.elapsed = cycle.elapsed_share(scope.today) if cycle else 0.0
+        self._people: dict[str, frozenset[str]] = {}
+        self._objectives: dict[str, list[int]] = {}
+        self._names: dict[str, str] = {}
+        self._on_leave: dict[str, bool] = {}
+        self._streaks: dict[str, list[tuple[int, str, str]]] = {}
+        # The cycle's objectives by the team they belong to, as positions in org.objectives;
+        # what each contributes is worked out once, whichever levels show it.
+        self.cycle_objectives = [o for o in org.objectives if o.cycle == scope.cycle]
+        self.own_objectives: dict[str | None, list[int]] = {}
+        for i, o in enumerate(self.cycle_objectives):
+            self.own_objectives.setdefault(org.objective_team(o), []).append(i)
+        self._per_objective: list[_ObjectiveFacts | None] = [None] * len(self.cycle_objectives)
+        # Facts by person (positions in the facts' own order) and by blocking team.
+        self.prompts_of = _positions(p.person for p in facts.prompts)
+        self.sorted_notes = sorted(facts.notes, key=lambda n: n.submitted_at)
+        self.notes_of = _positions(n.person for n in self.sorted_notes)
+        self.note_lines: list[LeaderNote | None] = [None] * len(self.sorted_notes)
+        for i, note in enumerate(self.sorted_notes):
+            text = " · ".join(v for k, v in note.notes.items() if v and k != "blockers")
+            if text:
+                self.note_lines[i] = LeaderNote(
+                    self.name(note.person), org.team_of(note.person) or "", text
+                )
+        self.pulse_blockers_of = _positions(n.person for n in facts.notes)
+        self.blocking_by_team = _positions(
+            snap.blocked_by_team for _, _, snap in facts.blocking_others
+        )
+
+    # ---- per person / per objective, once ----------------------------------------------------
+
+    def name(self, email: str | None) -> str:
+        key = email or ""
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = _name(self.org, email)
+        return found
+
+    def on_leave(self, person: str) -> bool:
+        found = self._on_leave.get(person)
+        if found is None:
+            found = self._on_leave[person] = _on_leave(self.org, person, self.scope.period_days)
+        return found
+
+    def objective_facts(self, position: int) -> _ObjectiveFacts:
+        found = self._per_objective[position]
+        if found is None:
+            found = _ObjectiveFacts.of(self, self.cycle_objectives[position])
+            self._per_objective[position] = found
+        return found
+
+    # ---- per team, over its subtree -----------------------------------------------------------
+
+    def people(self, team: str) -> frozenset[str]:
+        """Everyone in `team`'s subtree (the set `scope_people` lists)."""
+        found = self._people.get(team)
+        if found is None:
+            members = {p.email for p in self.org.members(team)}
+            for child in self.org.child_teams(team):
+                if child != team:
+                    members.update(self.people(child))
+            found = self._people[team] = frozenset(members)
+        return found
+
+    def objectives(self, team: str) -> list[int]:
+        """Positions of the cycle's objectives of `team`'s subtree, in the organisation's
+        order (what `objectives_of_teams(subtree)` returns)."""
+        found = self._objectives.get(team)
+        if found is None:
+            positions = set(self.own_objectives.get(team, ()))
+            for child in self.org.child_teams(team):
+                if child != team:
+                    positions.update(self.objectives(child))
+            found = self._objectives[team] = sorted(positions)
+        return found
+
+    def build(self, team_key: str) -> Digest:
+        org, scope, facts = self.org, self.scope, self.facts
+        team = org.team[team_key]
+        people = self.people(team_key)
+        # The key results in scope are those of the subtree's objectives, in order: each
+        # objective's share of the changes, blockers and warnings comes in that order too.
+        in_subtree = [self.objective_facts(i) for i in self.objectives(team_key)]
+        own = [self.objective_facts(i) for i in self.own_objectives.get(team_key, ())]
+        objectives = tuple(o.line for o in (own or in_subtree))
+
+        changes = tuple(c for o in in_subtree for c in o.changes)
+        notes = [
+            line for i in _gather(self.notes_of, people) if (line := self.note_lines[i]) is not None
+        ]
+        lead_people = org.leads(team_key)
+        leads = {p.name for p in lead_people}
+        leaders = tuple(n for n in notes if n.person in leads)
+        lead_emails = {p.email for p in lead_people}
+        kr_leads = [
+            LeaderNote(self.name(person), team_key, text)
+            for o in in_subtree
+            for person, text in o.moved
+            if person in lead_emails
+        ]
+        subtree = set(org.subtree(team_key))
+        # Other parts of the organisation waiting on this one (inside the subtree they are
+        # plain blockers, listed below).
+        blocking = []
+        for i in sorted(i for t in subtree for i in self.blocking_by_team.get(t, ())):
+            kr, their_team, snap = facts.blocking_others[i]
+            if their_team not in subtree:
+                blocking.append(BlockerLine(
+                    self.name(snap.person),
+                    org.key_result[kr].title if kr in org.key_result else kr,
+                    snap.blockers, _blocked_by_text(org, snap) or team.name,
+                ))  # fmt: skip
+
+        blockers = [b for o in in_subtree for b in o.blockers]
+        for i in _gather(self.pulse_blockers_of, people):
+            note = facts.notes[i]
+            text = note.notes.get("blockers", "")
+            if text:
+                cause_team = org.team.get(note.blocked_by_team or "")
+                cause = cause_team.name if cause_team else ""
+                blockers.append(BlockerLine(self.name(note.person), "daily pulse", text, cause))
+
+        # Sorted by kind, then in key-result order: what `early_warnings` returns.
+        warnings = tuple(w for kind in WarningKind for o in in_subtree for w in o.warnings[kind])
+
+        details = tuple(self.build(child) for child in org.child_teams(team_key))
+        return Digest(
+            team=team_key,
+            team_name=team.name,
+            kind=scope.kind,
+            period=scope.period,
+            previous_period=scope.previous_period,
+            cycle=scope.cycle,
+            elapsed_share=self.elapsed,
+            leaders=leaders + tuple(kr_leads),
+            objectives=objectives,
+            status_changes=changes,
+            blockers=tuple(blockers),
+            blocking_others=tuple(blocking),
+            warnings=warnings,
+            participation=self.participation(team_key, people),
+            subteams=tuple(_subteam_line(d) for d in details),
+            details=details,
+            notes=tuple(n for n in notes if n.person not in leads),
+        )
+
+    def best_streaks(self, team: str) -> list[tuple[int, str, str]]:
+        """The five best streaks (of two or more) in `team`'s subtree as (-length, name,
+        email), best first: the best of the members' and of each sub-team's best five."""
+        found = self._streaks.get(team)
+        if found is None:
+            streaks, name = self.facts.streaks, self.name
+            best = {}
+            for p in self.org.members(team):
+                n = streaks.get(p.email, 0)
+                if n >= 2:
+                    best[p.email] = (-n, name(p.email), p.email)
+            for child in self.org.child_teams(team):
+                if child != team:
+                    for entry in self.best_streaks(child):
+                        best.setdefault(entry[2], entry)
+            found = self._streaks[team] = sorted(best.values())[:5]
+        return found
+
+    def participation(self, team: str, people: frozenset[str]) -> Participation:
+        """`participation` over the facts of `people`, gathered instead of filtered."""
+        facts, name, now = self.facts, self.name, self.now
+        prompts = [facts.prompts[i] for i in _gather(self.prompts_of, people)]
+        answered = [p for p in prompts if p.answered_at is not None]
+        on_time = [p for p in answered if p.answered_at is not None and p.answered_at <= p.deadline]
+        unanswered = [p for p in prompts if p.answered_at is None and p.failure is None]
+        prompted_people = {p.person for p in prompts}
+        on_leave = [
+            person for person in people
+            if person not in prompted_people and self.on_leave(person)
+        ]  # fmt: skip
+        streaks = [(name, -minus_n) for minus_n, name, _ in self.best_streaks(team)]
+        spontaneous = facts.spontaneous
+        return Participation(
+            prompted=len(prompts),
+            answered=len(answered),
+            on_time=len(on_time),
+            late=len(answered) - len(on_time),
+            missing=tuple(sorted(name(p.person) for p in unanswered if p.deadline <= now)),
+            pending=tuple(sorted(name(p.person) for p in unanswered if p.deadline > now)),
+            on_leave=tuple(sorted(name(p) for p in on_leave)),
+            unreachable=tuple(sorted(name(p.person) for p in prompts if p.failure)),
+            spontaneous=sum(
+                spontaneous.get(p, 0)
+                for p in (people if len(people) < len(spontaneous) else spontaneous)
+                if p in people
+            ),
+            streaks=tuple(streaks),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _ObjectiveFacts:
+    """What one objective and its key results contribute to every digest that covers it."""
+
+    line: ObjectiveLine
+    changes: tuple[StatusChange, ...]
+    moved: tuple[tuple[str, str], ...]  # (person, "title: what moved") for leaders' notes
+    blockers: tuple[BlockerLine, ...]
+    warnings: Mapping[WarningKind, tuple[Warning, ...]]
+
+    @classmethod
+    def of(cls, builder: _Builder, objective: Objective) -> _ObjectiveFacts:
+        org, scope, name, on_leave = builder.org, builder.scope, builder.name, builder.on_leave
+        current, previous, elapsed = (
+            builder.facts.current.get,
+            builder.facts.previous.get,
+            builder.elapsed,
+        )
+        changes, moved, blockers, lines = [], [], [], []
+        warnings: dict[WarningKind, list[Warning]] = {kind: [] for kind in WarningKind}
+        for kr in org.key_results_in(objective.key):
+            cur, prev = current(kr.key), previous(kr.key)
+            line = _kr_line_of(kr, cur, prev, name)
+            lines.append(line)
+            for w in _kr_warnings(kr, cur, prev, line.progress, elapsed, scope, name, on_leave):
+                warnings[w.kind].append(w)
+            if cur is None:
+                continue
+            if prev and cur.status and prev.status and cur.status is not prev.status:
+                changes.append(StatusChange(kr.key, kr.title, name(kr.owner), prev.status,
+                                            cur.status))  # fmt: skip
+            if cur.moved:
+                moved.append((cur.person, f"{kr.title}: {cur.moved}"))
+            if cur.blockers:
+                blockers.append(BlockerLine(name(cur.person), kr.title, cur.blockers,
+                                            _blocked_by_text(org, cur)))  # fmt: skip
+        return cls(
+            line=_objective_line(org, objective, tuple(lines)),
+            changes=tuple(changes),
+            moved=tuple(moved),
+            blockers=tuple(blockers),
+            warnings={kind: tuple(found) for kind, found in warnings.items()},
+        )
+
+
+def _positions(keys: Iterable[str | None]) -> dict[str | None, list[int]]:
+    """Positions of each key in a sequence."""
+    out: dict[str | None, list[int]] = {}
+    for i, key in enumerate(keys):
+        out.setdefault(key, []).append(i)
+    return out
+
+
+def _gather(positions: Mapping[str | None, list[int]], keys: Collection[str]) -> list[int]:
+    """The positions of all `keys`, in sequence order: a filter over the sequence by key
+    without walking the whole sequence."""
+    if len(positions) < len(keys):
+        return sorted(i for k, found in positions.items() if k in keys for i in found)
+    return sorted(i for k in keys for i in positions.get(k, ()))
 
 
 def _sub_scope(scope: DigestScope, team: str) -> DigestScope:

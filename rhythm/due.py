@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rhythm.cadences import Rhythm, RhythmKind, month_end, month_start, period_of, week_start
-from rhythm.okr import Cycle, Organisation, Person
+from rhythm.okr import Cycle, Organisation, Person, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +121,129 @@ def due_prompts(
     With `since` None (first tick, or after downtime) every prompt of the current period that is
     already due is returned, so a restart catches up once; prompts of past periods are not
     replayed because only the period containing `now` is considered.
+
+    This is `prompt_for` for every person and kind, computed once per group of people who
+    share a timezone, working days, holiday calendar and rhythm (the date maths is the same for
+    all of them); only people with leave get it worked out on their own.
     """
+    plan = _Plan(org, now)
     due: list[DuePrompt] = []
+    kinds = list(RhythmKind)
     for person in org.people:
-        for kind in RhythmKind:
-            rhythm = org.covering_rhythm(person, kind)
+        teams = tuple(m.team for m in person.memberships)
+        for kind in kinds:
+            rhythm = plan.covering(person, teams, kind)
             if rhythm is None:
                 continue
-            prompt = prompt_for(org, rhythm, person, now)
-            if prompt and _in_window(prompt.scheduled_for, since, now):
-                due.append(prompt)
+            slot = plan.slot(rhythm, person)
+            if slot is None:
+                continue
+            scheduled, deadline, period, is_lead = slot
+            if _in_window(scheduled, since, now):
+                due.append(
+                    DuePrompt(rhythm.key, kind, person.email, period, scheduled, deadline, is_lead)
+                )
     due.sort(key=lambda p: (not p.is_lead, p.scheduled_for, p.person))
     return iter(due)
+
+
+# scheduled_for, deadline, period, is_lead
+_Slot = tuple[datetime, datetime, str, bool]
+
+
+class _Plan:
+    """Memoised pieces of `prompt_for` for one organisation at one instant."""
+
+    def __init__(self, org: Organisation, now: datetime) -> None:
+        self.org, self.now = org, now
+        # (email, team) pairs where the person `org.person` finds under that email leads.
+        self.leads = {
+            (p.email, m.team)
+            for p in org.person.values()
+            for m in p.memberships
+            if m.role == Role.LEAD
+        }
+        self._covering: dict[tuple[tuple[str, ...], RhythmKind], Rhythm | None] = {}
+        self._when: dict[tuple[str, timedelta | None], tuple[date, Cycle | None]] = {}
+        self._cycle: dict[date, Cycle | None] = {}
+        self._zones: dict[str, ZoneInfo] = {}
+        self._owners: dict[str, set[str]] | None = None  # per cycle, who owns key results in it
+        self._unsure: set[str] = set()
+        self._slots: dict[tuple[int, str, bool, frozenset[int], str | None], _Slot | None] = {}
+
+    def covering(self, person: Person, teams: tuple[str, ...], kind: RhythmKind) -> Rhythm | None:
+        """`org.covering_rhythm`, which depends on the person's teams alone."""
+        key = (teams, kind)
+        if key not in self._covering:
+            self._covering[key] = self.org.covering_rhythm(person, kind)
+        return self._covering[key]
+
+    def slot(self, rhythm: Rhythm, person: Person) -> _Slot | None:
+        """What `prompt_for(org, rhythm, person, now)` returns, as a tuple."""
+        is_lead = (person.email, rhythm.team) in self.leads
+        when_key = (person.timezone, rhythm.lead_time if is_lead else None)
+        when = self._when.get(when_key)
+        if when is None:
+            when = self._when[when_key] = self._local_day(*when_key)
+        today, cycle = when
+        if rhythm.kind in _NEEDS_KEY_RESULTS and (
+            cycle is None or not self._owns_key_results(person.email, cycle.key)
+        ):
+            return None  # the full form is for key-result owners
+        if person.time_off:  # leave is personal: no sharing
+            return self._slot(rhythm, person, is_lead, today, cycle)
+        key = (id(rhythm), person.timezone, is_lead, person.working_days, person.holiday_calendar)
+        if key not in self._slots:
+            self._slots[key] = self._slot(rhythm, person, is_lead, today, cycle)
+        return self._slots[key]
+
+    def _slot(
+        self, rhythm: Rhythm, person: Person, is_lead: bool, today: date, cycle: Cycle | None
+    ) -> _Slot | None:
+        day = firing_day(self.org, rhythm, person, today, cycle)
+        if day is None:
+            return None
+        nominal = local_instant(day, rhythm, self._zone(person.timezone))
+        return (
+            nominal - rhythm.lead_time if is_lead else nominal,
+            nominal + rhythm.deadline,
+            period_of(rhythm.kind, day, cycle.key if cycle else None),
+            is_lead,
+        )
+
+    def _local_day(self, timezone: str, lead_time: timedelta | None) -> tuple[date, Cycle | None]:
+        """The local date at `now` (plus a lead's lead time) and the cycle it falls in."""
+        moment = self.now + lead_time if lead_time is not None else self.now
+        today = moment.astimezone(self._zone(timezone)).date()
+        if today not in self._cycle:
+            self._cycle[today] = self.org.cycle_on(today)
+        return today, self._cycle[today]
+
+    def _zone(self, name: str) -> ZoneInfo:
+        """`Person.zone`, held on to: ZoneInfo's own cache keeps only the last few zones
+        alive, and reloading one from disk costs more than everything else here."""
+        found = self._zones.get(name)
+        if found is None:
+            found = self._zones[name] = ZoneInfo(name)
+        return found
+
+    def _owns_key_results(self, email: str, cycle: str) -> bool:
+        """`bool(org.key_results_of(email, cycle))` from one pass over the key results."""
+        if self._owners is None:
+            self._owners, self._unsure = {}, set()
+            for kr in self.org.key_results:
+                if kr.owner:
+                    objective = self.org.objective.get(kr.objective)
+                    if objective is None:  # let key_results_of say what is wrong
+                        self._unsure.add(kr.owner)
+                    else:
+                        self._owners.setdefault(objective.cycle, set()).add(kr.owner)
+        if email in self._unsure:
+            return bool(self.org.key_results_of(email, cycle))
+        return email in self._owners.get(cycle, ())
+
+
+_NEEDS_KEY_RESULTS = (RhythmKind.WEEKLY, RhythmKind.END_OF_CYCLE)
 
 
 def digest_for(org: Organisation, rhythm: Rhythm, now: datetime) -> DueDigest | None:

@@ -11,9 +11,7 @@ Failed prompts are not part of the chain: an undeliverable prompt is nobody's mi
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import prompt_t
@@ -54,27 +52,50 @@ async def refresh_from(
 
 async def rebuild(conn: AsyncConnection, org: str) -> int:
     """Recompute every streak of `org` (after a bulk import that bypassed the repository);
-    returns how many rows changed."""
-    rows = await conn.execute(
-        select(p.id, p.kind, p.person, p.answered_at, p.failed_at, p.streak)
-        .where(p.org == org)
-        .order_by(p.kind, p.person, p.period, p.id)
+    returns how many rows changed.
+
+    Set-based, in the database: among each person's unfailed prompts of a kind, in period
+    order, the misses so far number the runs ("gaps and islands"), and an answered prompt's
+    streak is the count of answered prompts in its run up to it. Two UPDATE statements,
+    whatever the size of the history (a year of a big organisation: seconds, not minutes)."""
+    chain = (
+        select(
+            p.id,
+            p.kind,
+            p.person,
+            p.period,
+            p.answered_at,
+            p.streak,
+            func.sum(case((p.answered_at.is_(None), 1), else_=0))
+            .over(partition_by=(p.kind, p.person), order_by=(p.period, p.id))
+            .label("misses"),
+        )
+        .where(p.org == org, p.failed_at.is_(None))
+        .subquery("chain")
     )
-    runs: dict[tuple[str, str], int] = defaultdict(int)
-    changes: dict[int, int | None] = {}
-    for prompt_id, kind, person, answered_at, failed_at, streak in rows.all():
-        if failed_at is not None:
-            wanted = None
-        elif answered_at is None:
-            runs[kind, person] = 0
-            wanted = None
-        else:
-            runs[kind, person] += 1
-            wanted = runs[kind, person]
-        if streak != wanted:
-            changes[prompt_id] = wanted
-    await _write(conn, changes)
-    return len(changes)
+    c = chain.c
+    runs = select(
+        c.id,
+        c.streak,
+        case(
+            (c.answered_at.is_(None), null()),
+            else_=func.count(c.answered_at).over(
+                partition_by=(c.kind, c.person, c.misses), order_by=(c.period, c.id)
+            ),
+        ).label("wanted"),
+    ).subquery("runs")
+    r = runs.c
+    grown = await conn.execute(
+        update(prompt_t)
+        .where(p.id == r.id, r.wanted.is_distinct_from(r.streak))
+        .values(streak=r.wanted)
+    )
+    failed = await conn.execute(  # an undeliverable prompt is in no chain
+        update(prompt_t)
+        .where(p.org == org, p.failed_at.is_not(None), p.streak.is_not(None))
+        .values(streak=None)
+    )
+    return int(grown.rowcount) + int(failed.rowcount)
 
 
 async def _write(conn: AsyncConnection, changes: dict[int, int | None]) -> None:

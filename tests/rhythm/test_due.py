@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from rhythm.cadences import Rhythm, RhythmKind
-from rhythm.due import DueDigest, DuePrompt, due_digests, due_prompts
+from rhythm.due import DueDigest, DuePrompt, due_digests, due_prompts, prompt_for
 from rhythm.okr import Organisation, Team
 from tests.rhythm.orgs import (
     ALL_WEEK,
@@ -477,3 +477,59 @@ def test_a_digest_whose_deadline_falls_in_the_next_period_is_still_due_once(
     org = owners_org([person(ANA)], r)
     digests = tick_digests(org, start, start + timedelta(days=days), timedelta(minutes=15))
     assert [(d.period, d.scheduled_for) for d in digests] == [(period, scheduled)]
+
+
+# ---- the shared computation matches prompt_for, person by person -----------------------------
+
+
+MONDAY, DAY = date(2026, 5, 4), timedelta(days=1)
+
+
+def _mixed_org() -> Organisation:
+    """People who share everything but leave, or differ in one thing each, under every kind
+    of rhythm, so `due_prompts`' per-group sharing has something to get wrong."""
+    teams = (Team("company", "Co", None, PARIS), Team("eng", "Eng", "company", NEW_YORK),
+             Team("ops", "Ops", "company", KOLKATA))  # fmt: skip
+    people = [
+        person(ANA, tz=PARIS, team="company", lead=True),
+        person(BEN, tz=PARIS, team="eng"),
+        person("bo@acme.test", tz=PARIS, team="eng"),
+        person(CHITRA, tz=KOLKATA, team="ops", lead=True, holiday_calendar="in"),
+        person("dev@acme.test", tz=KOLKATA, team="ops", working_days=SUNDAY_TO_THURSDAY),
+        person("eve@acme.test", tz=NEW_YORK, team="eng", lead=True, teams=("ops",)),
+        person("fay@acme.test", tz=NEW_YORK, team="eng", leave=[(MONDAY, MONDAY + 2 * DAY)]),
+        person("gil@acme.test", tz=NEW_YORK, team="eng", working_days=ALL_WEEK),
+        person("hal@acme.test", tz="UTC", team="ops"),  # owns nothing: no weekly prompt
+    ]  # fmt: skip
+    org = owners_org(
+        people[:-1],
+        rhythm(WEEKLY, team="company", at=time(9, 30), lead_time=timedelta(hours=2)),
+        rhythm(DAILY, team="eng", at=time(10, 0)),
+        rhythm(MONTHLY, team="company", at=time(11, 0), day_of_month=4),
+        rhythm(EOC, team="ops", at=time(15, 0), days_before_end=60),
+        holidays={"in": frozenset({date(2026, 5, 5)})},
+        teams=teams,
+    )
+    return Organisation(
+        key=org.key, name=org.name, teams=org.teams, people=(*org.people, people[-1]),
+        cycles=org.cycles, objectives=org.objectives, key_results=org.key_results,
+        rhythms=org.rhythms, holidays=org.holidays,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("hours", range(0, 24 * 9, 5))
+def test_due_prompts_is_prompt_for_for_everyone(hours: int) -> None:
+    org = _mixed_org()
+    now = utc(2026, 5, 1) + timedelta(hours=hours, minutes=7 * hours % 60)
+    for since in (None, now - timedelta(hours=5)):
+        expected = [
+            p
+            for one in org.people
+            for kind in RhythmKind
+            if (r := org.covering_rhythm(one, kind))
+            and (p := prompt_for(org, r, one, now))
+            and p.scheduled_for <= now
+            and (since is None or p.scheduled_for > since)
+        ]
+        expected.sort(key=lambda p: (not p.is_lead, p.scheduled_for, p.person))
+        assert list(due_prompts(org, now, since)) == expected

@@ -79,3 +79,26 @@ async def test_streaks_without_kept_values_are_counted_and_rebuilt(store: SqlSto
     assert await store.rebuild_streaks("acme") == 4
     assert await store.rebuild_streaks("acme") == 0
     assert await streak(store) == 4
+
+
+async def test_a_streak_older_than_the_last_two_periods_is_found(store: SqlStore) -> None:
+    """Digests read streaks from this period's and the previous period's prompts; when those
+    say nothing (failed, still open), the answer further back still counts."""
+    ids = await prompts(store)
+    for period in ("2026-W06", "2026-W07", "2026-W08"):
+        await answer(store, ids, period)
+    await store.mark_failed(ids["2026-W09"], at=MONDAY, error="blocked")
+
+    assert await streak(store) == 3  # W10 still open, W09 undeliverable
+
+    async with store.engine.begin() as conn:  # and when they were loaded around the repository
+        await conn.execute(update(prompt_t).values(streak=None))
+    assert await streak(store) == 3
+
+
+async def test_a_miss_in_the_previous_period_ends_the_streak(store: SqlStore) -> None:
+    ids = await prompts(store)
+    for period in ("2026-W06", "2026-W07", "2026-W08"):
+        await answer(store, ids, period)
+
+    assert await streak(store) == 0  # W09 missed, W10 still open
