@@ -3,6 +3,7 @@ due, so any number of replicas can run this and restarts lose nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC
 
@@ -16,7 +17,13 @@ TICK_JOB = "drumbeat-tick"
 
 
 async def tick_once(drumbeat: Drumbeat) -> None:
-    report = await drumbeat.tick()
+    try:
+        report = await drumbeat.tick()
+    except asyncio.CancelledError:
+        # Shutdown in the middle of a tick: what was claimed and not sent is claimed again
+        # when its lease runs out, by this process after a restart or by another replica.
+        log.info("tick interrupted by shutdown")
+        return
     if report.created or report.sent or report.failed or report.reminded or report.digests:
         log.info("tick: %s", report)
 

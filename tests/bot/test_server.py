@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import runtime
-from bot.scheduler import TICK_JOB, start_scheduler
+from bot.scheduler import TICK_JOB, start_scheduler, tick_once
 from bot.server import create_app
 from bot.settings import Settings
 from storage.store import open_store
@@ -99,3 +99,16 @@ async def test_serve_answers_probes_ticks_and_stops_cleanly_on_sigterm(tmp_path:
     assert "SLACK_BOT_TOKEN" in text
     assert "Stopping" in text
     assert "Traceback" not in text
+
+
+async def test_a_tick_cut_short_by_shutdown_ends_quietly(caplog: pytest.LogCaptureFixture):
+    class SlowDrumbeat:
+        async def tick(self) -> None:
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(tick_once(SlowDrumbeat()))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with caplog.at_level("INFO", logger="bot.scheduler"):
+        await task  # no CancelledError escapes to the scheduler, so no traceback is logged
+    assert "tick interrupted by shutdown" in caplog.text
