@@ -21,6 +21,7 @@ from bot.settings import Settings
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.lint import lint
+from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation, carry_progress
 from rhythm.ports import FixedClock, Store
 from rhythm.service import UnknownOrganisation
@@ -284,8 +285,6 @@ def digest(
         async with runtime(settings) as rt:
             key = await _org_key(rt.store, org)
             found = await rt.drumbeat.digest(key, team, kind=kind, at=moment)
-            from rhythm.messages import DigestMessage
-
             out.print(render(DigestMessage(found)))
 
     _run(work)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest import progress_bar, trend_arrow
@@ -155,7 +154,7 @@ async def _status(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply
 
 async def _tree(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
     org = await drumbeat.organisation(org_key)
-    cycle = _current_cycle(org, drumbeat.clock.now())
+    cycle = org.current_cycle(drumbeat.clock.now().date()).key
     objectives = [o for o in org.objectives if o.cycle == cycle]
     if arg:
         team = org.find_team(arg)
@@ -199,13 +198,6 @@ def _kr_node(org: Organisation, kr: KeyResult) -> TreeNode:
         for i in org.initiatives_of(kr.key)
     )
     return TreeNode(f"📈 {kr.title}", detail, initiatives)
-
-
-def _current_cycle(org: Organisation, now: datetime) -> str:
-    cycle = org.cycle_on(now.date()) or (org.cycles[-1] if org.cycles else None)
-    if cycle is None:
-        raise CommandError(f"{org.name} has no OKR cycle yet.")
-    return cycle.key
 
 
 async def _checkin(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:

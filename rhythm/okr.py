@@ -315,6 +315,13 @@ class Organisation:
         matching = [c for c in self.cycles if day in c]
         return max(matching, key=lambda c: c.start) if matching else None
 
+    def current_cycle(self, day: date) -> Cycle:
+        """The cycle containing `day`, or the latest one between cycles; LookupError if none."""
+        cycle = self.cycle_on(day) or (self.cycles[-1] if self.cycles else None)
+        if cycle is None:
+            raise LookupError(f"{self.name} has no OKR cycle yet.")
+        return cycle
+
     def is_holiday(self, person: Person, day: date) -> bool:
         if person.holiday_calendar is None:
             return False

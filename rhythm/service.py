@@ -10,8 +10,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,12 +51,7 @@ class TickReport:
     digests: int = 0
 
     def __add__(self, other: TickReport) -> TickReport:
-        return TickReport(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
-
-
-def _fields(report: TickReport) -> tuple[int, ...]:
-    return (report.created, report.sent, report.failed, report.retried, report.reminded,
-            report.digests)  # fmt: skip
+        return TickReport(*map(operator.add, astuple(self), astuple(other)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,9 +274,7 @@ class Drumbeat:
             raise LookupError(f"No team '{team}'. Teams: {', '.join(t.key for t in org.teams)}")
         now = at or self.clock.now()
         today = (period_at or now).astimezone(ZoneInfo(found.timezone)).date()
-        cycle = org.cycle_on(today) or (org.cycles[-1] if org.cycles else None)
-        if cycle is None:
-            raise LookupError(f"{org.name} has no OKR cycle yet.")
+        cycle = org.current_cycle(today)
         scope = _scope(org, found.key, kind, today, cycle.key)
         facts = await self.store.digest_facts(
             org.key,
@@ -374,11 +368,7 @@ class Drumbeat:
         return Notice(f"😴 Snoozed: I will remind you after {local}.")
 
     def _cycle(self, org: Organisation, person: str, now: datetime) -> str:
-        today = now.astimezone(org.person[person].zone).date()
-        cycle = org.cycle_on(today) or (org.cycles[-1] if org.cycles else None)
-        if cycle is None:
-            raise LookupError(f"{org.name} has no OKR cycle yet.")
-        return cycle.key
+        return org.current_cycle(now.astimezone(org.person[person].zone).date()).key
 
 
 def _period_for(org: Organisation, person: str, kind: RhythmKind, now: datetime, cycle: str) -> str:

@@ -78,7 +78,7 @@ async def world(store: SqlStore) -> AsyncIterator[World]:
     return World(org, store, drumbeat, chat, clock)
 
 
-def valid_answers(world: World, form_fields: list[str], initial: dict[str, str | None]) -> dict:
+def valid_answers(form_fields: list[str], initial: dict[str, str | None]) -> dict:
     answers: dict[str, str | None] = {}
     for fid in form_fields:
         answers[fid] = initial[fid] or ""
@@ -121,7 +121,7 @@ async def test_an_invalid_submission_stores_nothing_and_a_valid_one_closes_the_p
     prompt_id = world.prompt_id(PARIS_OWNER)
     form = await world.drumbeat.open_form("acme", PARIS_OWNER, prompt_id=prompt_id)
     fields = [f.id for f in form.fields]
-    answers = valid_answers(world, fields, {f.id: f.initial for f in form.fields})
+    answers = valid_answers(fields, {f.id: f.initial for f in form.fields})
     value_field = next(f for f in fields if f.endswith(":value"))
     conf_field = next(f for f in fields if f.endswith(":confidence"))
 
@@ -157,7 +157,7 @@ async def test_reminders_go_only_to_people_who_have_not_answered(world: World):
     form = await world.drumbeat.open_form(
         "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
     )
-    answers = valid_answers(world, [f.id for f in form.fields],
+    answers = valid_answers([f.id for f in form.fields],
                             {f.id: f.initial for f in form.fields})  # fmt: skip
     assert isinstance(await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers),
                       Accepted)  # fmt: skip
@@ -236,7 +236,7 @@ async def test_the_weekly_digest_reaches_its_channel_at_the_deadline(world: Worl
     form = await world.drumbeat.open_form(
         "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
     )
-    answers = valid_answers(world, [f.id for f in form.fields],
+    answers = valid_answers([f.id for f in form.fields],
                             {f.id: f.initial for f in form.fields})  # fmt: skip
     await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers)
     deadline = MONDAY + timedelta(days=2, hours=9)  # Monday 10:00 Paris + 2 days
