@@ -84,15 +84,17 @@ class NullGateway:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send_direct(self, person: Person, message: Message) -> str:
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
         self.sent += 1
         return f"m{self.sent}"
 
-    async def update_direct(self, person: Person, ref: str, message: Message) -> None:
+    async def update_direct(
+        self, org: str, person: Person, ref: str, message: Message
+    ) -> None:
         return None
 
     async def post_channel(
-        self, channel: str, message: Message, *, thread: str | None = None
+        self, org: str, channel: str, message: Message, *, thread: str | None = None
     ) -> str:
         self.sent += 1
         return f"c{self.sent}"

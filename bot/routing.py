@@ -26,20 +26,20 @@ class ChatRouter:
             return "teams"
         return self.fallback
 
-    async def send_direct(self, person: Person, message: Message) -> str:
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
         platform = self.platform_of(person)
-        ref = await self.gateways[platform].send_direct(person, message)
+        ref = await self.gateways[platform].send_direct(org, person, message)
         return f"{platform}|{ref}"
 
-    async def update_direct(self, person: Person, ref: str, message: Message) -> None:
+    async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         platform, _, inner = ref.partition("|")
         gateway = self.gateways.get(platform)
         if gateway is None:
             raise DeliveryError(f"{platform} is not configured", permanent=True)
-        await gateway.update_direct(person, inner, message)
+        await gateway.update_direct(org, person, inner, message)
 
     async def post_channel(
-        self, channel: str, message: Message, *, thread: str | None = None
+        self, org: str, channel: str, message: Message, *, thread: str | None = None
     ) -> str:
         platform, sep, address = channel.partition(":")
         gateway = self.gateways.get(platform) if sep else None
@@ -49,4 +49,4 @@ class ChatRouter:
                 f"(known: {', '.join(sorted(self.gateways))})",
                 permanent=True,
             )
-        return await gateway.post_channel(address, message, thread=thread)
+        return await gateway.post_channel(org, address, message, thread=thread)

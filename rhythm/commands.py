@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from zoneinfo import available_timezones
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest import progress_bar, trend_arrow
 from rhythm.messages import DigestMessage, Form, Message, Table, Text, Tree, TreeNode
-from rhythm.okr import KeyResult, Objective, Organisation
+from rhythm.okr import KeyResult, Objective, Organisation, Team
 from rhythm.prompting import fmt_value
 from rhythm.service import Drumbeat
 
@@ -34,6 +35,10 @@ USAGES: Mapping[str, Usage] = {
         Usage("tree", "[team]", "the OKR tree, from company objectives down to initiatives", 1),
         Usage("checkin", "[daily | weekly | monthly | refresh]", "check in now", 1),
         Usage("digest", "[team]", "a private preview of a team's digest for this period", 1),
+        Usage("subscribe", "[team]", "post a team's digests in this channel (leads, admins)", 1),
+        Usage("unsubscribe", "[team]", "stop posting a team's digests in this channel", 1),
+        Usage("snooze", "", "put off your open check-ins' reminders for 2 hours", 0),
+        Usage("timezone", "[Area/City | reset]", "show or set the timezone you are prompted in", 1),
     )
 }
 
@@ -56,6 +61,16 @@ class Reply:
     form: Form | None = None  # adapters open it (modal, card, terminal prompts)
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    drumbeat: Drumbeat
+    org_key: str
+    who: str
+    arg: str
+    channel: str | None = None
+    prefix: str = ""
+
+
 def help_text(prefix: str = "", problem: str = "") -> Text:
     lines = [problem, ""] if problem else []
     lines.append("Commands:")
@@ -72,27 +87,35 @@ def parse(text: str) -> tuple[str, list[str]]:
 
 
 async def run_command(
-    drumbeat: Drumbeat, org_key: str, who: str, text: str, *, prefix: str = ""
+    drumbeat: Drumbeat,
+    org_key: str,
+    who: str,
+    text: str,
+    *,
+    prefix: str = "",
+    channel: str | None = None,
 ) -> Reply:
-    """Run one command typed by `who`; `prefix` is how the adapter spells commands (`/okr `)."""
+    """Run one command typed by `who`; `prefix` is how the adapter spells commands (`/okr `),
+    `channel` where it was typed ("platform:address"; None in a direct message)."""
     name, args = parse(text)
     usage = USAGES.get(name)
     if usage is None:
         return Reply(help_text(prefix, f"I don't know “{name[:40]}”."))
     if len(args) > usage.max_args:
         return Reply(Text(f"Usage: {prefix}{usage.name} {usage.args}".rstrip()))
-    handler = _HANDLERS[name]
+    request = Request(drumbeat, org_key, who, " ".join(args), channel, prefix)
     try:
-        return await handler(drumbeat, org_key, who, " ".join(args))
+        return await _HANDLERS[name](request)
     except (CommandError, LookupError) as error:
         return Reply(Text(str(error.args[0]) if error.args else str(error)))
 
 
-async def _help(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
-    return Reply(help_text())
+async def _help(r: Request) -> Reply:
+    return Reply(help_text(r.prefix))
 
 
-async def _mine(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
+async def _mine(r: Request) -> Reply:
+    drumbeat, org_key, who = r.drumbeat, r.org_key, r.who
     org, person = await drumbeat.person(org_key, who)
     last = await drumbeat.store.last_answers(org.key, person)
     rows = []
@@ -126,10 +149,11 @@ def _kr_row(kr: KeyResult, confidence: int | None, status: str) -> tuple[str, ..
     return kr.title, progress, value, conf, status
 
 
-async def _status(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
+async def _status(r: Request) -> Reply:
+    drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
     org, person = await drumbeat.person(org_key, who)
     if "@" in arg:
-        return await _mine(drumbeat, org_key, arg.lstrip("@"), "")
+        return await _mine(Request(drumbeat, org_key, arg.lstrip("@"), ""))
     team = org.find_team(arg) if arg else org.team.get(org.team_of(person) or "")
     if team is None:
         raise CommandError(f"No team “{arg}”. Teams: {', '.join(t.key for t in org.teams)}")
@@ -152,7 +176,8 @@ async def _status(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply
     return Reply(Table(f"{team.name} · {digest.cycle}", columns, tuple(rows), footer))
 
 
-async def _tree(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
+async def _tree(r: Request) -> Reply:
+    drumbeat, org_key, arg = r.drumbeat, r.org_key, r.arg
     org = await drumbeat.organisation(org_key)
     cycle = org.current_cycle(drumbeat.clock.now().date()).key
     objectives = [o for o in org.objectives if o.cycle == cycle]
@@ -200,7 +225,8 @@ def _kr_node(org: Organisation, kr: KeyResult) -> TreeNode:
     return TreeNode(f"📈 {kr.title}", detail, initiatives)
 
 
-async def _checkin(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
+async def _checkin(r: Request) -> Reply:
+    drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
     kind = CHECKIN_KINDS.get(arg.lower() or "weekly")
     if kind is None:
         raise CommandError("Usage: checkin [daily | weekly | monthly | refresh]")
@@ -218,13 +244,80 @@ async def _checkin(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Repl
     return Reply(form=form)
 
 
-async def _digest(drumbeat: Drumbeat, org_key: str, who: str, arg: str) -> Reply:
+async def _digest(r: Request) -> Reply:
+    drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
     org, person = await drumbeat.person(org_key, who)
     team = arg or org.team_of(person) or ""
     return Reply(DigestMessage(await drumbeat.digest(org.key, team)))
 
 
-Handler = Callable[[Drumbeat, str, str, str], Awaitable[Reply]]
+async def _subscribe(r: Request) -> Reply:
+    org, team = await _channel_team(r, "subscribe")
+    done = await r.drumbeat.store.subscribe(org.key, team.key, r.channel or "", by=r.who)
+    if not done:
+        return Reply(Text(f"This channel already receives {team.name}'s digests."))
+    return Reply(Text(f"✅ This channel now receives {team.name}'s digests."))
+
+
+async def _unsubscribe(r: Request) -> Reply:
+    org, team = await _channel_team(r, "unsubscribe")
+    if not await r.drumbeat.store.unsubscribe(org.key, team.key, r.channel or ""):
+        return Reply(Text(f"This channel was not subscribed to {team.name}'s digests."))
+    return Reply(Text(f"This channel no longer receives {team.name}'s digests."))
+
+
+async def _channel_team(r: Request, command: str) -> tuple[Organisation, Team]:
+    if r.channel is None:
+        raise CommandError(
+            f"Type `{r.prefix}{command} [team]` in the channel that should get the digests."
+        )
+    org, person = await r.drumbeat.person(r.org_key, r.who)
+    team = org.find_team(r.arg) if r.arg else org.team.get(org.team_of(person) or "")
+    if team is None:
+        raise CommandError(f"No team “{r.arg}”. Teams: {', '.join(t.key for t in org.teams)}")
+    if not org.leads_or_admin(person, team.key):
+        raise CommandError(
+            f"Only {team.name}'s leads (or an admin) can change where its digests go."
+        )
+    return org, team
+
+
+async def _snooze(r: Request) -> Reply:
+    org, person = await r.drumbeat.person(r.org_key, r.who)
+    open_prompts = await r.drumbeat.store.open_prompts(org.key, person, now=r.drumbeat.clock.now())
+    if not open_prompts:
+        return Reply(Text("You have no open check-ins to snooze."))
+    notice = None
+    for prompt in open_prompts:
+        notice = await r.drumbeat.snooze(org.key, person, prompt.id)
+    return Reply(notice)
+
+
+async def _timezone(r: Request) -> Reply:
+    org, person = await r.drumbeat.person(r.org_key, r.who)
+    if not r.arg:
+        zone = org.person[person].timezone
+        return Reply(Text(
+            f"You are prompted in {zone}. Change it with `{r.prefix}timezone Area/City` "
+            f"(e.g. Europe/Paris), or `{r.prefix}timezone reset` to use your profile's."
+        ))  # fmt: skip
+    if r.arg.lower() == "reset":
+        await r.drumbeat.set_timezone(org.key, person, None)
+        return Reply(Text("Your timezone follows your chat profile or team again."))
+    zone = _zone_named(r.arg)
+    await r.drumbeat.set_timezone(org.key, person, zone)
+    return Reply(Text(f"✅ You will be prompted in {zone} from now on."))
+
+
+def _zone_named(name: str) -> str:
+    wanted = name.strip().lower()
+    for zone in available_timezones():
+        if zone.lower() == wanted:
+            return zone
+    raise CommandError(f"“{name[:60]}” is not a timezone I know. Use a name like Europe/Paris.")
+
+
+Handler = Callable[[Request], Awaitable[Reply]]
 _HANDLERS: Mapping[str, Handler] = {
     "help": _help,
     "mine": _mine,
@@ -232,4 +325,8 @@ _HANDLERS: Mapping[str, Handler] = {
     "tree": _tree,
     "checkin": _checkin,
     "digest": _digest,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "snooze": _snooze,
+    "timezone": _timezone,
 }

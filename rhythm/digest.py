@@ -19,7 +19,7 @@ from statistics import fmean
 from rhythm.cadences import RhythmKind
 from rhythm.forms import Status
 from rhythm.okr import KeyResult, Objective, Organisation
-from rhythm.ports import DigestFacts, PromptFact, Snapshot
+from rhythm.ports import ON_LEAVE, DigestFacts, PromptFact, Snapshot
 
 BEHIND_THRESHOLD = 0.25  # progress this far behind the elapsed share of the cycle is a warning
 CONFIDENCE_DROP = 2
@@ -308,13 +308,16 @@ def participation(
 ) -> Participation:
     in_scope = set(people)
     prompts: list[PromptFact] = [p for p in facts.prompts if p.person in in_scope]
+    excused = {p.person for p in prompts if p.failure == ON_LEAVE}
+    prompts = [p for p in prompts if p.failure != ON_LEAVE]
     answered = [p for p in prompts if p.answered_at is not None]
     on_time = [p for p in answered if p.answered_at is not None and p.answered_at <= p.deadline]
     unanswered = [p for p in prompts if p.answered_at is None and p.failure is None]
     prompted_people = {p.person for p in prompts}
     on_leave = [
         person for person in people
-        if person not in prompted_people and _on_leave(org, person, scope.period_days)
+        if person in excused
+        or (person not in prompted_people and _on_leave(org, person, scope.period_days))
     ]  # fmt: skip
     streaks = sorted(
         ((_name(org, p), n) for p, n in facts.streaks.items() if p in in_scope and n >= 2),
@@ -542,13 +545,15 @@ class _Builder:
         """`participation` over the facts of `people`, gathered instead of filtered."""
         facts, name, now = self.facts, self.name, self.now
         prompts = [facts.prompts[i] for i in _gather(self.prompts_of, people)]
+        excused = {p.person for p in prompts if p.failure == ON_LEAVE}
+        prompts = [p for p in prompts if p.failure != ON_LEAVE]
         answered = [p for p in prompts if p.answered_at is not None]
         on_time = [p for p in answered if p.answered_at is not None and p.answered_at <= p.deadline]
         unanswered = [p for p in prompts if p.answered_at is None and p.failure is None]
         prompted_people = {p.person for p in prompts}
         on_leave = [
             person for person in people
-            if person not in prompted_people and self.on_leave(person)
+            if person in excused or (person not in prompted_people and self.on_leave(person))
         ]  # fmt: skip
         streaks = [(name, -minus_n) for minus_n, name, _ in self.best_streaks(team)]
         spontaneous = facts.spontaneous

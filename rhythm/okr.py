@@ -190,6 +190,7 @@ class Organisation:
     initiatives: tuple[Initiative, ...] = ()
     rhythms: tuple[Rhythm, ...] = ()
     holidays: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()  # emails; see `admin_people`
 
     @cached_property
     def team(self) -> Mapping[str, Team]:
@@ -259,6 +260,36 @@ class Organisation:
 
     def leads(self, team: str) -> tuple[Person, ...]:
         return tuple(p for p in self.members(team) if self.is_lead(p.email, team))
+
+    @cached_property
+    def admin_people(self) -> tuple[Person, ...]:
+        """Who hears about delivery problems and may subscribe any channel: the listed
+        admins, else the leads of the top-level teams."""
+        if self.admins:
+            return tuple(self.person[a] for a in self.admins if a in self.person)
+        return tuple(p for team in self.root_teams() for p in self.leads(team))
+
+    def is_admin(self, person: str) -> bool:
+        return any(p.email == person for p in self.admin_people)
+
+    def leads_or_admin(self, person: str, team: str) -> bool:
+        """Whether `person` leads `team` or a team above it, or is an admin."""
+        return self.is_admin(person) or any(self.is_lead(person, t) for t in self.ancestors(team))
+
+    @cached_property
+    def _by_chat_id(self) -> Mapping[tuple[str, str], str]:
+        ids: dict[tuple[str, str], str] = {}
+        for p in self.people:
+            if p.slack_user_id:
+                ids["slack", p.slack_user_id] = p.email
+            if p.teams_user_id:
+                ids["teams", p.teams_user_id.lower()] = p.email
+        return ids
+
+    def person_by_chat_id(self, platform: str, user_id: str) -> str | None:
+        """The email of the person with this Slack user id or Teams (AAD) object id."""
+        key = user_id.lower() if platform == "teams" else user_id
+        return self._by_chat_id.get((platform, key))
 
     @cached_property
     def _krs_by_owner(self) -> Mapping[str, tuple[KeyResult, ...]]:

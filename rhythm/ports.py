@@ -103,6 +103,9 @@ class Snapshot:
     next_step: str = ""
 
 
+ON_LEAVE = "on leave"  # a prompt's failure when its person said "I'm off this week"
+
+
 @dataclass(frozen=True, slots=True)
 class PromptFact:
     person: str
@@ -136,6 +139,35 @@ class DigestFacts:
     blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel that receives a team's digests, asked for with `subscribe` in that channel."""
+
+    team: str
+    channel: str  # "platform:address"
+    created_by: str
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    person: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where a platform can reach a person or a channel proactively (a Teams conversation
+    reference, say): stored, never only in memory, so restarts and replicas keep it."""
+
+    platform: str
+    address: str  # the platform's id for the user or channel
+    reference: Mapping[str, object]
+    org: str | None = None
+    person: str | None = None
+
+
 # ---- repositories -----------------------------------------------------------------------
 
 
@@ -166,6 +198,10 @@ class PromptRepository(Protocol):
         ...
 
     async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None: ...
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str]], *, at: datetime) -> None:
+        """`mark_sent` for many (prompt id, message ref) pairs in one transaction."""
+        ...
 
     async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
         """A permanent failure: the prompt is not retried and shows up for admins."""
@@ -211,6 +247,12 @@ class CheckInRepository(Protocol):
 
     async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]: ...
 
+    async def last_answers_many(
+        self, org: str, people: Sequence[str]
+    ) -> dict[str, dict[str, LastAnswer]]:
+        """`last_answers` of several people in one round trip (a tick's batch of prompts)."""
+        ...
+
     async def digest_facts(
         self,
         org: str,
@@ -247,8 +289,76 @@ class TickRepository(Protocol):
         ...
 
 
+class PeopleRepository(Protocol):
+    """What chat platforms teach us about people, kept apart from the OKR file so a re-import
+    neither loses nor overrides it. `load_organisation` applies it: a linked chat id fills an
+    id the file left out; a chat timezone fills a timezone the file left out; a timezone the
+    person set with `timezone` wins over both."""
+
+    async def link_chat_user(
+        self, org: str, person: str, *, platform: str, user_id: str, timezone: str | None = None
+    ) -> None: ...
+
+    async def set_timezone(self, org: str, person: str, timezone: str | None) -> None: ...
+
+    async def mark_unreachable(self, org: str, person: str, *, reason: str, at: datetime) -> None:
+        """The person blocked the bot, left the workspace...: shown to admins until they are
+        reachable again."""
+        ...
+
+    async def clear_unreachable(self, org: str, person: str) -> None: ...
+
+    async def unreachable_people(self, org: str) -> list[Unreachable]: ...
+
+
+class SubscriptionRepository(Protocol):
+    async def subscribe(self, org: str, team: str, channel: str, *, by: str) -> bool:
+        """Add (or revive a failed) subscription; False when it already existed and worked."""
+        ...
+
+    async def unsubscribe(self, org: str, team: str, channel: str) -> bool: ...
+
+    async def subscriptions(self, org: str, team: str | None = None) -> list[Subscription]: ...
+
+    async def mark_subscription_failed(
+        self, org: str, team: str, channel: str, *, error: str, at: datetime
+    ) -> None: ...
+
+
+class WorkspaceRepository(Protocol):
+    """Which organisation a Slack workspace or Teams tenant belongs to."""
+
+    async def link_workspace(self, platform: str, workspace: str, org: str) -> None: ...
+
+    async def workspace_org(self, platform: str, workspace: str) -> str | None: ...
+
+    async def org_workspaces(self, org: str, platform: str) -> list[str]: ...
+
+
+class ConversationRepository(Protocol):
+    async def save_conversation(self, conversation: Conversation) -> None:
+        """Insert or replace the reference for (platform, address)."""
+        ...
+
+    async def conversation(self, platform: str, address: str) -> Conversation | None: ...
+
+
+class DraftRepository(Protocol):
+    """Answers of a paged form (Slack modal pages, Teams card pages) before its last page is
+    submitted, so nothing a person typed is lost between pages."""
+
+    async def save_draft(
+        self, org: str, person: str, context: str, answers: Mapping[str, str | None]
+    ) -> None: ...
+
+    async def load_draft(self, org: str, person: str, context: str) -> dict[str, str | None]: ...
+
+    async def clear_draft(self, org: str, person: str, context: str) -> None: ...
+
+
 class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository, TickRepository,
-            Protocol):  # fmt: skip
+            PeopleRepository, SubscriptionRepository, WorkspaceRepository,
+            ConversationRepository, DraftRepository, Protocol):  # fmt: skip
     """Everything the core needs from storage, as one object the composition root injects."""
 
 
@@ -267,14 +377,18 @@ class DeliveryError(Exception):
 
 
 class ChatGateway(Protocol):
-    async def send_direct(self, person: Person, message: Message) -> str:
+    """Delivers the core's messages on one chat platform (or routes between several).
+    `org` is the organisation the message belongs to: one workspace or tenant per
+    organisation, so the gateway knows which credentials and conversations to use."""
+
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
         """Send a direct message; returns a reference that `update_direct` accepts."""
         ...
 
-    async def update_direct(self, person: Person, ref: str, message: Message) -> None: ...
+    async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None: ...
 
     async def post_channel(
-        self, channel: str, message: Message, *, thread: str | None = None
+        self, org: str, channel: str, message: Message, *, thread: str | None = None
     ) -> str:
         """Post to a channel (or as a reply in `thread`); returns a reference to the post."""
         ...

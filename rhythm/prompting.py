@@ -13,6 +13,7 @@ from rhythm.ports import PromptRecord, SavedCheckIn
 
 OPEN = "checkin:open"
 SNOOZE = "checkin:snooze"
+OFF = "checkin:off"
 
 TITLES = {
     RhythmKind.DAILY: "Daily pulse",
@@ -44,6 +45,7 @@ def prompt_actions(prompt_id: int) -> tuple[Action, ...]:
     return (
         Action(OPEN, "Check in", str(prompt_id), primary=True),
         Action(SNOOZE, "Snooze 2h", str(prompt_id)),
+        Action(OFF, "I'm off this week", str(prompt_id)),
     )
 
 

@@ -11,18 +11,18 @@ import hashlib
 import json
 import logging
 import operator
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rhythm.cadences import RhythmKind, period_bounds, period_of, previous_period
 from rhythm.digest import Digest, DigestScope, build_digest, scope_key_results, scope_people
 from rhythm.due import due_digests, due_prompts
-from rhythm.forms import CheckInDraft, FormErrors, build_form, validate
+from rhythm.forms import CheckInDraft, FormErrors, LastAnswer, build_form, validate
 from rhythm.messages import DigestMessage, Form, Notice
 from rhythm.okr import Organisation
-from rhythm.ports import ChatGateway, Clock, DeliveryError, PromptRecord, Store
+from rhythm.ports import ON_LEAVE, ChatGateway, Clock, DeliveryError, PromptRecord, Store
 from rhythm.prompting import done_notice, prompt_notice, reminder_notice
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,18 @@ RETRY_BACKOFF = timedelta(minutes=2)
 class UnknownPerson(LookupError):
     def __init__(self, who: str, org: str) -> None:
         super().__init__(f"{who} is not in {org}'s OKR tree. Ask an admin to add you.")
+
+
+class UnknownWorkspace(LookupError):
+    def __init__(self, platform: str, workspace: str, orgs: list[str]) -> None:
+        what = "Slack workspace" if platform == "slack" else "Teams tenant"
+        hint = (
+            f"An admin links it with `drumbeat workspace link {platform} {workspace} ORG` "
+            f"(organisations: {', '.join(orgs)})."
+            if orgs
+            else "Import an OKR file first: `drumbeat okrs import FILE`."
+        )
+        super().__init__(f"This {what} ({workspace}) is not linked to an organisation. {hint}")
 
 
 class UnknownOrganisation(LookupError):
@@ -83,8 +95,8 @@ class Drumbeat:
         chat: ChatGateway,
         clock: Clock,
         worker: str = "drumbeat",
-        batch: int = 200,
-        concurrency: int = 8,  # below the connection pool's size
+        batch: int = 500,
+        concurrency: int = 16,
         lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
@@ -120,6 +132,53 @@ class Drumbeat:
             raise UnknownPerson(who, org.name)
         return org, email
 
+    # ---- who is who on the chat platforms ------------------------------------------------
+
+    async def workspace_org(self, platform: str, workspace: str) -> str:
+        """The organisation of a Slack workspace or Teams tenant. With one organisation in the
+        database, a new workspace belongs to it; with several, an admin links it."""
+        linked = await self.store.workspace_org(platform, workspace)
+        if linked is not None:
+            return linked
+        keys = await self.store.organisation_keys()
+        if len(keys) != 1:
+            raise UnknownWorkspace(platform, workspace, keys)
+        await self.store.link_workspace(platform, workspace, keys[0])
+        return keys[0]
+
+    async def identify(
+        self,
+        org_key: str,
+        platform: str,
+        user_id: str,
+        *,
+        email: str | None = None,
+        timezone: str | None = None,
+    ) -> str:
+        """The email of the person behind a chat user: by their linked id, else by the email
+        the platform gives (then the id and the platform's timezone are remembered)."""
+        org = await self.organisation(org_key)
+        found = org.person_by_chat_id(platform, user_id)
+        if found is not None:
+            return found
+        if email is None or email.strip().lower() not in org.person:
+            raise UnknownPerson(email or f"{platform} user {user_id}", org.name)
+        person = email.strip().lower()
+        await self.store.link_chat_user(
+            org.key, person, platform=platform, user_id=user_id, timezone=_valid_zone(timezone)
+        )
+        self.forget(org.key)
+        return person
+
+    async def reachable(self, org_key: str, who: str) -> None:
+        """The person talked to the bot, so it can reach them again."""
+        await self.store.clear_unreachable(org_key, who)
+
+    async def set_timezone(self, org_key: str, who: str, timezone: str | None) -> None:
+        org, person = await self.person(org_key, who)
+        await self.store.set_timezone(org.key, person, timezone)
+        self.forget(org.key)
+
     # ---- the tick ------------------------------------------------------------------------
 
     async def tick(self, now: datetime | None = None) -> TickReport:
@@ -148,50 +207,91 @@ class Drumbeat:
 
     async def deliver_prompts(self, org: Organisation, now: datetime) -> tuple[int, int, int]:
         sent = failed = retried = 0
-        gate = asyncio.Semaphore(self.concurrency)
+        problems: list[str] = []
         while True:
             claimed = await self.store.claim_unsent(
                 org.key, now=now, worker=self.worker, limit=self.batch, lease=self.lease
             )
             if not claimed:
-                return sent, failed, retried
-            results = await asyncio.gather(
-                *(self._deliver_one(org, prompt, now, gate) for prompt in claimed)
-            )
-            sent += results.count("sent")
-            failed += results.count("failed")
-            retried += results.count("retry")
-            if "retry" in results:  # the rest waits for its retry time, on a later tick
-                return sent, failed, retried
+                break
+            outcomes = await self._deliver_batch(org, claimed, now)
+            sent += outcomes.count("sent")
+            retried += outcomes.count("retry")
+            failures = [o for o in outcomes if o not in ("sent", "retry")]
+            failed += len(failures)
+            problems += failures
+            if retried:  # the rest waits for its retry time, on a later tick
+                break
+        if problems:
+            await self._tell_admins(org, problems)
+        return sent, failed, retried
+
+    async def _deliver_batch(
+        self, org: Organisation, claimed: list[PromptRecord], now: datetime
+    ) -> list[str]:
+        """Send a claimed batch, `concurrency` at a time (the gateway paces them), and record
+        the sends in groups: one transaction per group instead of one per message."""
+        last = await self.store.last_answers_many(org.key, [p.person for p in claimed])
+        gate = asyncio.Semaphore(self.concurrency)
+        done = _SentLog(self.store, at=now)
+
+        async def deliver(prompt: PromptRecord) -> str:
+            async with gate:
+                return await self._deliver_one(org, prompt, last.get(prompt.person, {}), now, done)
+
+        try:
+            return list(await asyncio.gather(*(deliver(p) for p in claimed)))
+        finally:
+            await done.flush()
 
     async def _deliver_one(
-        self, org: Organisation, prompt: PromptRecord, now: datetime, gate: asyncio.Semaphore
+        self,
+        org: Organisation,
+        prompt: PromptRecord,
+        last: Mapping[str, LastAnswer],
+        now: datetime,
+        done: _SentLog,
     ) -> str:
-        # The gate covers the database work too: it bounds connections as well as sends.
-        async with gate:
-            person = org.person.get(prompt.person)
-            if person is None:
-                await self.store.mark_failed(prompt.id, at=now, error="person left the OKR tree")
-                return "failed"
-            last = await self.store.last_answers(org.key, prompt.person)
-            confidences = {key: answer.confidence for key, answer in last.items()}
-            try:
-                ref = await self.chat.send_direct(person, prompt_notice(org, prompt, confidences))
-            except DeliveryError as error:
-                return await self._delivery_failed(prompt, error, now)
-            await self.store.mark_sent(prompt.id, at=now, message_ref=ref)
-            return "sent"
+        """ "sent", "retry", or a line for the admins' report of what failed for good."""
+        person = org.person.get(prompt.person)
+        if person is None:
+            await self.store.mark_failed(prompt.id, at=now, error="person left the OKR tree")
+            return f"{prompt.person}: left the OKR tree"
+        confidences = {key: answer.confidence for key, answer in last.items()}
+        try:
+            ref = await self.chat.send_direct(
+                org.key, person, prompt_notice(org, prompt, confidences)
+            )
+        except DeliveryError as error:
+            return await self._delivery_failed(org, prompt, error, now)
+        await done.add(prompt.id, ref)
+        return "sent"
 
     async def _delivery_failed(
-        self, prompt: PromptRecord, error: DeliveryError, now: datetime
+        self, org: Organisation, prompt: PromptRecord, error: DeliveryError, now: datetime
     ) -> str:
         if error.permanent:
             log.warning("prompt %s to %s failed for good: %s", prompt.id, prompt.person, error)
             await self.store.mark_failed(prompt.id, at=now, error=error.reason)
-            return "failed"
+            await self.store.mark_unreachable(org.key, prompt.person, reason=error.reason, at=now)
+            return f"{org.person[prompt.person].name} ({prompt.person}): {error.reason}"
         wait = timedelta(seconds=error.retry_after) if error.retry_after else RETRY_BACKOFF
         await self.store.release(prompt.id, retry_at=now + wait)
         return "retry"
+
+    async def _tell_admins(self, org: Organisation, problems: list[str]) -> None:
+        """One message per tick to each admin, not one per failure, and never a retry loop."""
+        notice = Notice(
+            f"⚠️ {len(problems)} check-in prompt(s) could not be delivered",
+            tuple(problems[:20]) + ((f"…and {len(problems) - 20} more",) if problems[20:] else ()),
+            footer="They will not be retried. Fix the account or the OKR file; "
+            "the next period prompts them again.",
+        )
+        for admin in org.admin_people:
+            try:
+                await self.chat.send_direct(org.key, admin, notice)
+            except DeliveryError as error:
+                log.warning("could not tell admin %s about delivery problems: %s", admin, error)
 
     async def send_reminders(self, org: Organisation, now: datetime) -> int:
         rhythms = {r.key: r for r in org.rhythms}
@@ -206,6 +306,8 @@ class Drumbeat:
             last = prompt.last_reminded_at or prompt.sent_at
             if now < last + rhythm.reminder_after or person.is_quiet(now):
                 continue
+            if person.is_off(now.astimezone(person.zone).date()):
+                continue
             if prompt.snoozed_until and now < prompt.snoozed_until:
                 continue
             if not await self.store.mark_reminded(
@@ -214,7 +316,7 @@ class Drumbeat:
                 continue  # another replica sent this reminder
             try:
                 await self.chat.send_direct(
-                    person, reminder_notice(org, prompt, prompt.reminders_sent + 1)
+                    org.key, person, reminder_notice(org, prompt, prompt.reminders_sent + 1)
                 )
             except DeliveryError as error:
                 log.warning("reminder for prompt %s not delivered: %s", prompt.id, error)
@@ -238,21 +340,46 @@ class Drumbeat:
             digest = await self.digest(
                 org.key, record.team, kind=rhythm.kind, at=now, period_at=fired
             )
-            try:
-                for channel in rhythm.digest_channels:
-                    await self.post_digest(channel, digest)
-            except DeliveryError as error:
-                await self.store.mark_digest_failed(record.id, at=now, error=error.reason)
-                continue
-            await self.store.mark_posted(record.id, at=now)
-            posted += 1
+            if await self._post_everywhere(org, record.team, rhythm.digest_channels, digest, now):
+                await self.store.mark_posted(record.id, at=now)
+                posted += 1
+            else:
+                await self.store.mark_digest_failed(
+                    record.id, at=now, error="no channel could be reached"
+                )
         return posted
 
-    async def post_digest(self, channel: str, digest: Digest) -> str:
+    async def _post_everywhere(
+        self, org: Organisation, team: str, channels: tuple[str, ...], digest: Digest,
+        now: datetime,
+    ) -> bool:  # fmt: skip
+        """Post to the rhythm's channels and the team's working subscriptions; a channel that
+        fails for good is reported (a subscription is switched off) and the others still get
+        the digest. True when at least one channel got it, or there was none."""
+        subscribed = [
+            s.channel for s in await self.store.subscriptions(org.key, team) if not s.failure
+        ]
+        targets = list(dict.fromkeys((*channels, *subscribed)))
+        problems: list[str] = []
+        for channel in targets:
+            try:
+                await self.post_digest(org.key, channel, digest)
+            except DeliveryError as error:
+                log.warning("digest of %s to %s failed: %s", team, channel, error)
+                problems.append(f"{team} digest → {channel}: {error.reason}")
+                if channel in subscribed and error.permanent:
+                    await self.store.mark_subscription_failed(
+                        org.key, team, channel, error=error.reason, at=now
+                    )
+        if problems:
+            await self._tell_admins(org, problems)
+        return not targets or len(problems) < len(targets)
+
+    async def post_digest(self, org_key: str, channel: str, digest: Digest) -> str:
         """The digest as a top-level post, each sub-team's detail as a reply in its thread."""
-        thread = await self.chat.post_channel(channel, DigestMessage(digest))
+        thread = await self.chat.post_channel(org_key, channel, DigestMessage(digest))
         for detail in digest.details:
-            await self.chat.post_channel(channel, DigestMessage(detail), thread=thread)
+            await self.chat.post_channel(org_key, channel, DigestMessage(detail), thread=thread)
         return thread
 
     # ---- digests -------------------------------------------------------------------------
@@ -319,10 +446,13 @@ class Drumbeat:
         *,
         idempotency_key: str | None = None,
     ) -> Accepted | Rejected:
-        """Validate and store one check-in; the whole form or nothing."""
+        """Validate and store one check-in; the whole form or nothing. The answers of earlier
+        pages of a paged form (see `submit_page`) are merged in."""
         org, person = await self.person(org_key, who)
         now = self.clock.now()
         kind, period, prompt_id = parse_context(context)
+        draft = await self.store.load_draft(org.key, person, context)
+        answers = {**draft, **answers}
         cycle = self._cycle(org, person, now)
         outcome = validate(
             org, person, kind, answers, cycle=cycle,
@@ -337,12 +467,41 @@ class Drumbeat:
             org.key, outcome, period=period, prompt_id=prompt_id, submitted_at=now,
             idempotency_key=key,
         )  # fmt: skip
+        if draft:
+            await self.store.clear_draft(org.key, person, context)
         statuses = {u.key_result: u.status for u in outcome.kr_updates}
         notice = done_notice(org, person, kind, period, now, saved, statuses)
         if saved.created:
             self.forget(org.key)  # current values moved
             await self._close_prompt(org, person, prompt_id, notice)
         return Accepted(notice, saved.id, saved.created)
+
+    async def submit_page(
+        self,
+        org_key: str,
+        who: str,
+        context: str,
+        answers: Mapping[str, str | None],
+        *,
+        fields: Collection[str],
+    ) -> dict[str, str]:
+        """One page of a paged form: the errors of its `fields`, or none, and then its answers
+        are kept as a draft until the last page is submitted."""
+        org, person = await self.person(org_key, who)
+        now = self.clock.now()
+        kind, _, _ = parse_context(context)
+        merged = {**await self.store.load_draft(org.key, person, context), **answers}
+        cycle = self._cycle(org, person, now)
+        outcome = validate(
+            org, person, kind, merged, cycle=cycle,
+            expected_progress=org.cycle[cycle].elapsed_share(now.astimezone(org.person[person].zone).date()),
+        )  # fmt: skip
+        if isinstance(outcome, FormErrors):
+            errors = {k: v for k, v in outcome.errors.items() if k in fields}
+            if errors:
+                return errors
+        await self.store.save_draft(org.key, person, context, merged)
+        return {}
 
     async def _close_prompt(
         self, org: Organisation, person: str, prompt_id: int | None, notice: Notice
@@ -353,7 +512,7 @@ class Drumbeat:
         if prompt is None or not prompt.message_ref:
             return
         try:
-            await self.chat.update_direct(org.person[person], prompt.message_ref, notice)
+            await self.chat.update_direct(org.key, org.person[person], prompt.message_ref, notice)
         except DeliveryError as error:  # the check-in is stored; a stale button is harmless
             log.warning("could not mark prompt %s done in chat: %s", prompt_id, error)
 
@@ -367,8 +526,52 @@ class Drumbeat:
         local = until.astimezone(org.person[person].zone).strftime("%H:%M")
         return Notice(f"😴 Snoozed: I will remind you after {local}.")
 
+    async def off_this_week(self, org_key: str, who: str, prompt_id: int) -> Notice:
+        """ "I'm off this week": no reminders for this prompt, and the digest counts the person
+        as on leave rather than missing."""
+        org, person = await self.person(org_key, who)
+        prompt = await self.store.get_prompt(org.key, prompt_id)
+        if prompt is None or prompt.person != person:
+            raise LookupError("That check-in is not yours or no longer exists.")
+        if prompt.answered_at is not None:
+            return Notice("You already checked in for this period: nothing to skip.")
+        await self.store.mark_failed(prompt_id, at=self.clock.now(), error=ON_LEAVE)
+        return Notice(
+            f"🌴 Enjoy your time off. {prompt.period} is marked as leave; no reminders.",
+        )
+
     def _cycle(self, org: Organisation, person: str, now: datetime) -> str:
         return org.current_cycle(now.astimezone(org.person[person].zone).date()).key
+
+
+class _SentLog:
+    """Group commit of `mark_sent`: at most `size` sends are in flight unrecorded, so a crash
+    can repeat only those few, while a fan-out of thousands writes a transaction per group."""
+
+    def __init__(self, store: Store, *, at: datetime, size: int = 50) -> None:
+        self.store = store
+        self.at = at
+        self.size = size
+        self.pending: list[tuple[int, str]] = []
+
+    async def add(self, prompt_id: int, ref: str) -> None:
+        self.pending.append((prompt_id, ref))
+        if len(self.pending) >= self.size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        await self.store.mark_sent_many(batch, at=self.at)
+
+
+def _valid_zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def _period_for(org: Organisation, person: str, kind: RhythmKind, now: datetime, cycle: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import RowMapping, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,50 +67,60 @@ class SqlCheckInRepository(Repository):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]:
-        """Per key result the person owns, the latest update that carried a value or a
+        return (await self.last_answers_many(org, [person])).get(person, {})
+
+    async def last_answers_many(
+        self, org: str, people: Sequence[str]
+    ) -> dict[str, dict[str, LastAnswer]]:
+        """Per key result each person owns, the latest update that carried a value or a
         confidence. The owned keys are looked up first: joining instead lets SQLite's planner
         drive the query from the whole update history (seconds on a year of a large org)."""
-        u = kr_update_t.c
         kr = key_result_t.c
+        owner_of: dict[str, str] = {}
         async with self._db.read() as conn:
-            owned = (
-                (await conn.execute(select(kr.key).where(kr.org == org, kr.owner == person)))
-                .scalars()
-                .all()
-            )
-            if not owned:
-                return {}
-            ranked = (
-                select(
-                    u.key_result,
-                    u.value,
-                    u.confidence,
-                    u.status,
-                    u.next_step,
-                    func.row_number()
-                    .over(
-                        partition_by=u.key_result,
-                        order_by=(u.submitted_at.desc(), u.revision.desc(), u.id.desc()),
+            for chunk in _chunks(sorted(set(people))):
+                owned = await conn.execute(
+                    select(kr.key, kr.owner).where(kr.org == org, kr.owner.in_(chunk))
+                )
+                owner_of.update((key, owner) for key, owner in owned)
+            answers: dict[str, dict[str, LastAnswer]] = {}
+            for chunk in _chunks(sorted(owner_of)):
+                for r in await self._latest_answers(conn, org, chunk):
+                    answers.setdefault(owner_of[r["key_result"]], {})[r["key_result"]] = LastAnswer(
+                        value=r["value"],
+                        confidence=r["confidence"],
+                        status=Status(r["status"]) if r["status"] else None,
+                        next_step=r["next_step"],
                     )
-                    .label("rank"),
+        return answers
+
+    @staticmethod
+    async def _latest_answers(
+        conn: AsyncConnection, org: str, key_results: Sequence[str]
+    ) -> Sequence[RowMapping]:
+        u = kr_update_t.c
+        ranked = (
+            select(
+                u.key_result,
+                u.value,
+                u.confidence,
+                u.status,
+                u.next_step,
+                func.row_number()
+                .over(
+                    partition_by=u.key_result,
+                    order_by=(u.submitted_at.desc(), u.revision.desc(), u.id.desc()),
                 )
-                .where(
-                    u.org == org,
-                    u.key_result.in_(owned),
-                    u.value.is_not(None) | u.confidence.is_not(None),
-                )
-                .subquery()
+                .label("rank"),
             )
-            rows = (await conn.execute(select(ranked).where(ranked.c.rank == 1))).mappings().all()
-        return {
-            r["key_result"]: LastAnswer(
-                value=r["value"],
-                confidence=r["confidence"],
-                status=Status(r["status"]) if r["status"] else None,
-                next_step=r["next_step"],
+            .where(
+                u.org == org,
+                u.key_result.in_(key_results),
+                u.value.is_not(None) | u.confidence.is_not(None),
             )
-            for r in rows
-        }
+            .subquery()
+        )
+        return (await conn.execute(select(ranked).where(ranked.c.rank == 1))).mappings().all()
 
     async def digest_facts(
         self,
@@ -264,3 +274,8 @@ async def _set_by_key(
         .values({column: bindparam("row_value")}),
         [{"row_key": key, "row_value": value} for key, value in values.items()],
     )
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    """IN lists of bounded length (SQLite's variable limit, PostgreSQL's planner)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

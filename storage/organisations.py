@@ -24,9 +24,11 @@ from rhythm.okr import (
     Role,
     Team,
 )
+from rhythm.profiles import ChatProfile, with_profiles
 from storage.db import Repository
 from storage.tables import (
     TREE_TABLES_CHILDREN_FIRST,
+    chat_profile_t,
     cycle_t,
     holiday_calendar_t,
     holiday_t,
@@ -54,7 +56,11 @@ class SqlOrgRepository(Repository):
         tree = _tree_rows(org)
         async with self._db.write() as conn:
             await conn.execute(
-                self._db.upsert(organisation_t, ["key"], {"key": org.key, "name": org.name})
+                self._db.upsert(
+                    organisation_t,
+                    ["key"],
+                    {"key": org.key, "name": org.name, "admins": list(org.admins)},
+                )
             )
             for table in TREE_TABLES_CHILDREN_FIRST:
                 await conn.execute(delete(table).where(table.c.org == org.key))
@@ -88,8 +94,9 @@ class SqlOrgRepository(Repository):
             rhythms = await rows(rhythm_t)
             calendars = await rows(holiday_calendar_t)
             holidays = await rows(holiday_t)
+            profiles = await rows(chat_profile_t)
 
-        return Organisation(
+        tree = Organisation(
             key=head["key"],
             name=head["name"],
             teams=tuple(_team(r) for r in teams),
@@ -100,7 +107,9 @@ class SqlOrgRepository(Repository):
             initiatives=tuple(_initiative(r) for r in initiatives),
             rhythms=tuple(_rhythm(r) for r in rhythms),
             holidays=_holidays(calendars, holidays),
+            admins=tuple(head["admins"] or ()),
         )
+        return with_profiles(tree, (_profile(r) for r in profiles))
 
     async def organisation_keys(self) -> list[str]:
         async with self._db.read() as conn:
@@ -117,6 +126,13 @@ class SqlOrgRepository(Repository):
                 .values(current_value=bindparam("kr_value")),
                 [{"kr_key": key, "kr_value": value} for key, value in values.items()],
             )
+
+
+def _profile(r: RowMapping) -> ChatProfile:
+    return ChatProfile(
+        r["person"], r["slack_user_id"], r["teams_user_id"], r["chat_timezone"],
+        r["chosen_timezone"],
+    )  # fmt: skip
 
 
 # ---- dataclasses -> rows ------------------------------------------------------------------

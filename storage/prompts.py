@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, or_, select, update
 
 from rhythm.cadences import RhythmKind, period_of
 from rhythm.due import DuePrompt
@@ -84,6 +84,17 @@ class SqlPromptRepository(Repository):
 
     async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None:
         await self._update(prompt_id, sent_at=at, message_ref=message_ref)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str]], *, at: datetime) -> None:
+        if not sent:
+            return
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(prompt_t)
+                .where(p.id == bindparam("prompt_id"))
+                .values(sent_at=at, message_ref=bindparam("ref")),
+                [{"prompt_id": prompt_id, "ref": ref} for prompt_id, ref in sent],
+            )
 
     async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
         async with self._db.write() as conn:

@@ -11,12 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.checkins import SqlCheckInRepository
+from storage.conversations import SqlConversationRepository, SqlDraftRepository
 from storage.db import Database
 from storage.digests import SqlDigestRepository
 from storage.engine import create_engine, ping
 from storage.organisations import SqlOrgRepository
+from storage.people import SqlPeopleRepository
 from storage.prompts import SqlPromptRepository
+from storage.subscriptions import SqlSubscriptionRepository
 from storage.ticks import SqlTickRepository
+from storage.workspaces import SqlWorkspaceRepository
 
 if TYPE_CHECKING:
     from rhythm.ports import Store
@@ -30,6 +34,11 @@ class SqlStore(
     SqlCheckInRepository,
     SqlDigestRepository,
     SqlTickRepository,
+    SqlPeopleRepository,
+    SqlSubscriptionRepository,
+    SqlWorkspaceRepository,
+    SqlConversationRepository,
+    SqlDraftRepository,
 ):
     """Implements `rhythm.ports.Store` on SQLite or PostgreSQL.
 

@@ -77,6 +77,7 @@ class OrganisationRow(Row, table=True):
 
     key: str = Field(primary_key=True, sa_type=KEY)
     name: str = Field(sa_type=Text)
+    admins: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
 class TeamRow(Row, table=True):
@@ -438,6 +439,80 @@ class TickStateRow(Row, table=True):
     last_tick: datetime = Field(sa_type=UTCDateTime)
 
 
+# ---- what chat platforms add: kept apart from the tree, so a re-import keeps it -----------
+
+
+class ChatProfileRow(Row, table=True):
+    """Per person, what the chat platforms taught us (see `rhythm.profiles`) and whether the
+    bot can reach them."""
+
+    __tablename__ = "chat_profile"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(primary_key=True, sa_type=KEY)
+    slack_user_id: str | None = Field(default=None, sa_type=KEY)
+    teams_user_id: str | None = Field(default=None, sa_type=KEY)
+    chat_timezone: str | None = Field(default=None, sa_type=KEY)
+    chosen_timezone: str | None = Field(default=None, sa_type=KEY)
+    unreachable: str | None = Field(default=None, sa_type=Text)
+    unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SubscriptionRow(Row, table=True):
+    """A channel that receives a team's digests (`subscribe` typed in that channel)."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    team: str = Field(primary_key=True, sa_type=KEY)
+    channel: str = Field(primary_key=True, sa_type=KEY)
+    created_by: str = Field(sa_type=KEY)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    failure: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WorkspaceRow(Row, table=True):
+    """A Slack workspace (team id) or Teams tenant, and the organisation it belongs to."""
+
+    __tablename__ = "workspace"
+    __table_args__ = (_org_fk(), Index("ix_workspace_org", "org", "platform"))
+
+    platform: str = Field(primary_key=True, sa_type=SHORT)
+    workspace: str = Field(primary_key=True, sa_type=KEY)
+    org: str = Field(sa_type=KEY)
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConversationRow(Row, table=True):
+    """How to reach a user or channel proactively (a Teams conversation reference)."""
+
+    __tablename__ = "conversation"
+
+    platform: str = Field(primary_key=True, sa_type=SHORT)
+    address: str = Field(primary_key=True, sa_type=KEY)
+    org: str | None = Field(default=None, sa_type=KEY)
+    person: str | None = Field(default=None, sa_type=KEY)
+    reference: dict[str, Any] = Field(sa_type=JSON)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FormDraftRow(Row, table=True):
+    """Answers of the first pages of a paged form, until its last page is submitted."""
+
+    __tablename__ = "form_draft"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(primary_key=True, sa_type=KEY)
+    context: str = Field(primary_key=True, sa_type=KEY)
+    answers: dict[str, Any] = Field(sa_type=JSON)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def _table(model: type[Row]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -460,6 +535,11 @@ kr_update_t = _table(KrUpdateRow)
 initiative_update_t = _table(InitiativeUpdateRow)
 digest_t = _table(DigestRow)
 tick_state_t = _table(TickStateRow)
+chat_profile_t = _table(ChatProfileRow)
+subscription_t = _table(SubscriptionRow)
+workspace_t = _table(WorkspaceRow)
+conversation_t = _table(ConversationRow)
+form_draft_t = _table(FormDraftRow)
 
 # Children before parents: the order `save_organisation` deletes the old tree in.
 TREE_TABLES_CHILDREN_FIRST = (

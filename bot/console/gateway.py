@@ -48,7 +48,7 @@ class ConsoleGateway:
     def _ref(self, kind: str) -> str:
         return f"console:{kind}:{next(self._ids)}"
 
-    async def send_direct(self, person: Person, message: Message) -> str:
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
         ref = self._ref("dm")
         self.outbox.append(Sent(ref, person.email, message))
         if self.show_direct(person.email):
@@ -63,7 +63,7 @@ class ConsoleGateway:
             self.console.print(f"✉ {person.name}: {title}", style="dim", markup=False)
         return ref
 
-    async def update_direct(self, person: Person, ref: str, message: Message) -> None:
+    async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         self.outbox.append(Sent(self._ref("dm"), person.email, message, updates=ref))
         if self.show_direct(person.email):
             self.console.print(
@@ -72,7 +72,7 @@ class ConsoleGateway:
             self.console.print(render(message))
 
     async def post_channel(
-        self, channel: str, message: Message, *, thread: str | None = None
+        self, org: str, channel: str, message: Message, *, thread: str | None = None
     ) -> str:
         ref = self._ref("post")
         self.outbox.append(Sent(ref, channel, message, thread=thread))

@@ -37,10 +37,10 @@ class FlakyGateway(ConsoleGateway):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.failures: dict[str, DeliveryError] = {}
 
-    async def send_direct(self, person: Person, message: Message) -> str:
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
         if person.email in self.failures:
             raise self.failures[person.email]
-        return await super().send_direct(person, message)
+        return await super().send_direct(org, person, message)
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""What chat platforms teach us about people (`rhythm.profiles`), and who is unreachable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from rhythm.ports import Unreachable
+from rhythm.profiles import ChatProfile
+from storage.db import Repository
+from storage.tables import chat_profile_t
+
+c = chat_profile_t.c
+
+
+class SqlPeopleRepository(Repository):
+    """Implements `rhythm.ports.PeopleRepository`."""
+
+    async def link_chat_user(
+        self, org: str, person: str, *, platform: str, user_id: str, timezone: str | None = None
+    ) -> None:
+        if platform not in ("slack", "teams"):
+            raise ValueError(f"unknown chat platform {platform!r}")
+        values: dict[str, Any] = {f"{platform}_user_id": user_id}
+        if timezone:
+            values["chat_timezone"] = timezone
+        await self._upsert(org, person, values)
+
+    async def set_timezone(self, org: str, person: str, timezone: str | None) -> None:
+        await self._upsert(org, person, {"chosen_timezone": timezone})
+
+    async def mark_unreachable(self, org: str, person: str, *, reason: str, at: datetime) -> None:
+        await self._upsert(org, person, {"unreachable": reason, "unreachable_at": at})
+
+    async def clear_unreachable(self, org: str, person: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(chat_profile_t)
+                .where(c.org == org, c.person == person, c.unreachable.is_not(None))
+                .values(unreachable=None, unreachable_at=None, updated_at=datetime.now(UTC))
+            )
+
+    async def unreachable_people(self, org: str) -> list[Unreachable]:
+        query = (
+            select(c.person, c.unreachable, c.unreachable_at)
+            .where(c.org == org, c.unreachable.is_not(None))
+            .order_by(c.unreachable_at, c.person)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Unreachable(person, reason, since) for person, reason, since in rows]
+
+    async def chat_profiles(self, org: str) -> list[ChatProfile]:
+        query = select(
+            c.person, c.slack_user_id, c.teams_user_id, c.chat_timezone, c.chosen_timezone
+        ).where(c.org == org)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [ChatProfile(*row) for row in rows]
+
+    async def _upsert(self, org: str, person: str, values: dict[str, Any]) -> None:
+        row = {"org": org, "person": person, **values, "updated_at": datetime.now(UTC)}
+        async with self._db.write() as conn:
+            await conn.execute(self._db.upsert(chat_profile_t, ["org", "person"], row))
