@@ -37,11 +37,25 @@ async def open_database(settings: Settings) -> AsyncIterator[Store]:
         yield store
 
 
-def chat_gateways(settings: Settings, console: Console) -> dict[str, ChatGateway]:
+def chat_gateways(settings: Settings, console: Console, store: Store) -> dict[str, ChatGateway]:
+    """The console, plus Slack and Teams when configured. Their SDKs are imported only then."""
     gateways: dict[str, ChatGateway] = {"console": ConsoleGateway(console=console)}
-    if not (settings.slack_configured or settings.teams_configured):
+    if settings.slack_configured:
+        from bot.slack.plugin import slack_gateway
+
+        gateways["slack"] = slack_gateway(settings, store)
+    if settings.teams_configured or settings.teams_local:
+        from bot.teams.plugin import teams_gateway
+
+        gateways["teams"] = teams_gateway(settings, store)
+    if len(gateways) == 1:
         log.warning(PLATFORM_HELP)
     return gateways
+
+
+def default_platform(gateways: dict[str, ChatGateway]) -> str:
+    """Where a person with no chat id goes: the platform looks them up by email."""
+    return next((p for p in ("slack", "teams") if p in gateways), "console")
 
 
 @asynccontextmanager
@@ -54,9 +68,8 @@ async def runtime(
 ) -> AsyncIterator[Runtime]:
     console = console or Console(stderr=True)
     async with open_database(settings) as store:
-        router = ChatRouter(
-            gateways=gateways or chat_gateways(settings, console), fallback="console"
-        )
+        gateways = gateways or chat_gateways(settings, console, store)
+        router = ChatRouter(gateways=gateways, fallback=default_platform(gateways))
         drumbeat = Drumbeat(
             store=store, chat=router, clock=clock or SystemClock(), worker=settings.worker_id
         )

@@ -33,9 +33,13 @@ app = typer.Typer(
 okrs = typer.Typer(no_args_is_help=True, help="Import, export, lint and show the OKR tree.")
 rhythm_cli = typer.Typer(no_args_is_help=True, help="Run the scheduler's work by hand.")
 db = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+manifest = typer.Typer(no_args_is_help=True, help="The Slack app manifest, the Teams package.")
+workspace = typer.Typer(no_args_is_help=True, help="Which organisation a workspace belongs to.")
 app.add_typer(okrs, name="okrs")
 app.add_typer(rhythm_cli, name="rhythm")
 app.add_typer(db, name="db")
+app.add_typer(manifest, name="manifest")
+app.add_typer(workspace, name="workspace")
 
 out = Console()
 err = Console(stderr=True)
@@ -318,6 +322,63 @@ def db_upgrade() -> None:
     settings = _settings()
     _run(lambda: upgrade(settings.database_url))
     out.print("Database is up to date.")
+
+
+@manifest.command("slack")
+def manifest_slack(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Public base URL of `drumbeat serve`, e.g. https://okr.example.com"),
+    ] = None,
+    socket_mode: Annotated[bool, typer.Option(help="For Socket Mode: no request URLs.")] = False,
+) -> None:
+    """Print the Slack app manifest to paste into "Create an app > From a manifest"."""
+    from bot.slack.manifest import manifest_json
+
+    if url is None and not socket_mode:
+        err.print("[bold red]Error:[/bold red] give --url https://your.host, or --socket-mode")
+        raise typer.Exit(2)
+    print(manifest_json(url, socket_mode=socket_mode))
+
+
+@manifest.command("teams")
+def manifest_teams(
+    app_id: Annotated[str, typer.Option(help="The Azure Bot's Microsoft App ID (a GUID).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path(
+        "drumbeat-teams.zip"
+    ),
+) -> None:
+    """Write the Teams app package (manifest and icons) to upload in Teams."""
+    from bot.teams.package import write_package
+
+    try:
+        written = write_package(app_id, out_file)
+    except ValueError as error:
+        err.print(f"[bold red]Error:[/bold red] {error}")
+        raise typer.Exit(2) from None
+    out.print(f"Wrote {written}: upload it in Teams > Apps > Manage your apps > Upload an app.")
+
+
+@workspace.command("link")
+def workspace_link(
+    platform: Annotated[str, typer.Argument(help="slack or teams")],
+    workspace_id: Annotated[str, typer.Argument(help="Slack team id (T…) or Teams tenant id")],
+    org: Annotated[str, typer.Argument(help="Organisation key")],
+) -> None:
+    """Link a Slack workspace or Teams tenant to an organisation (several organisations)."""
+    if platform not in ("slack", "teams"):
+        err.print("[bold red]Error:[/bold red] the platform is slack or teams")
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def work() -> None:
+        async with open_database(settings) as store:
+            if org not in await store.organisation_keys():
+                raise UnknownOrganisation(org)
+            await store.link_workspace(platform, workspace_id, org)
+
+    _run(work)
+    out.print(f"{platform} {workspace_id} now belongs to {org}.")
 
 
 def main() -> None:

@@ -36,9 +36,29 @@ def create_app(runtime: Runtime, *, tick: bool = True) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    attach_platforms(app, runtime)
     if tick:
         app.cleanup_ctx.append(_scheduler)
     return app
+
+
+def attach_platforms(app: web.Application, runtime: Runtime) -> None:
+    """The chat platforms' endpoints: POST /slack/events, POST /api/messages."""
+    gateways = runtime.chat.gateways
+    if "slack" in gateways:
+        from bot.slack.plugin import SlackGateway, attach_slack
+
+        assert isinstance(gateways["slack"], SlackGateway)
+        attach_slack(
+            app, settings=runtime.settings, drumbeat=runtime.drumbeat, gateway=gateways["slack"]
+        )
+    if "teams" in gateways:
+        from bot.teams.plugin import TeamsGateway, attach_teams
+
+        assert isinstance(gateways["teams"], TeamsGateway)
+        attach_teams(
+            app, settings=runtime.settings, drumbeat=runtime.drumbeat, gateway=gateways["teams"]
+        )
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

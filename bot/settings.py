@@ -31,11 +31,18 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_api_url: str | None = None
+    # Slack publishes no workspace-wide cap for chat.postMessage, only "about 1 per second per
+    # channel, bursts tolerated"; 20 per second keeps a 1,000-person fan-out under a minute
+    # without tripping 429s in practice. Raise it if your workspace tolerates more.
+    slack_messages_per_second: float = 20.0
 
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
+    # No Microsoft credentials, no token checks: for the Microsoft 365 Agents Playground only.
+    teams_local: bool = False
+    teams_messages_per_second: float = 30.0  # per tenant, Teams' documented app limit
 
     @property
     def slack_configured(self) -> bool:

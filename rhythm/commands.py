@@ -115,7 +115,11 @@ async def _help(r: Request) -> Reply:
 
 
 async def _mine(r: Request) -> Reply:
-    drumbeat, org_key, who = r.drumbeat, r.org_key, r.who
+    return Reply(await key_results_table(r.drumbeat, r.org_key, r.who))
+
+
+async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table | Text:
+    """A person's key results with progress, value, confidence and status."""
     org, person = await drumbeat.person(org_key, who)
     last = await drumbeat.store.last_answers(org.key, person)
     rows = []
@@ -133,8 +137,8 @@ async def _mine(r: Request) -> Reply:
     title = f"{org.person[person].name}'s key results"
     columns = ("Key result", "Progress", "Value", "Confidence", "Status")
     if not rows:
-        return Reply(Text(f"You own no key results in {org.name}'s OKR tree."))
-    return Reply(Table(title, columns, tuple(rows), footer))
+        return Text(f"You own no key results in {org.name}'s OKR tree.")
+    return Table(title, columns, tuple(rows), footer)
 
 
 def _kr_row(kr: KeyResult, confidence: int | None, status: str) -> tuple[str, ...]:

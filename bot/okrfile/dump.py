@@ -256,7 +256,8 @@ def organisation_data(org: Organisation) -> Data:
     zones = {t.key: t.timezone for t in org.teams}
     data: Data = {
         "version": FORMAT_VERSION,
-        "organisation": {"key": org.key, "name": org.name},
+        "organisation": {"key": org.key, "name": org.name}
+        | ({"admins": list(org.admins)} if org.admins else {}),
     }
     if org.holidays:
         data["holidays"] = {name: sorted(days) for name, days in org.holidays.items()}

@@ -21,7 +21,7 @@ from bot.okrfile.objectives import read_objectives
 from bot.okrfile.people import read_people, read_teams, resolve_teams
 from bot.okrfile.problems import OkrFileError, Problem
 from bot.okrfile.rhythms import read_rhythms
-from bot.okrfile.values import parse_date, parse_key, parse_text
+from bot.okrfile.values import parse_date, parse_email, parse_key, parse_text
 from rhythm.okr import Cycle, Organisation
 
 FORMAT_VERSION = 1
@@ -35,7 +35,7 @@ SECTIONS = (
     "objectives",
     "rhythms",
 )
-ORGANISATION_FIELDS = ("key", "name")
+ORGANISATION_FIELDS = ("key", "name", "admins")
 CYCLE_FIELDS = ("key", "start", "end")
 # Sections whose items each count as one step of progress.
 _COUNTED = ("cycles", "teams", "people", "objectives", "rhythms")
@@ -87,14 +87,15 @@ def _cycles(ctx: Context, items: list[tuple[str, Node]]) -> list[Cycle]:
     return cycles
 
 
-def _identity(top: Fields) -> tuple[str | None, str | None]:
-    """The organisation's key and name."""
+def _identity(top: Fields) -> tuple[str | None, str | None, Fields | None]:
+    """The organisation's key and name, and its fields for the rest of the section."""
     org = top.mapping("organisation", ORGANISATION_FIELDS)
     if org is None:
         if not top.has("organisation"):
             top.missing("organisation")
-        return None, None
-    return org.value("key", parse_key, required=True), org.value("name", parse_text, required=True)
+        return None, None, None
+    key = org.value("key", parse_key, required=True)
+    return key, org.value("name", parse_text, required=True), org
 
 
 def _count_items(top: Fields) -> int:
@@ -142,7 +143,8 @@ def _parse(text: str, file: str, progress: ProgressCallback | None) -> Organisat
         raise OkrFileError(reader.problems)
     ctx = Context(reader, Registry(reader), Progress(progress, _count_items(top)))
     top.value("version", _version)
-    key, name = _identity(top)
+    key, name, org_fields = _identity(top)
+    admins = _admins(ctx, org_fields)
     holidays = _holidays(ctx, top)
     cycles = _cycles(ctx, top.items("cycles"))
     teams = resolve_teams(read_teams(ctx, top.items("teams")))
@@ -151,6 +153,7 @@ def _parse(text: str, file: str, progress: ProgressCallback | None) -> Organisat
     only_cycle = defined_cycles[0] if len(defined_cycles) == 1 else None
     tree = read_objectives(ctx, top.items("objectives"), only_cycle)
     rhythms = read_rhythms(ctx, top.items("rhythms"))
+    _check_admins(ctx, admins, {p.email for p in people})
     ctx.registry.check_references()
     for kind, parents in ctx.parents.items():
         ctx.registry.check_loops(kind, parents)
@@ -167,7 +170,27 @@ def _parse(text: str, file: str, progress: ProgressCallback | None) -> Organisat
         initiatives=tuple(tree.initiatives),
         rhythms=tuple(rhythms),
         holidays=holidays,
+        admins=tuple(email for email, _, _ in admins),
     )
+
+
+Admin = tuple[str, Node, str]  # email, where it is written, its path
+
+
+def _admins(ctx: Context, fields: Fields | None) -> list[Admin]:
+    """`organisation.admins`: who hears about delivery problems (default: top team leads)."""
+    admins: list[Admin] = []
+    for path, node in fields.items("admins") if fields else []:
+        email = ctx.reader.value(node, path, parse_email)
+        if email is not None:
+            admins.append((email, node, path))
+    return admins
+
+
+def _check_admins(ctx: Context, admins: list[Admin], people: set[str]) -> None:
+    for email, node, path in admins:
+        if email not in people:
+            ctx.reader.report(node, path, f"{email} is not one of the people: admins must be")
 
 
 def load_organisation(path: Path, *, progress: ProgressCallback | None = None) -> Organisation:
