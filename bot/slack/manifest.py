@@ -1,0 +1,88 @@
+"""The Slack app manifest: `manifests/slack/manifest.json` with the deployment's URLs.
+
+Paste the output of `manifest_json(url)` into "Create an app > From an app manifest" (or send it
+to `apps.manifest.create`). The manifest targets `_metadata.major_version` 1, the schema of
+classic apps with their own server (version 2 is for apps hosted on Slack's platform).
+
+HTTP mode (the default): slash commands, interactivity and events all go to
+`<url>/slack/events` (bolt tells them apart by payload) and OAuth installs come back to
+`<url>/slack/oauth_redirect`. Socket Mode: Slack delivers commands, interactivity and events over
+the app-level websocket, so the manifest has no request URLs; the OAuth redirect stays when a
+URL is given (installing still goes through a browser).
+
+Bot scopes, and why each is needed (nothing more is asked for):
+
+- `chat:write`: send check-in prompts and reminders by DM, post digests, update a prompt
+  once it is answered.
+- `chat:write.public`: post a digest in a public channel the bot was never invited to, so an
+  admin only writes `slack:#eng-okrs` in the OKR file.
+- `commands`: the `/okr` slash command.
+- `im:write`: open the DM with a person (`conversations.open`) before the first prompt.
+- `users:read`: read a person's Slack profile (`users.info`: timezone, deactivated accounts).
+- `users:read.email`: link the OKR file's people, listed by email, to Slack users
+  (`users.lookupByEmail`) when the file gives no `slack_id`.
+- `channels:read`, `groups:read`: resolve digest channels given by name (`#eng-okrs`) to ids
+  (`conversations.list`), public and private.
+
+Not asked for: `im:history` and message events (commands go through `/okr` and the buttons; the
+Messages tab is read-only so nobody writes into a void), `member_joined_channel` (a digest
+channel needs no set-up when the bot joins it).
+
+Bot events: `app_home_opened` (publish the Home tab), `app_uninstalled` and `tokens_revoked`
+(forget the installation's tokens).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifests" / "slack" / "manifest.json"
+PLACEHOLDER_URL = "https://drumbeat.example.com"
+EVENTS_PATH = "/slack/events"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def manifest_template() -> dict[str, Any]:
+    """The manifest as stored, with the placeholder host in every URL."""
+    manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return manifest
+
+
+def _base(url: str | None) -> str:
+    base = (url or PLACEHOLDER_URL).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"expected the public base URL, like https://okr.example.com: {url!r}")
+    return base
+
+
+def slack_manifest(url: str | None = None, *, socket_mode: bool = False) -> dict[str, Any]:
+    """The manifest for a deployment reachable at `url` (its public base URL; None keeps the
+    placeholder), in HTTP mode or in Socket Mode."""
+    manifest = manifest_template()
+    features, settings, oauth = manifest["features"], manifest["settings"], manifest["oauth_config"]
+    base = _base(url)
+    settings["socket_mode_enabled"] = socket_mode
+    if socket_mode:
+        for command in features["slash_commands"]:
+            command.pop("url", None)
+        settings["interactivity"].pop("request_url", None)
+        settings["event_subscriptions"].pop("request_url", None)
+    else:
+        for command in features["slash_commands"]:
+            command["url"] = base + EVENTS_PATH
+        settings["interactivity"]["request_url"] = base + EVENTS_PATH
+        settings["event_subscriptions"]["request_url"] = base + EVENTS_PATH
+    if socket_mode and url is None:
+        oauth.pop("redirect_urls", None)
+    else:
+        oauth["redirect_urls"] = [base + OAUTH_REDIRECT_PATH]
+    return manifest
+
+
+def manifest_json(url: str | None = None, socket_mode: bool = False) -> str:
+    """`slack_manifest` pretty-printed, as Slack's manifest editor shows it."""
+    return json.dumps(slack_manifest(url, socket_mode=socket_mode), indent=2, ensure_ascii=False)
