@@ -1,0 +1,39 @@
+"""The core's neutral messages as Adaptive Cards for Microsoft Teams (plain dicts).
+
+`card_for` draws any message but a form as one or more cards (one when it fits Teams' size
+limit); `form_cards` draws one page of a check-in form and `answers_from_submit` reads the
+submitted page back; `done_card` replaces an answered form or prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.teams.cards.form import first_error_page, form_cards, form_pages, prefill
+from bot.teams.cards.messages import done_card, render
+from bot.teams.cards.packing import CARD_BUDGET, card_size
+from bot.teams.cards.submits import ActionSubmit, FormSubmit, answers_from_submit, parse_submit
+from rhythm.messages import Form, Message
+
+
+def card_for(message: Message) -> list[dict[str, Any]]:
+    """`message` as Adaptive Cards, several when it is too large for one Teams message."""
+    if isinstance(message, Form):
+        raise TypeError("forms are drawn page by page: use form_cards(form, page=...)")
+    return render(message)
+
+
+__all__ = [
+    "CARD_BUDGET",
+    "ActionSubmit",
+    "FormSubmit",
+    "answers_from_submit",
+    "card_for",
+    "card_size",
+    "done_card",
+    "first_error_page",
+    "form_cards",
+    "form_pages",
+    "parse_submit",
+    "prefill",
+]

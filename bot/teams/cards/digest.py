@@ -1,0 +1,137 @@
+"""One team's digest as Adaptive Cards, in the order of the console's digest.
+
+The core posts each sub-team's detail as its own reply, so only `digest` itself is drawn here
+(its `details` are not); a long digest is spread over several cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.teams.cards.elements import Element, container, heading, line, paragraph, run, subtle
+from bot.teams.cards.packing import pack_cards
+from rhythm.digest import (
+    STATUS_EMOJI,
+    BlockerLine,
+    Digest,
+    KrLine,
+    ObjectiveLine,
+    SubteamLine,
+    progress_bar,
+    trend_arrow,
+)
+from rhythm.messages import DigestMessage
+from rhythm.prompting import fmt_value
+
+
+def digest_cards(message: DigestMessage) -> list[Element]:
+    digest = message.digest
+    title = f"📣 {digest.team_name}"
+    head = [heading(title, size="large"), subtle(_headline(digest))]
+    body: list[Element] = []
+    if digest.leaders:
+        leaders = [line(f"🧭 {n.person}: {n.text}") for n in digest.leaders]
+        body.append(_section("Leaders first", leaders))
+    body.extend(_objective(o) for o in digest.objectives)
+    if digest.subteams:
+        body.append(_section("Teams", [line(_subteam(s)) for s in digest.subteams]))
+    changes = [
+        line(f"{c.title} ({c.owner}): {c.before.label} → {c.after.label}")
+        for c in digest.status_changes
+    ]
+    for name, lines in (
+        ("Status changes", changes),
+        ("Blockers", [_blocker(b) for b in digest.blockers]),
+        ("Blocking other teams", [_blocker(b) for b in digest.blocking_others]),
+        ("Early warnings", [line(f"⚠ {w.message}", color="warning") for w in digest.warnings]),
+        ("Notes", [line(f"{n.person}: {n.text}") for n in digest.notes]),
+    ):
+        if lines:
+            body.append(_section(name, lines))
+    participation = participation_line(digest)
+    body.append(line(participation, isSubtle=True, italic=True, spacing="medium", separator=True))
+    continued = [heading(f"{title} (continued)", size="default")]
+    return pack_cards(body, head=head, continued_head=continued, full_width=True)
+
+
+def _headline(digest: Digest) -> str:
+    return (
+        f"{digest.kind.value.replace('_', ' ')} digest · {digest.period} · {digest.cycle} "
+        f"{digest.elapsed_share:.0%} elapsed"
+    )
+
+
+def _subteam(s: SubteamLine) -> str:
+    parts = [s.name]
+    if s.progress is not None:
+        parts.append(f"{progress_bar(s.progress)} {s.progress:.0%}")
+    if s.confidence is not None:
+        parts.append(f"confidence {s.confidence:.1f}")
+    parts.append(f"{s.answered}/{s.prompted} checked in")
+    if s.warnings:
+        parts.append(f"⚠ {s.warnings} warning{'s' if s.warnings != 1 else ''}")
+    return " · ".join(parts)
+
+
+def _section(title: str, lines: Sequence[Element]) -> Element:
+    return container([heading(title, size="default"), *lines], separator=True, spacing="medium")
+
+
+def _objective(objective: ObjectiveLine) -> Element:
+    trend = objective.confidence_trend
+    confidence = "no confidence yet"
+    if objective.confidence is not None:
+        confidence = f"confidence {objective.confidence:.1f} {trend_arrow(trend)}"
+        if trend:
+            confidence += f" ({trend:+.1f})"
+    progress = f"{progress_bar(objective.progress)} {objective.progress:.0%}"
+    items = [
+        line(f"🎯 {objective.title}", weight="bolder"),
+        line(f"{progress} · {confidence}", spacing="none"),
+    ]
+    for kr in objective.key_results:
+        items.extend(_key_result(kr))
+    return container(items, separator=True, spacing="medium")
+
+
+def _key_result(kr: KrLine) -> list[Element]:
+    parts = [
+        f"{progress_bar(kr.progress)} {kr.progress:.0%}",
+        f"{fmt_value(kr.value, kr.unit)} / {fmt_value(kr.target, kr.unit)}",
+    ]
+    if kr.confidence is not None:
+        delta = f" ({kr.confidence_delta:+d})" if kr.confidence_delta else ""
+        parts.append(f"confidence {kr.confidence}/10{delta}")
+    parts.append(STATUS_EMOJI[kr.status] + (f" {kr.status.label}" if kr.status else ""))
+    if not kr.checked_in:
+        parts.append("no update")
+    return [
+        paragraph(run(f"📈 {kr.title}"), run(f" · {kr.owner}", isSubtle=True), spacing="small"),
+        subtle(" · ".join(parts)),
+    ]
+
+
+def _blocker(blocker: BlockerLine) -> Element:
+    runs = [run(f"{blocker.person} on {blocker.subject}: ", weight="bolder"), run(blocker.text)]
+    if blocker.blocked_by:
+        cause = f"  ⟵ blocked by {blocker.blocked_by}"
+        runs.append(run(cause, weight="bolder", color="attention"))
+    return paragraph(*runs, spacing="small")
+
+
+def participation_line(digest: Digest) -> str:
+    p = digest.participation
+    parts = [f"{p.answered}/{p.prompted} checked in ({p.on_time} on time, {p.late} late)"]
+    if p.spontaneous:
+        parts.append(f"{p.spontaneous} spontaneous")
+    for label, names in (
+        ("missing", p.missing),
+        ("still to answer", p.pending),
+        ("on leave", p.on_leave),
+        ("unreachable", p.unreachable),
+    ):
+        if names:
+            parts.append(f"{label}: " + ", ".join(names))
+    if p.streaks:
+        parts.append("streaks: " + ", ".join(f"{n} {k}🔥" for n, k in p.streaks))
+    return " · ".join(parts)

@@ -1,0 +1,84 @@
+"""Small constructors for Adaptive Card elements.
+
+Every piece of text goes into a `TextRun` inside a `RichTextBlock`: unlike a `TextBlock`, a
+text run is never read as Markdown, so people's words (a blocker, a name, a key-result title)
+show exactly as typed. There is nothing to escape and nothing that could be mis-escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+NBSP = "\u00a0"  # leading spaces collapse in the renderer's HTML; these do not
+
+Element = dict[str, Any]
+
+
+def run(text: str, **style: Any) -> Element:
+    """A text run: `weight`, `size`, `color`, `isSubtle`, `italic`, `fontType` as styles."""
+    return {"type": "TextRun", "text": text, **style}
+
+
+def paragraph(*runs: Element, **props: Any) -> Element:
+    """A block of text runs; `props` are block properties such as `spacing` or `separator`."""
+    return {"type": "RichTextBlock", "inlines": list(runs), **props}
+
+
+def line(
+    text: str, *, spacing: str | None = None, separator: bool = False, **style: Any
+) -> Element:
+    """One paragraph of plain text in a single style."""
+    return paragraph(run(text, **style), **_block_props(spacing, separator))
+
+
+def heading(text: str, *, size: str = "medium", separator: bool = False) -> Element:
+    return line(text, weight="bolder", size=size, separator=separator, spacing="medium")
+
+
+def subtle(text: str, *, spacing: str | None = "none") -> Element:
+    return line(text, isSubtle=True, size="small", spacing=spacing)
+
+
+def container(
+    items: list[Element], *, spacing: str | None = None, separator: bool = False, **props: Any
+) -> Element:
+    return {"type": "Container", "items": items, **_block_props(spacing, separator), **props}
+
+
+def indented(text: str) -> str:
+    """`text` with its leading spaces made visible (help texts indent their lines)."""
+    stripped = text.lstrip(" ")
+    return NBSP * (len(text) - len(stripped)) + stripped
+
+
+def adaptive_card(
+    body: list[Element], *, actions: list[Element] | None = None, full_width: bool = False
+) -> Element:
+    """A card at the lowest version its content needs: 1.5 for tables, else 1.4."""
+    card: Element = {
+        "$schema": SCHEMA,
+        "type": "AdaptiveCard",
+        "version": "1.5" if any(_has_table(e) for e in body) else "1.4",
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    if full_width:
+        card["msteams"] = {"width": "Full"}  # Teams' own extension: use the message's width
+    return card
+
+
+def _has_table(element: Element) -> bool:
+    if element.get("type") == "Table":
+        return True
+    return any(_has_table(child) for child in element.get("items", ()))
+
+
+def _block_props(spacing: str | None, separator: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if spacing:
+        props["spacing"] = spacing
+    if separator:
+        props["separator"] = True
+    return props

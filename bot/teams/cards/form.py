@@ -1,0 +1,274 @@
+"""The check-in form as Adaptive Cards, one page per card when it is too long for one.
+
+Pages are laid out from the form's structure alone (fields without their prefilled values or
+errors), so the same form gives the same pages whether it comes fresh from the core, back
+with errors, or prefilled with what the person typed: a page number names the same fields on
+every rendering. Each page leaves room under `CARD_BUDGET` for prefills and error lines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot.teams.cards.elements import Element, adaptive_card, container, heading, line, subtle
+from bot.teams.cards.packing import CARD_BUDGET, SEPARATOR, card_size
+from rhythm.messages import FieldKind, Form, FormField, FormSection
+
+SUBMIT = "submit"  # the "drumbeat" key of the form's submit button
+NEXT_LABEL = "Next"
+LAYOUT_BUDGET = 15_000  # bytes of structure per page; the rest is for prefills and errors
+ERROR_SHOWN = 300  # characters of one error message shown under its field
+ORPHAN_ERRORS_SHOWN = 5
+CHOICE_SPAN = 20  # a whole-number field with at most this range is a drop-down
+TEXT_KINDS = (FieldKind.TEXT, FieldKind.LONG_TEXT)
+TOO_LONG = "Your earlier answer was too long to show here."
+
+
+def form_pages(form: Form) -> list[tuple[FormSection, ...]]:
+    """The sections of each page; a section too long for one page continues on the next."""
+    bare = _structure(form)
+    pages: list[tuple[FormSection, ...]] = []
+    current: list[FormSection] = []
+    base = card_size(_page_card(bare, (), page=0, pages=999))
+    used = base
+
+    def flush() -> None:
+        nonlocal current, used
+        pages.append(tuple(current))
+        current, used = [], base
+
+    for section, structure in zip(form.sections, bare.sections, strict=True):
+        cost = _section_cost(structure)
+        if used + cost > LAYOUT_BUDGET and current:
+            flush()
+        if used + cost <= LAYOUT_BUDGET:
+            current.append(section)
+            used += cost
+            continue
+        chunk: list[int] = []  # positions of the fields on the current page
+        for index in range(len(section.fields)):
+            if chunk and used + _section_cost(_part(structure, [*chunk, index])) > LAYOUT_BUDGET:
+                current.append(_part(section, chunk))
+                flush()
+                chunk = []
+            if not chunk and used + _section_cost(_part(structure, [index])) > LAYOUT_BUDGET:
+                raise ValueError(f"the form field {section.fields[index].id!r} fits no card")
+            chunk.append(index)
+        part = _part(section, chunk)
+        current.append(part)
+        used += _section_cost(_part(structure, chunk))
+    if current or not pages:
+        flush()
+    return pages
+
+
+def form_cards(form: Form, *, page: int = 0) -> dict[str, Any]:
+    """Page `page` of the form as a card: inputs prefilled, errors under their fields."""
+    pages = form_pages(form)
+    if not 0 <= page < len(pages):
+        raise IndexError(f"the form has {len(pages)} page(s), not a page {page}")
+    card = _page_card(form, pages[page], page=page, pages=len(pages))
+    dropped: list[str] = []
+    while card_size(card) > CARD_BUDGET:
+        # Only very long prefilled texts get here: show them empty rather than not at all.
+        longest = max(
+            (
+                f
+                for s in pages[page]
+                for f in s.fields
+                if f.kind in TEXT_KINDS and f.initial and f.id not in dropped
+            ),
+            key=lambda f: len(f.initial or ""),
+            default=None,
+        )
+        if longest is None:
+            raise ValueError(f"page {page} of the form does not fit a card")
+        dropped.append(longest.id)
+        card = _page_card(form, _without_prefill(pages[page], dropped), page=page, pages=len(pages))
+    return card
+
+
+def first_error_page(form: Form) -> int:
+    """The page to show after a rejected submission: the first one with a field error."""
+    for number, sections in enumerate(form_pages(form)):
+        if any(f.id in form.errors for s in sections for f in s.fields):
+            return number
+    return 0
+
+
+def prefill(form: Form, answers: Mapping[str, str | None]) -> Form:
+    """`form` with `answers` as the inputs' values: a rejected form shows what was typed."""
+    return replace(
+        form,
+        sections=_map_fields(
+            form.sections, lambda f: replace(f, initial=answers[f.id]) if f.id in answers else f
+        ),
+    )
+
+
+def _structure(form: Form) -> Form:
+    """The form without what varies between renderings of it: prefills and errors."""
+    bare = _map_fields(form.sections, lambda f: replace(f, initial=None))
+    return replace(form, sections=bare, errors={})
+
+
+def _part(section: FormSection, positions: list[int]) -> FormSection:
+    title = section.title if positions[0] == 0 else f"{section.title} (continued)"
+    return replace(section, title=title, fields=tuple(section.fields[i] for i in positions))
+
+
+def _without_prefill(sections: tuple[FormSection, ...], ids: list[str]) -> tuple[FormSection, ...]:
+    return _map_fields(
+        sections, lambda f: replace(f, initial=None, hint=TOO_LONG) if f.id in ids else f
+    )
+
+
+def _map_fields(
+    sections: tuple[FormSection, ...], change: Callable[[FormField], FormField]
+) -> tuple[FormSection, ...]:
+    return tuple(replace(s, fields=tuple(change(f) for f in s.fields)) for s in sections)
+
+
+def _section_cost(section: FormSection) -> int:
+    return card_size(_section(section, {}, first=False)) + SEPARATOR
+
+
+def _page_card(
+    form: Form, sections: tuple[FormSection, ...], *, page: int, pages: int
+) -> dict[str, Any]:
+    where = f" · page {page + 1} of {pages}" if pages > 1 else ""
+    head = [heading(form.title, size="large"), subtle(form.intro + where)]
+    head.extend(_error_summary(form))
+    body = [_section(s, form.errors, first=i == 0) for i, s in enumerate(sections)]
+    final = page == pages - 1
+    submit = {
+        "type": "Action.Submit",
+        "title": form.submit_label if final else NEXT_LABEL,
+        "style": "positive",
+        "data": {"drumbeat": SUBMIT, "context": form.context, "page": page, "pages": pages},
+    }
+    return adaptive_card([*head, *body], actions=[submit], full_width=True)
+
+
+def _error_summary(form: Form) -> list[Element]:
+    if not form.errors:
+        return []
+    fields = {f.id for f in form.fields}
+    on_fields = [fid for fid in form.errors if fid in fields]
+    lines: list[Element] = []
+    if on_fields:
+        count = len(on_fields)
+        text = f"⚠ {count} answer{' needs' if count == 1 else 's need'} fixing"
+        lines.append(line(text, color="attention", weight="bolder", spacing="medium"))
+    others = [message for fid, message in form.errors.items() if fid not in fields]
+    for message in others[:ORPHAN_ERRORS_SHOWN]:
+        lines.append(line(f"⚠ {message[:ERROR_SHOWN]}", color="attention", spacing="small"))
+    if len(others) > ORPHAN_ERRORS_SHOWN:
+        more = len(others) - ORPHAN_ERRORS_SHOWN
+        lines.append(line(f"… and {more} more", color="attention", spacing="none"))
+    return lines
+
+
+def _section(section: FormSection, errors: Mapping[str, str], *, first: bool) -> Element:
+    items = [line(section.title, weight="bolder", size="medium")]
+    if section.subtitle:
+        items.append(subtle(section.subtitle))
+    for field in section.fields:
+        items.extend(_field(field, errors.get(field.id)))
+    return container(items, separator=not first, spacing="default" if first else "large")
+
+
+def _field(field: FormField, error: str | None) -> list[Element]:
+    items = [_input(field)]
+    if field.hint:
+        items.append(subtle(field.hint))
+    if error:
+        items.append(line(f"⚠ {error[:ERROR_SHOWN]}", color="attention", spacing="none"))
+    return items
+
+
+def _input(field: FormField) -> Element:
+    element: Element = {"id": field.id, "label": field.label}
+    if field.kind is FieldKind.CHOICE:
+        element.update(_choices([(o.label, o.value) for o in field.options], field.initial))
+    elif field.kind is FieldKind.INTEGER and _small_range(field):
+        low, high = int(field.minimum or 0), int(field.maximum or 0)
+        element.update(
+            _choices([(str(n), str(n)) for n in range(low, high + 1)], _whole(field.initial))
+        )
+    elif field.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
+        element["type"] = "Input.Number"
+        if field.minimum is not None:
+            element["min"] = _number(field.minimum)
+        if field.maximum is not None:
+            element["max"] = _number(field.maximum)
+        value = _parsed(field.initial)
+        if value is not None:
+            element["value"] = value
+    else:
+        element["type"] = "Input.Text"
+        if field.kind is FieldKind.LONG_TEXT:
+            element["isMultiline"] = True
+        element["maxLength"] = field.max_length
+        if field.initial:
+            element["value"] = field.initial
+    if field.required:
+        element["isRequired"] = True
+        element["errorMessage"] = _required_message(field, element["type"])
+    return {"type": element.pop("type"), **element}
+
+
+def _choices(options: list[tuple[str, str]], initial: str | None) -> Element:
+    element: Element = {
+        "type": "Input.ChoiceSet",
+        "style": "compact",
+        "choices": [{"title": title, "value": value} for title, value in options],
+    }
+    if initial is not None and any(value == initial for _, value in options):
+        element["value"] = initial
+    else:
+        element["placeholder"] = "Choose…"
+    return element
+
+
+def _small_range(field: FormField) -> bool:
+    low, high = field.minimum, field.maximum
+    return (
+        low is not None
+        and high is not None
+        and float(low).is_integer()
+        and float(high).is_integer()
+        and 0 <= high - low <= CHOICE_SPAN
+    )
+
+
+def _required_message(field: FormField, kind: str) -> str:
+    """What Teams says, before sending anything, when a required input is empty or invalid."""
+    if kind == "Input.ChoiceSet":
+        return "Please choose one."
+    if kind == "Input.Number":
+        low, high = field.minimum, field.maximum
+        if low is not None and high is not None:
+            return f"Enter a number from {_number(low)} to {_number(high)}."
+        return "Enter a number."
+    return "Please fill this in."
+
+
+def _parsed(text: str | None) -> int | float | None:
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        return None
+    return _number(value) if math.isfinite(value) else None
+
+
+def _whole(text: str | None) -> str | None:
+    value = _parsed(text)
+    return str(int(value)) if value is not None and float(value).is_integer() else None
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

@@ -1,0 +1,142 @@
+"""Adaptive Cards for the core's short messages: text, notices with buttons, tables, trees."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import singledispatch
+
+from bot.teams.cards.digest import digest_cards
+from bot.teams.cards.elements import (
+    NBSP,
+    Element,
+    heading,
+    indented,
+    line,
+    paragraph,
+    run,
+    subtle,
+)
+from bot.teams.cards.packing import pack_cards
+from rhythm.messages import Action, DigestMessage, Notice, Table, Text, Tree, TreeNode
+
+ACTION = "action"  # the "drumbeat" key of a button's data
+INDENT = NBSP * 4
+
+
+@singledispatch
+def render(message: object) -> list[Element]:
+    raise TypeError(f"no Adaptive Card for {type(message).__name__}")
+
+
+@render.register
+def _text(message: Text) -> list[Element]:
+    body = []
+    gap = False
+    for text in message.text.splitlines():
+        if not text.strip():
+            gap = True  # a blank line becomes space before the next paragraph
+            continue
+        body.append(line(indented(text), spacing="medium" if gap else "none"))
+        gap = False
+    return pack_cards(body or [line(NBSP)])
+
+
+@render.register
+def _notice(message: Notice) -> list[Element]:
+    return notice_cards(message)
+
+
+def notice_cards(message: Notice) -> list[Element]:
+    title = heading(message.title)
+    body = [line(text, spacing="small") for text in message.lines]
+    if message.footer:
+        body.append(subtle(message.footer, spacing="medium"))
+    actions = [action_button(a) for a in message.actions] or None
+    return pack_cards(
+        body, head=[title], continued_head=[_continued(message.title)], actions=actions
+    )
+
+
+def done_card(notice: Notice) -> Element:
+    """The card that replaces a check-in form or prompt once answered: no inputs, no buttons."""
+    cards = notice_cards(replace(notice, actions=()))
+    if len(cards) != 1:
+        raise ValueError("a done notice must fit one card")
+    return cards[0]
+
+
+def action_button(action: Action) -> Element:
+    button: Element = {
+        "type": "Action.Submit",
+        "title": action.label,
+        "data": {"drumbeat": ACTION, "action": action.id, "value": action.value},
+    }
+    if action.primary:
+        button["style"] = "positive"
+    return button
+
+
+@render.register
+def _digest(message: DigestMessage) -> list[Element]:
+    return digest_cards(message)
+
+
+@render.register
+def _table(message: Table) -> list[Element]:
+    width = len(message.columns)
+    header = {"type": "TableRow", "cells": [_cell(c, bold=True) for c in message.columns]}
+    rows = [
+        {"type": "TableRow", "cells": [_cell(c) for c in (*row, *[""] * width)[:width]]}
+        for row in message.rows
+    ]
+    table = {
+        "type": "Table",
+        # The first column holds titles: give it the room.
+        "columns": [{"width": 3 if i == 0 else 2} for i in range(width)],
+        "rows": [header, *rows],
+        "firstRowAsHeader": True,
+        "showGridLines": False,
+    }
+    body: list[Element] = [table]
+    if message.footer:
+        body.append(subtle(message.footer, spacing="small"))
+    return pack_cards(
+        body,
+        head=[heading(message.title)],
+        continued_head=[_continued(message.title)],
+        full_width=True,
+    )
+
+
+def _cell(text: str, *, bold: bool = False) -> Element:
+    shown = line(text or "–", weight="bolder") if bold else line(text or "–")
+    return {"type": "TableCell", "items": [shown]}
+
+
+@render.register
+def _tree(message: Tree) -> list[Element]:
+    body: list[Element] = []
+    for root in message.roots:
+        _tree_lines(root, 0, body)
+    if not body:
+        body.append(subtle("Nothing here yet.", spacing="small"))
+    return pack_cards(
+        body,
+        head=[heading(message.title)],
+        continued_head=[_continued(message.title)],
+        full_width=True,
+    )
+
+
+def _tree_lines(node: TreeNode, depth: int, out: list[Element]) -> None:
+    style = {"weight": "bolder"} if depth == 0 else {}
+    runs = [run(INDENT * depth + node.label, **style)]
+    if node.detail:
+        runs.append(run(f"  {node.detail}", isSubtle=True))
+    out.append(paragraph(*runs, spacing="small" if depth == 0 else "none"))
+    for child in node.children:
+        _tree_lines(child, depth + 1, out)
+
+
+def _continued(title: str) -> Element:
+    return heading(f"{title} (continued)", size="default")
