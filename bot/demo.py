@@ -25,7 +25,7 @@ from rich.table import Table
 
 from bot.app import runtime
 from bot.console.gateway import ConsoleGateway
-from bot.console.render import participation_line, render
+from bot.console.render import render
 from bot.okrfile import load_organisation
 from bot.settings import Settings
 from rhythm.cadences import RhythmKind
@@ -331,7 +331,7 @@ async def _summary(
     console.print(Rule("[bold]Two weeks later[/bold]"))
     root = org.root_teams()[0]
     digest = await drumbeat.digest(org.key, root, at=drumbeat.clock.now() - timedelta(days=1))
-    console.print(participation_line(digest))
+    console.print(digest.participation.line())
     failed = await drumbeat.store.failed_prompts(org.key)
     console.print(
         f"{sim.stats['prompts']} prompts, {sim.stats['reminders']} reminders, "

@@ -99,6 +99,25 @@ class Participation:
     def rate(self) -> float | None:
         return self.answered / self.prompted if self.prompted else None
 
+    def line(self, escape: Callable[[str], str] = str) -> str:
+        """One line for every adapter; `escape` makes people's names safe for its markup."""
+        parts = [
+            f"{self.answered}/{self.prompted} checked in ({self.on_time} on time, {self.late} late)"
+        ]
+        if self.spontaneous:
+            parts.append(f"{self.spontaneous} spontaneous")
+        for label, names in (
+            ("missing", self.missing),
+            ("still to answer", self.pending),
+            ("on leave", self.on_leave),
+            ("unreachable", self.unreachable),
+        ):
+            if names:
+                parts.append(f"{label}: " + escape(", ".join(names)))
+        if self.streaks:
+            parts.append("streaks: " + escape(", ".join(f"{n} {k}🔥" for n, k in self.streaks)))
+        return " · ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class LeaderNote:

@@ -267,7 +267,8 @@ class Organisation:
         admins, else the leads of the top-level teams."""
         if self.admins:
             return tuple(self.person[a] for a in self.admins if a in self.person)
-        return tuple(p for team in self.root_teams() for p in self.leads(team))
+        leads = {p.email: p for team in self.root_teams() for p in self.leads(team)}
+        return tuple(leads.values())
 
     def is_admin(self, person: str) -> bool:
         return any(p.email == person for p in self.admin_people)

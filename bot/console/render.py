@@ -171,7 +171,7 @@ def render_digest(digest: Digest) -> RenderableType:
         if lines:
             parts.append(RichText(title, style="bold"))
             parts.extend(lines)
-    parts.append(RichText(participation_line(digest), style="italic"))
+    parts.append(RichText(digest.participation.line(), style="italic"))
     return Panel(
         Group(*parts),
         title=RichText(f"📣 {digest.team_name}"),
@@ -187,21 +187,3 @@ def _line(text: str, emphasis: str = "") -> RichText:
     if emphasis:
         line.append(f"  ⟵ {emphasis}", style="bold")
     return line
-
-
-def participation_line(digest: Digest) -> str:
-    p = digest.participation
-    parts = [f"{p.answered}/{p.prompted} checked in ({p.on_time} on time, {p.late} late)"]
-    if p.spontaneous:
-        parts.append(f"{p.spontaneous} spontaneous")
-    if p.missing:
-        parts.append("missing: " + ", ".join(p.missing))
-    if p.pending:
-        parts.append("still to answer: " + ", ".join(p.pending))
-    if p.on_leave:
-        parts.append("on leave: " + ", ".join(p.on_leave))
-    if p.unreachable:
-        parts.append("unreachable: " + ", ".join(p.unreachable))
-    if p.streaks:
-        parts.append("streaks: " + ", ".join(f"{n} {k}🔥" for n, k in p.streaks))
-    return " · ".join(parts)
