@@ -314,20 +314,7 @@ def waiting_line(b: BlockerLine) -> str:
 
 
 def participation_line(p: Participation) -> str:
-    parts = [f"{p.answered}/{p.prompted} checked in ({p.on_time} on time, {p.late} late)"]
-    if p.spontaneous:
-        parts.append(f"{p.spontaneous} spontaneous")
-    for label, names in (
-        ("missing", p.missing),
-        ("still to answer", p.pending),
-        ("on leave", p.on_leave),
-        ("unreachable", p.unreachable),
-    ):
-        if names:
-            parts.append(f"{label}: " + escape(", ".join(names)))
-    if p.streaks:
-        parts.append("streaks: " + escape(", ".join(f"{n} {k}🔥" for n, k in p.streaks)))
-    return "👥 " + " · ".join(parts)
+    return "👥 " + p.line(escape)
 
 
 def subteams_line(digest: Digest) -> str:

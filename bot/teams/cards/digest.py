@@ -48,7 +48,7 @@ def digest_cards(message: DigestMessage) -> list[Element]:
     ):
         if lines:
             body.append(_section(name, lines))
-    participation = participation_line(digest)
+    participation = digest.participation.line()
     body.append(line(participation, isSubtle=True, italic=True, spacing="medium", separator=True))
     continued = [heading(f"{title} (continued)", size="default")]
     return pack_cards(body, head=head, continued_head=continued, full_width=True)
@@ -117,21 +117,3 @@ def _blocker(blocker: BlockerLine) -> Element:
         cause = f"  ⟵ blocked by {blocker.blocked_by}"
         runs.append(run(cause, weight="bolder", color="attention"))
     return paragraph(*runs, spacing="small")
-
-
-def participation_line(digest: Digest) -> str:
-    p = digest.participation
-    parts = [f"{p.answered}/{p.prompted} checked in ({p.on_time} on time, {p.late} late)"]
-    if p.spontaneous:
-        parts.append(f"{p.spontaneous} spontaneous")
-    for label, names in (
-        ("missing", p.missing),
-        ("still to answer", p.pending),
-        ("on leave", p.on_leave),
-        ("unreachable", p.unreachable),
-    ):
-        if names:
-            parts.append(f"{label}: " + ", ".join(names))
-    if p.streaks:
-        parts.append("streaks: " + ", ".join(f"{n} {k}🔥" for n, k in p.streaks))
-    return " · ".join(parts)
