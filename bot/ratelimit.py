@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """At most `count` calls per `seconds`, of which up to `burst` may come at once."""
+    """`count` calls per `seconds` on average, of which up to `burst` may come at once (so a
+    window of `seconds` can hold `count + burst - 1`: pick `burst` 1 for a hard cap)."""
 
     count: int
     seconds: float
@@ -54,9 +55,11 @@ class _Bucket:
 class Throttle:
     """Waits as long as needed before each call so that every limit holds.
 
-    `acquire(key)` reserves a slot in the shared buckets and in the key's own buckets (a
-    channel, a conversation) and sleeps until that slot. Reservations are made without an
-    await in between, so concurrent callers on one event loop get distinct, ordered slots.
+    `acquire(key)` first waits for a slot in the key's own buckets (a channel, a
+    conversation), then for one in the shared buckets. In that order, a key that must wait
+    (a busy channel, one paused by a 429) does not book shared slots it cannot use yet, so it
+    never holds up the other keys. Slots are reserved without an await in between, so
+    concurrent callers on one event loop get distinct, ordered slots.
     """
 
     def __init__(
@@ -70,29 +73,45 @@ class Throttle:
         self._shared = [_Bucket(limit) for limit in shared]
         self._per_key_limits = tuple(per_key)
         self._keys: dict[str, list[_Bucket]] = {}
+        self._held_until = 0.0  # `pause` for everyone, with or without shared limits
         self._clock = clock
         self._sleep = sleep
 
     def reserve(self, key: str = "") -> float:
-        """Reserve the next slot for `key`; returns how many seconds from now it starts."""
+        """Reserve the key's next slot and a shared slot at the same moment; returns how many
+        seconds from now that is. (`acquire` reserves the two one after the other.)"""
         now = self._clock()
-        buckets = self._shared + self._key_buckets(key, now)
-        start = max((b.earliest(now) for b in buckets), default=now)
-        for bucket in buckets:
-            bucket.take(start)
-        return start - now
+        buckets = self._key_buckets(key, now) + self._shared
+        return self._take(buckets, max(now, self._held_until)) - now
 
     async def acquire(self, key: str = "") -> None:
-        wait = self.reserve(key)
-        if wait > 0:
-            await self._sleep(wait)
+        now = self._clock()
+        own = self._take(self._key_buckets(key, now), now)
+        if own > now:
+            await self._sleep(own - now)
+            now = self._clock()
+        shared = self._take(self._shared, max(now, self._held_until))
+        if shared > now:
+            await self._sleep(shared - now)
 
     def pause(self, seconds: float, key: str | None = None) -> None:
         """Nobody (or only `key`) gets a slot for `seconds`: the platform said Retry-After."""
         until = self._clock() + seconds
-        buckets = self._shared if key is None else self._key_buckets(key, self._clock())
+        if key is None:
+            self._held_until = max(self._held_until, until)
+            buckets = self._shared
+        else:
+            buckets = self._key_buckets(key, self._clock())
         for bucket in buckets:
             bucket.hold_until(until)
+
+    @staticmethod
+    def _take(buckets: Sequence[_Bucket], now: float) -> float:
+        """Book the earliest moment from `now` that all `buckets` allow; returns it."""
+        start = max((b.earliest(now) for b in buckets), default=now)
+        for bucket in buckets:
+            bucket.take(start)
+        return start
 
     def _key_buckets(self, key: str, now: float) -> list[_Bucket]:
         if not self._per_key_limits:

@@ -26,17 +26,31 @@ class Usage:
     max_args: int
 
 
+TEAM_WORDS = 6  # team names may have spaces: "Customer Support"
+
 USAGES: Mapping[str, Usage] = {
     u.name: u
     for u in (
         Usage("help", "", "what I can do", 1),
         Usage("mine", "", "your key results: progress, confidence, open check-ins", 0),
-        Usage("status", "[team | person@email]", "where a team (or a person) stands", 1),
-        Usage("tree", "[team]", "the OKR tree, from company objectives down to initiatives", 1),
+        Usage("status", "[team | person@email]", "where a team (or a person) stands", TEAM_WORDS),
+        Usage(
+            "tree",
+            "[team]",
+            "the OKR tree, from company objectives down to initiatives",
+            TEAM_WORDS,
+        ),
         Usage("checkin", "[daily | weekly | monthly | refresh]", "check in now", 1),
-        Usage("digest", "[team]", "a private preview of a team's digest for this period", 1),
-        Usage("subscribe", "[team]", "post a team's digests in this channel (leads, admins)", 1),
-        Usage("unsubscribe", "[team]", "stop posting a team's digests in this channel", 1),
+        Usage(
+            "digest", "[team]", "a private preview of a team's digest for this period", TEAM_WORDS
+        ),
+        Usage(
+            "subscribe",
+            "[team]",
+            "post a team's digests in this channel (leads, admins)",
+            TEAM_WORDS,
+        ),
+        Usage("unsubscribe", "[team]", "stop posting a team's digests in this channel", TEAM_WORDS),
         Usage("snooze", "", "put off your open check-ins' reminders for 2 hours", 0),
         Usage("timezone", "[Area/City | reset]", "show or set the timezone you are prompted in", 1),
     )
@@ -127,8 +141,7 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
         answer = last.get(kr.key)
         rows.append(_kr_row(kr, answer.confidence if answer else None,
                             answer.status.label if answer and answer.status else ""))  # fmt: skip
-    now = drumbeat.clock.now()
-    open_prompts = await drumbeat.store.open_prompts(org.key, person, now=now)
+    open_prompts = await drumbeat.open_prompts(org.key, person)
     footer = (
         "Open check-ins: " + ", ".join(f"{p.kind.value} {p.period}" for p in open_prompts)
         if open_prompts
@@ -235,9 +248,8 @@ async def _checkin(r: Request) -> Reply:
     if kind is None:
         raise CommandError("Usage: checkin [daily | weekly | monthly | refresh]")
     org, person = await drumbeat.person(org_key, who)
-    now = drumbeat.clock.now()
     open_prompt = next(
-        (p for p in await drumbeat.store.open_prompts(org.key, person, now=now) if p.kind is kind),
+        (p for p in await drumbeat.open_prompts(org.key, person) if p.kind is kind),
         None,
     )
     if kind is not RhythmKind.DAILY and not org.key_results_of(person):
@@ -288,7 +300,7 @@ async def _channel_team(r: Request, command: str) -> tuple[Organisation, Team]:
 
 async def _snooze(r: Request) -> Reply:
     org, person = await r.drumbeat.person(r.org_key, r.who)
-    open_prompts = await r.drumbeat.store.open_prompts(org.key, person, now=r.drumbeat.clock.now())
+    open_prompts = await r.drumbeat.open_prompts(org.key, person)
     if not open_prompts:
         return Reply(Text("You have no open check-ins to snooze."))
     notice = None

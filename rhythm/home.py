@@ -42,8 +42,7 @@ async def next_due(drumbeat: Drumbeat, org_key: str, person: str) -> str:
     """The open check-ins with their deadlines, else when the person's rhythms prompt next."""
     org = await drumbeat.organisation(org_key)
     who = org.person[person]
-    now = drumbeat.clock.now()
-    open_prompts = await drumbeat.store.open_prompts(org.key, person, now=now)
+    open_prompts = await drumbeat.open_prompts(org.key, person)
     if open_prompts:
         return " · ".join(
             f"{TITLES[p.kind]} {p.period} due {p.deadline.astimezone(who.zone):%a %d %b %H:%M}"

@@ -378,6 +378,12 @@ class Organisation:
     def rhythms_of(self, team: str) -> tuple[Rhythm, ...]:
         return tuple(r for r in self.rhythms if r.team == team)
 
+    def team_rhythm(self, team: str, kind: RhythmKind) -> Rhythm | None:
+        """The rhythm of `kind` nearest up the tree from `team` (its own, if it has one)."""
+        return next(
+            (r for t in self.ancestors(team) if (r := self._rhythm_index.get((t, kind)))), None
+        )
+
     def covering_rhythm(self, person: Person, kind: RhythmKind) -> Rhythm | None:
         """The rhythm of `kind` that prompts `person`: the nearest one up the tree from their
         first team that has one, so each person answers each kind once per period."""

@@ -221,8 +221,11 @@ class PromptRepository(Protocol):
 
     async def get_prompt(self, org: str, prompt_id: int) -> PromptRecord | None: ...
 
-    async def open_prompts(self, org: str, person: str, *, now: datetime) -> list[PromptRecord]:
-        """The person's unanswered prompts whose period is still open, newest first."""
+    async def open_prompts(
+        self, org: str, person: str, *, now: datetime, timezone: str | None = None
+    ) -> list[PromptRecord]:
+        """The person's unanswered prompts whose period is still open, newest first; "today"
+        is in `timezone` (default: the OKR file's timezone of the person)."""
         ...
 
     async def snooze(self, prompt_id: int, *, until: datetime) -> None: ...
@@ -246,6 +249,10 @@ class CheckInRepository(Protocol):
         ...
 
     async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]: ...
+
+    async def find_checkin(self, org: str, idempotency_key: str) -> SavedCheckIn | None:
+        """The check-in already stored under this idempotency key, if any."""
+        ...
 
     async def last_answers_many(
         self, org: str, people: Sequence[str]

@@ -16,7 +16,7 @@ from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rhythm.cadences import RhythmKind, period_bounds, period_of, previous_period
+from rhythm.cadences import Rhythm, RhythmKind, period_bounds, period_of, previous_period
 from rhythm.digest import Digest, DigestScope, build_digest, scope_key_results, scope_people
 from rhythm.due import due_digests, due_prompts
 from rhythm.forms import CheckInDraft, FormErrors, LastAnswer, build_form, validate
@@ -170,6 +170,12 @@ class Drumbeat:
         self.forget(org.key)
         return person
 
+    async def open_prompts(self, org_key: str, who: str) -> list[PromptRecord]:
+        """The person's open check-ins, "today" being today where they are."""
+        org, person = await self.person(org_key, who)
+        zone = org.person[person].timezone
+        return await self.store.open_prompts(org.key, person, now=self.clock.now(), timezone=zone)
+
     async def reachable(self, org_key: str, who: str) -> None:
         """The person talked to the bot, so it can reach them again."""
         await self.store.clear_unreachable(org_key, who)
@@ -240,9 +246,14 @@ class Drumbeat:
                 return await self._deliver_one(org, prompt, last.get(prompt.person, {}), now, done)
 
         try:
-            return list(await asyncio.gather(*(deliver(p) for p in claimed)))
+            outcomes = list(await asyncio.gather(*(deliver(p) for p in claimed)))
         finally:
             await done.flush()
+        unreachable = {u.person for u in await self.store.unreachable_people(org.key)}
+        for prompt, outcome in zip(claimed, outcomes, strict=True):
+            if outcome == "sent" and prompt.person in unreachable:
+                await self.store.clear_unreachable(org.key, prompt.person)
+        return outcomes
 
     async def _deliver_one(
         self,
@@ -326,6 +337,10 @@ class Drumbeat:
 
     async def post_digests(self, org: Organisation, now: datetime) -> int:
         rhythms = {r.key: r for r in org.rhythms}
+        subscribed: dict[str, list[str]] = {}
+        for sub in await self.store.subscriptions(org.key):
+            if not sub.failure:
+                subscribed.setdefault(sub.team, []).append(sub.channel)
         posted = 0
         for record in await self.store.claim_digests(
             org.key, now=now, worker=self.worker, lease=self.lease
@@ -337,10 +352,12 @@ class Drumbeat:
             # The record's own period: a digest due Monday for last Friday's check-in is about
             # last week, whatever `now` says.
             fired = record.scheduled_for - rhythm.deadline
-            digest = await self.digest(
-                org.key, record.team, kind=rhythm.kind, at=now, period_at=fired
-            )
-            if await self._post_everywhere(org, record.team, rhythm.digest_channels, digest, now):
+            reached = True
+            for team, channels in _digest_targets(org, rhythm, subscribed).items():
+                digest = await self.digest(org.key, team, kind=rhythm.kind, at=now, period_at=fired)
+                if not await self._post_everywhere(org, team, channels, subscribed, digest, now):
+                    reached = reached and team != rhythm.team
+            if reached:
                 await self.store.mark_posted(record.id, at=now)
                 posted += 1
             else:
@@ -350,30 +367,25 @@ class Drumbeat:
         return posted
 
     async def _post_everywhere(
-        self, org: Organisation, team: str, channels: tuple[str, ...], digest: Digest,
-        now: datetime,
+        self, org: Organisation, team: str, channels: list[str],
+        subscribed: Mapping[str, list[str]], digest: Digest, now: datetime,
     ) -> bool:  # fmt: skip
-        """Post to the rhythm's channels and the team's working subscriptions; a channel that
-        fails for good is reported (a subscription is switched off) and the others still get
-        the digest. True when at least one channel got it, or there was none."""
-        subscribed = [
-            s.channel for s in await self.store.subscriptions(org.key, team) if not s.failure
-        ]
-        targets = list(dict.fromkeys((*channels, *subscribed)))
+        """Post to each channel; one that fails for good is reported (a subscription is
+        switched off) and the others still get the digest. True when one got it."""
         problems: list[str] = []
-        for channel in targets:
+        for channel in channels:
             try:
                 await self.post_digest(org.key, channel, digest)
             except DeliveryError as error:
                 log.warning("digest of %s to %s failed: %s", team, channel, error)
                 problems.append(f"{team} digest → {channel}: {error.reason}")
-                if channel in subscribed and error.permanent:
+                if channel in subscribed.get(team, ()) and error.permanent:
                     await self.store.mark_subscription_failed(
                         org.key, team, channel, error=error.reason, at=now
                     )
         if problems:
             await self._tell_admins(org, problems)
-        return not targets or len(problems) < len(targets)
+        return len(problems) < len(channels)
 
     async def post_digest(self, org_key: str, channel: str, digest: Digest) -> str:
         """The digest as a top-level post, each sub-team's detail as a reply in its thread."""
@@ -451,6 +463,10 @@ class Drumbeat:
         org, person = await self.person(org_key, who)
         now = self.clock.now()
         kind, period, prompt_id = parse_context(context)
+        if idempotency_key and (done := await self.store.find_checkin(org.key, idempotency_key)):
+            # A retried or double-clicked last page: its draft is gone, the check-in is stored.
+            notice = done_notice(org, person, kind, period, now, done, {})
+            return Accepted(notice, done.id, created=False)
         draft = await self.store.load_draft(org.key, person, context)
         answers = {**draft, **answers}
         cycle = self._cycle(org, person, now)
@@ -562,6 +578,23 @@ class _SentLog:
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
         await self.store.mark_sent_many(batch, at=self.at)
+
+
+def _digest_targets(
+    org: Organisation, rhythm: Rhythm, subscribed: Mapping[str, list[str]]
+) -> dict[str, list[str]]:
+    """Which team digests this rhythm's digest record posts where: the rhythm's team to its
+    channels and subscriptions, and each team below that this rhythm covers (none of its own)
+    to the channels subscribed to it."""
+    targets = {
+        rhythm.team: list(
+            dict.fromkeys((*rhythm.digest_channels, *subscribed.get(rhythm.team, ())))
+        )
+    }
+    for team in org.subtree(rhythm.team)[1:]:
+        if subscribed.get(team) and org.team_rhythm(team, rhythm.kind) == rhythm:
+            targets[team] = subscribed[team]
+    return {team: channels for team, channels in targets.items() if channels}
 
 
 def _valid_zone(name: str | None) -> str | None:

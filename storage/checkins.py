@@ -66,6 +66,10 @@ class SqlCheckInRepository(Repository):
                     raise
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    async def find_checkin(self, org: str, idempotency_key: str) -> SavedCheckIn | None:
+        async with self._db.read() as conn:
+            return await _find(conn, org, idempotency_key)
+
     async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]:
         return (await self.last_answers_many(org, [person])).get(person, {})
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, or_, 
 
 from rhythm.cadences import RhythmKind, period_of
 from rhythm.due import DuePrompt
-from rhythm.ports import PromptRecord
+from rhythm.ports import ON_LEAVE, PromptRecord
 from storage import streaks
 from storage.db import Repository
 from storage.tables import cycle_t, person_t, prompt_t
@@ -156,18 +156,23 @@ class SqlPromptRepository(Repository):
         found = await self._records(select(prompt_t).where(p.org == org, p.id == prompt_id))
         return found[0] if found else None
 
-    async def open_prompts(self, org: str, person: str, *, now: datetime) -> list[PromptRecord]:
+    async def open_prompts(
+        self, org: str, person: str, *, now: datetime, timezone: str | None = None
+    ) -> list[PromptRecord]:
         """Unanswered, unfailed prompts whose period has not ended in the person's timezone:
         for the calendar kinds, a period key at least the current one (keys sort by date);
         for end-of-cycle, a cycle that has not ended."""
         async with self._db.snapshot() as conn:
             zone_name = (
-                await conn.execute(
-                    select(person_t.c.timezone).where(
-                        person_t.c.org == org, person_t.c.email == person
+                timezone
+                or (
+                    await conn.execute(
+                        select(person_t.c.timezone).where(
+                            person_t.c.org == org, person_t.c.email == person
+                        )
                     )
-                )
-            ).scalar_one_or_none()
+                ).scalar_one_or_none()
+            )
             today = now.astimezone(_zone(zone_name)).date()
             still_open: list[ColumnElement[bool]] = [
                 and_(p.kind == kind.value, p.period >= period_of(kind, today))
@@ -193,7 +198,7 @@ class SqlPromptRepository(Repository):
     async def failed_prompts(self, org: str) -> list[PromptRecord]:
         query = (
             select(prompt_t)
-            .where(p.org == org, p.failed_at.is_not(None))
+            .where(p.org == org, p.failed_at.is_not(None), p.failure != ON_LEAVE)
             .order_by(p.failed_at.desc(), p.id.desc())
         )
         return await self._records(query)

@@ -76,7 +76,7 @@ async def chat_loop(rt: Runtime, org: str, who: str, *, console: Console) -> Non
     name = (await rt.drumbeat.organisation(org)).person[person].name
     console.print(f"Hello {escape(name)}. Type a command, or [bold]quit[/bold].")
     console.print(render(help_text()))
-    open_prompts = await rt.store.open_prompts(org, person, now=rt.drumbeat.clock.now())
+    open_prompts = await rt.drumbeat.open_prompts(org, person)
     if open_prompts:
         kinds = ", ".join(f"{p.kind.value} {p.period}" for p in open_prompts)
         console.print(f"You have open check-ins: {kinds}. Type [bold]checkin[/bold] to answer.")

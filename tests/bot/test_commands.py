@@ -57,8 +57,14 @@ async def test_anything_unknown_gets_the_help_never_a_guess(drumbeat: Drumbeat, 
 
 
 async def test_too_many_arguments_get_the_usage(drumbeat: Drumbeat):
-    reply = await run_command(drumbeat, "acme", LUCAS, "tree a b", prefix="/okr ")
-    assert reply.message == Text("Usage: /okr tree [team]")
+    reply = await run_command(drumbeat, "acme", LUCAS, "mine all of them", prefix="/okr ")
+    assert reply.message == Text("Usage: /okr mine")
+
+
+async def test_team_names_may_have_spaces(drumbeat: Drumbeat):
+    reply = await run_command(drumbeat, "acme", LUCAS, "status Customer Support")
+    assert isinstance(reply.message, Table)
+    assert reply.message.title.startswith("Customer Support")
 
 
 async def test_mine_lists_my_key_results(drumbeat: Drumbeat):

@@ -434,9 +434,9 @@ def test_the_weekly_digest_is_due_at_the_answer_deadline() -> None:
     ]
 
 
-def test_no_digest_without_a_channel() -> None:
+def test_a_rhythm_without_channels_still_has_its_digest_for_subscribed_channels() -> None:
     org = owners_org([person(ANA)], rhythm(channels=()))
-    assert list(due_digests(org, THURSDAY_NOON)) == []
+    assert [d.rhythm for d in due_digests(org, THURSDAY_NOON)] == ["eng-weekly"]
 
 
 @pytest.mark.parametrize(
