@@ -1,0 +1,472 @@
+"""Proactive Teams messages: prompts, reminders and digests the bot sends on its own.
+
+Teams lets a bot message someone only through a conversation reference (service URL, tenant,
+conversation id) kept from an earlier contact. The bot stores them in the database (never
+only in memory) under the person's AAD object id, the channel's id, and "tenant:<id>" for the
+tenant; the gateway continues those conversations, or opens the 1:1 conversation with a
+team member who never talked to the bot, through the tenant's service URL.
+
+Every call is paced by Teams' limits (per conversation and per tenant), retried on 429, 412,
+502 and 504 with backoff that honours Retry-After, and a 403 (the person blocked or removed
+the bot) marks the person unreachable instead of being retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from botbuilder.core import BotAdapter, CardFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from botframework.connector.aio import ConnectorClient
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.ratelimit import Limit, Throttle
+from bot.teams.cards import card_for
+from rhythm.messages import Message
+from rhythm.okr import Person
+from rhythm.ports import Clock, Conversation, DeliveryError, Store, SystemClock
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+CHANNEL_ID = "msteams"
+TRANSIENT = frozenset({412, 429, 502, 504})
+PERMANENT = {403: "the person blocked or removed the bot", 404: "conversation not found"}
+TENANT_REFUSALS, REFUSALS_WINDOW = 3, 5.0  # this many 429s within so many seconds: slow down
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsLimits:
+    """Teams' limits as GCRA buckets (bot.ratelimit). A bucket lets `burst` calls through at
+    once and then `count` per `seconds`, so up to burst + count fit in one window: each Teams
+    limit of N per window is split into a burst and a sustained share adding up to N.
+
+    Per conversation Teams allows 7 per second, 60 per 30 seconds and 1,800 per hour; per app
+    and tenant about 30 per second, kept at 29 so that timing jitter never makes a 31st."""
+
+    per_conversation: Sequence[Limit] = (
+        Limit(4, 1.0, burst=3),
+        Limit(31, 30.0, burst=29),
+        Limit(901, 3600.0, burst=899),
+    )
+    per_tenant: Sequence[Limit] = (Limit(29, 1.0),)
+
+    @classmethod
+    def for_tenant_rate(cls, per_second: float) -> TeamsLimits:
+        """Teams' per-conversation limits under a tenant cap of `per_second`, minus the slack
+        that absorbs jitter."""
+        return cls(per_tenant=(Limit(max(1, math.floor(per_second * 0.97)), 1.0),))
+
+
+class TeamsDeliveryError(DeliveryError):
+    def __init__(
+        self, reason: str, *, status: int | None, permanent: bool, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason, permanent=permanent, retry_after=retry_after)
+        self.status = status
+
+
+# ---- conversation references in the store -------------------------------------------------
+
+
+def tenant_address(tenant: str) -> str:
+    return f"tenant:{tenant}"
+
+
+def person_address(aad_object_id: str) -> str:
+    """A person's references are kept under their AAD object id (a GUID, any case)."""
+    return aad_object_id.lower()
+
+
+def reference_dict(reference: ConversationReference) -> dict[str, object]:
+    """A reference as stored: proactive sends start a new message, they reply to nothing."""
+    reference.activity_id = None
+    stored: dict[str, object] = reference.serialize()
+    return stored
+
+
+def reference_of(stored: Mapping[str, object]) -> ConversationReference:
+    return ConversationReference().deserialize(dict(stored))
+
+
+def is_conversation(stored: Mapping[str, object]) -> bool:
+    """A member record (a team member the bot has not talked to) has no conversation yet."""
+    conversation = stored.get("conversation")
+    return isinstance(conversation, Mapping) and bool(conversation.get("id"))
+
+
+def thread_id(channel: str, root: str) -> str:
+    """The conversation id of the replies to post `root` of a channel."""
+    return f"{channel};messageid={root}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """(conversation id, activity id) of a ref returned by send_direct or post_channel."""
+    conversation, sep, activity = ref.rpartition("|")
+    if not sep or not conversation or not activity:
+        raise DeliveryError(f"not a Teams message reference: {ref!r}", permanent=True)
+    return conversation, activity
+
+
+def card_activities(message: Message) -> list[Activity]:
+    return [
+        Activity(type=ActivityTypes.message, attachments=[CardFactory.adaptive_card(card)])
+        for card in card_for(message)
+    ]
+
+
+# ---- the gateway ----------------------------------------------------------------------------
+
+
+class TeamsGateway:
+    """The core's ChatGateway on Teams (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        adapter: CloudAdapter,
+        store: Store,
+        app_id: str = "",
+        limits: TeamsLimits | None = None,
+        clock: Clock | None = None,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.adapter = adapter
+        self.store = store
+        self.app_id = app_id
+        self.limits = limits or TeamsLimits()
+        self.clock = clock or SystemClock()
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self._sleep = sleep
+        self._throttles: dict[str, Throttle] = {}
+        self._recent: dict[str, RecentSends] = {}
+        self._refusals: dict[str, deque[float]] = {}
+
+    # ---- ChatGateway ----------------------------------------------------------------------
+
+    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+        if not person.teams_user_id:
+            raise DeliveryError(f"{person.email} has no Teams account linked", permanent=True)
+        try:
+            reference = await self._direct_reference(org, person)
+            ids = [
+                await self._send(reference, activity)
+                for activity in card_activities(message)
+            ]  # fmt: skip
+        except TeamsDeliveryError as error:
+            if error.status == 403:
+                await self.store.mark_unreachable(
+                    org, person.email, reason=error.reason, at=self.clock.now()
+                )
+            raise
+        return f"{reference.conversation.id}|{ids[0]}"
+
+    async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
+        conversation, activity_id = split_ref(ref)
+        stored = await self.store.conversation(PLATFORM, person_address(person.teams_user_id or ""))
+        if stored is None or not is_conversation(stored.reference):
+            raise DeliveryError(f"no Teams conversation with {person.email}", permanent=True)
+        reference = reference_of(stored.reference)
+        reference.conversation.id = conversation
+        await self._update(reference, activity_id, card_activities(message)[0])
+
+    async def post_channel(
+        self, org: str, channel: str, message: Message, *, thread: str | None = None
+    ) -> str:
+        stored = await self.store.conversation(PLATFORM, channel)
+        if stored is None or not is_conversation(stored.reference):
+            raise DeliveryError(
+                f"the bot has not been added to the Teams channel {channel}", permanent=True
+            )
+        reference = reference_of(stored.reference)
+        root = split_ref(thread)[1] if thread else None
+        if root:
+            reference.conversation.id = thread_id(channel, root)
+        ids = []
+        for activity in card_activities(message):
+            activity.reply_to_id = root
+            ids.append(await self._send(reference, activity))
+        return f"{channel}|{root or ids[0]}"
+
+    # ---- conversations --------------------------------------------------------------------
+
+    async def _direct_reference(self, org: str, person: Person) -> ConversationReference:
+        stored = await self.store.conversation(PLATFORM, person_address(person.teams_user_id or ""))
+        if stored is not None and is_conversation(stored.reference):
+            return reference_of(stored.reference)
+        member = reference_of(stored.reference) if stored is not None else None
+        return await self._open_direct(org, person, member)
+
+    async def _open_direct(
+        self, org: str, person: Person, member: ConversationReference | None
+    ) -> ConversationReference:
+        """Create the 1:1 conversation with someone who never talked to the bot, through the
+        tenant's service URL, and store it so the next message continues it."""
+        aad = person.teams_user_id or ""
+        tenant = await self._tenant_reference(org, member)
+        tenant_id = tenant.conversation.tenant_id
+        user = (
+            member.user
+            if member is not None and member.user is not None
+            else ChannelAccount(id=aad, aad_object_id=aad)
+        )
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=tenant.bot,
+            members=[ChannelAccount(id=user.id)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}},
+        )
+        created: list[ConversationReference] = []
+
+        async def remember(context: TurnContext) -> None:
+            created.append(TurnContext.get_conversation_reference(context.activity))
+
+        async def create(paced: Callable[[], Awaitable[None]]) -> None:
+            await paced()
+            await self.adapter.create_conversation(
+                self.app_id, remember, parameters, CHANNEL_ID, tenant.service_url
+            )
+
+        await self._attempt(tenant_id or "", f"create:{aad}", create)
+        reference = ConversationReference(
+            conversation=ConversationAccount(
+                id=created[0].conversation.id, tenant_id=tenant_id, conversation_type="personal"
+            ),
+            bot=tenant.bot,
+            user=user,
+            channel_id=tenant.channel_id or CHANNEL_ID,
+            service_url=tenant.service_url,
+        )
+        await self.store.save_conversation(
+            Conversation(
+                PLATFORM, person_address(aad), reference_dict(reference), org, person.email
+            )
+        )
+        return reference
+
+    async def _tenant_reference(
+        self, org: str, member: ConversationReference | None
+    ) -> ConversationReference:
+        tenants = await self.store.org_workspaces(org, PLATFORM)
+        if member is not None and member.conversation and member.conversation.tenant_id:
+            tenants = [member.conversation.tenant_id, *tenants]
+        for tenant in tenants:
+            stored = await self.store.conversation(PLATFORM, tenant_address(tenant))
+            if stored is not None:
+                reference = reference_of(stored.reference)
+                reference.conversation = ConversationAccount(tenant_id=tenant)
+                return reference
+        raise DeliveryError(
+            "the bot has never been installed in this organisation's Teams tenant, so it "
+            "cannot start a conversation: install the app for the team or the person",
+            permanent=True,
+        )
+
+    # ---- one call, paced and retried ------------------------------------------------------
+
+    async def _send(self, reference: ConversationReference, activity: Activity) -> str:
+        conversation = reference.conversation.id
+        activity.conversation = ConversationAccount(
+            id=conversation, tenant_id=reference.conversation.tenant_id
+        )
+        activity.from_property = reference.bot
+        activity.recipient = reference.user
+        activity.channel_id = reference.channel_id
+        activity.service_url = reference.service_url
+
+        async def send(client: ConnectorClient) -> str:
+            response = await client.conversations.send_to_conversation(conversation, activity)
+            return str(response.id)
+
+        return await self._continue(reference, send)
+
+    async def _update(
+        self, reference: ConversationReference, activity_id: str, activity: Activity
+    ) -> None:
+        conversation = reference.conversation.id
+        activity.id = activity_id
+        activity.conversation = ConversationAccount(id=conversation)
+        activity.from_property = reference.bot
+        activity.channel_id = reference.channel_id
+        activity.service_url = reference.service_url
+
+        async def update(client: ConnectorClient) -> None:
+            await client.conversations.update_activity(conversation, activity_id, activity)
+
+        await self._continue(reference, update)
+
+    async def _continue(
+        self, reference: ConversationReference, call: Callable[[ConnectorClient], Awaitable[T]]
+    ) -> T:
+        """Run `call` in a proactive turn of the stored conversation (the adapter supplies
+        an authenticated connector client), paced and retried."""
+
+        async def once(paced: Callable[[], Awaitable[None]]) -> T:
+            results: list[T] = []
+            failures: list[Exception] = []
+
+            async def turn(context: TurnContext) -> None:
+                # Caught here: the adapter's turn error handler would otherwise swallow it.
+                try:
+                    client = context.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
+                    await paced()  # as late as possible: the slot is when the call leaves
+                    results.append(await call(client))
+                except (HttpOperationError, ClientRequestError) as error:
+                    failures.append(error)
+
+            await self.adapter.continue_conversation(reference, turn, self.app_id)
+            if failures:
+                raise failures[0]
+            return results[0]
+
+        key = reference.conversation.id.split(";")[0]
+        return await self._attempt(reference.conversation.tenant_id or "", key, once)
+
+    async def _attempt(
+        self,
+        tenant: str,
+        key: str,
+        call: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]],
+    ) -> T:
+        """`call(paced)` until it succeeds, fails for good, or runs out of attempts; `call`
+        awaits `paced()` right before its request, which waits for Teams' limits."""
+        throttle = self._throttle(tenant)
+        recent = self._recent.setdefault(tenant, RecentSends(self.limits.per_tenant))
+
+        async def paced() -> None:
+            await throttle.acquire(key)
+            await recent.admit(self._sleep)
+
+        for attempt in range(1, self.attempts + 1):
+            cause: Exception
+            try:
+                return await call(paced)
+            except HttpOperationError as error:
+                status: int | None = error.response.status_code
+                headers: Mapping[str, str] = error.response.headers
+                reason, cause = _reason(error.response.status_code, error), error
+            except ClientRequestError as error:
+                status, headers = None, {}
+                reason, cause = f"Teams connector unreachable: {error}", error
+            wait = self._wait(attempt, headers)
+            if status is not None and status not in TRANSIENT:
+                raise TeamsDeliveryError(reason, status=status, permanent=True) from cause
+            if attempt == self.attempts:
+                raise TeamsDeliveryError(
+                    reason, status=status, permanent=False, retry_after=wait
+                ) from cause
+            log.info("Teams: %s (%s); retrying in %.1f s", reason, key, wait)
+            if status == 429:
+                self._refused(tenant, key, wait)
+            else:
+                await self._sleep(wait)
+        raise AssertionError("attempts must be at least 1")
+
+    def _refused(self, tenant: str, key: str, wait: float) -> None:
+        """A 429: this conversation waits its Retry-After. One refusal now and then is the
+        jitter between here and Teams; several close together mean the tenant as a whole
+        goes too fast, and then everyone in it waits."""
+        throttle = self._throttle(tenant)
+        throttle.pause(wait, key=key)
+        now = time.monotonic()
+        recent = self._refusals.setdefault(tenant, deque())
+        recent.append(now)
+        while recent[0] < now - REFUSALS_WINDOW:
+            recent.popleft()
+        if len(recent) >= TENANT_REFUSALS:
+            log.warning("Teams refused %d sends in %g s: pausing the tenant", len(recent),
+                        REFUSALS_WINDOW)  # fmt: skip
+            throttle.pause(wait)
+            recent.clear()
+
+    def _wait(self, attempt: int, headers: Mapping[str, str]) -> float:
+        after = retry_after(headers.get("Retry-After"), now=datetime.now(UTC))
+        if after is None:
+            after = self.backoff * 2 ** (attempt - 1)
+        return min(after, self.max_wait)
+
+    def _throttle(self, tenant: str) -> Throttle:
+        throttle = self._throttles.get(tenant)
+        if throttle is None:
+            throttle = self._throttles[tenant] = Throttle(
+                shared=self.limits.per_tenant, per_key=self.limits.per_conversation
+            )
+        return throttle
+
+
+class RecentSends:
+    """The tenant's sends of the last second, checked the moment a call leaves.
+
+    The GCRA throttle hands out evenly spaced slots, but a busy event loop wakes sleepers
+    late and several late ones would leave together: this window of actual departure times
+    holds them back so no second ever sees more sends than the tenant's limit."""
+
+    def __init__(
+        self, limits: Sequence[Limit], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        shortest = min(limits, key=lambda limit: limit.seconds, default=None)
+        self.count = (shortest.count + shortest.burst - 1) if shortest else 0
+        self.seconds = shortest.seconds if shortest else 0.0
+        self.clock = clock
+        self.times: deque[float] = deque()
+
+    async def admit(self, sleep: Callable[[float], Awaitable[object]]) -> None:
+        if not self.count:
+            return
+        while True:
+            now = self.clock()
+            while self.times and self.times[0] <= now - self.seconds:
+                self.times.popleft()
+            if len(self.times) < self.count:
+                self.times.append(now)
+                return
+            await sleep(self.times[0] + self.seconds - now)
+
+
+def retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - now).total_seconds())
+
+
+def _reason(status: int, error: HttpOperationError) -> str:
+    what = PERMANENT.get(status, "")
+    detail: Any = getattr(error, "message", "") or ""
+    return (
+        f"Teams answered {status}"
+        + (f": {what}" if what else "")
+        + (f" ({detail})" if detail and detail != "Unknown error" else "")
+    )
