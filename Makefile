@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/drumbeat demo
+	$(VENV)/bin/drumbeat local
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,7 @@ def _settings() -> Settings:
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False)],
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     return settings
 
 
@@ -108,6 +110,32 @@ def demo(
 
     logging.basicConfig(level=logging.ERROR)
     asyncio.run(run_demo(out, weeks=weeks, quiet=quiet))
+
+
+LOCAL_DATABASE = "sqlite+aiosqlite:///.tmp/local.db"
+
+
+@app.command()
+def local(
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Whom the Playground's user is (an email).")
+    ] = None,
+) -> None:
+    """The bot with the sample organisation and the Microsoft 365 Agents Playground (a local
+    Teams) attached: open the URL it prints. Ctrl-C stops both."""
+    from bot.teams.playground import PlaygroundUnavailable, run_local
+
+    settings = _settings()
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if "DATABASE_URL" not in os.environ:
+        Path(".tmp").mkdir(exist_ok=True)
+        settings = settings.model_copy(update={"database_url": LOCAL_DATABASE})
+    try:
+        _run(lambda: run_local(settings, current=as_))
+    except PlaygroundUnavailable as error:
+        err.print(f"[bold red]Error:[/bold red] {error}")
+        err.print("`drumbeat demo` shows the drumbeat in this terminal without Node.js.")
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -73,9 +73,16 @@ async def serve(runtime: Runtime) -> None:
     app = create_app(runtime)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
+    host = runtime.settings.host
+    if runtime.settings.teams_local and not runtime.settings.microsoft_app_id:
+        # Local mode checks no tokens: never offer it beyond this machine.
+        log.warning(
+            "TEAMS_LOCAL is on: Teams requests are not authenticated; listening on 127.0.0.1 only"
+        )
+        host = "127.0.0.1"
+    site = web.TCPSite(runner, host, runtime.settings.port)
     await site.start()
-    log.info("Drumbeat listening on http://%s:%s", runtime.settings.host, runtime.settings.port)
+    log.info("Drumbeat listening on http://%s:%s", host, runtime.settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -112,3 +112,40 @@ async def test_a_tick_cut_short_by_shutdown_ends_quietly(caplog: pytest.LogCaptu
     with caplog.at_level("INFO", logger="bot.scheduler"):
         await task  # no CancelledError escapes to the scheduler, so no traceback is logged
     assert "tick interrupted by shutdown" in caplog.text
+
+
+@pytest.mark.slow
+async def test_local_runs_the_bot_with_the_playground_and_stops_both_on_ctrl_c(tmp_path: Path):
+    """The README's first command, as a real process: the Playground knows the sample's
+    people, and Ctrl-C stops the bot and the Playground."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    log = tmp_path / "local.log"
+    with log.open("w") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            str(DRUMBEAT), "local", env=env, cwd=tmp_path, stdout=sink, stderr=sink
+        )
+    config: dict[str, object] = {}
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):  # the first run installs the Playground with npm
+                try:
+                    async with http.get("http://127.0.0.1:56150/_internal/v1/config") as answer:
+                        config = (await answer.json())["config"]
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.2)
+        assert config, log.read_text()
+        assert config["currentUser"]["userPrincipleName"] == "lucas.bernard@acme.example"  # type: ignore[index]
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), timeout=20) == 0, log.read_text()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.get("http://127.0.0.1:56150/")
+    text = log.read_text()
+    assert "http://localhost:56150" in text
+    assert "Traceback" not in text
+    assert (tmp_path / ".tmp" / "local.db").exists()
