@@ -88,9 +88,7 @@ class NullGateway:
         self.sent += 1
         return f"m{self.sent}"
 
-    async def update_direct(
-        self, org: str, person: Person, ref: str, message: Message
-    ) -> None:
+    async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         return None
 
     async def post_channel(

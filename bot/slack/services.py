@@ -1,0 +1,111 @@
+"""What the Slack listeners share: the core, the gateway (and its Web API), who is who, and the
+two ways back to a person: a response URL, or a modal opened with a trigger id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.slack.blocks import fallback_text, message_chunks
+from bot.slack.gateway import SlackGateway
+from bot.slack.identity import Caller, SlackPeople
+from bot.slack.metadata import ModalState
+from bot.slack.modal import modal_view
+from bot.slack.webapi import SlackError, SlackWebApi
+from rhythm.messages import Form, Message, Text
+from rhythm.service import Drumbeat
+
+log = logging.getLogger(__name__)
+
+CHECKIN_VIEW = "checkin"
+MAX_RESPONSES = 5  # Slack accepts five posts to one response_url
+
+
+# How many acknowledged requests do their work at once. The rest wait their turn: a burst of
+# 200 commands then neither queues on the database pool nor keeps the event loop from
+# acknowledging the next requests in time.
+WORKERS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SlackServices:
+    drumbeat: Drumbeat
+    gateway: SlackGateway
+    people: SlackPeople
+    work: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORKERS))
+
+    @property
+    def api(self) -> SlackWebApi:
+        return self.gateway.api
+
+    async def open_form(
+        self,
+        caller: Caller,
+        trigger_id: str,
+        form: Form,
+        *,
+        page: int = 0,
+        answers: dict[str, str | None] | None = None,
+    ) -> None:
+        view = check_in_view(caller.org, form, page=page, answers=answers)
+        await self.api.call(caller.workspace, "views.open", trigger_id=trigger_id, view=view)
+
+    async def tell(
+        self,
+        caller: Caller,
+        message: Message,
+        *,
+        respond: AsyncRespond | None,
+        share: bool = False,
+        replace: bool = False,
+    ) -> None:
+        """Answer a person: through the response URL when the request came with one (an
+        ephemeral reply unless `share`; `replace` rewrites the message whose button was
+        clicked), else in their DM with the app."""
+        if respond is None or respond.response_url is None:
+            await self.gateway.post(caller.workspace, caller.user_id, message)
+            return
+        chunks = message_chunks(message)
+        text = fallback_text(message)
+        for number, blocks in enumerate(chunks[:MAX_RESPONSES]):
+            await respond(
+                text=text,
+                blocks=blocks,
+                response_type="in_channel" if share else "ephemeral",
+                replace_original=replace and number == 0,
+            )
+
+
+def check_in_view(
+    org: str, form: Form, *, page: int = 0, answers: dict[str, str | None] | None = None
+) -> dict[str, Any]:
+    return modal_view(
+        form,
+        page=page,
+        private_metadata=ModalState(org, form.context, page).dump(),
+        callback_id=CHECKIN_VIEW,
+        answers=answers,
+    )
+
+
+async def say_problem(
+    services: SlackServices, caller: Caller | None, respond: AsyncRespond | None, problem: str
+) -> None:
+    """A LookupError or a refused Slack call, told to the person who asked (best effort)."""
+    if respond is not None and respond.response_url is not None:
+        message = Text(problem)
+        await respond(
+            text=fallback_text(message),
+            blocks=message_chunks(message)[0],
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    elif caller is not None:
+        try:
+            await services.tell(caller, Text(problem), respond=None)
+        except SlackError as error:
+            log.warning("could not tell %s: %s (%s)", caller.person, problem, error)
