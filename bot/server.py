@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -82,6 +83,10 @@ async def serve(runtime: Runtime) -> None:
         host = "127.0.0.1"
     site = web.TCPSite(runner, host, runtime.settings.port)
     await site.start()
+    # Everything loaded so far (libraries, the organisation) lives as long as the process:
+    # keep the collector from rescanning it, which showed as 100 ms ack-latency outliers.
+    gc.collect()
+    gc.freeze()
     log.info("Drumbeat listening on http://%s:%s", host, runtime.settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
