@@ -23,19 +23,17 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from datetime import time as clock_time
 from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import func, select
 
+from bench.owners import TICK, owners_org, with_slack_id
 from bot.console.gateway import ConsoleGateway
 from bot.routing import ChatRouter
 from bot.settings import Settings
 from bot.slack.plugin import slack_gateway
-from rhythm.cadences import Rhythm, RhythmKind
-from rhythm.okr import Cycle, KeyResult, Membership, Metric, Objective, Organisation, Person, Team
+from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.service import Drumbeat
 from storage.migrate import upgrade
@@ -44,49 +42,12 @@ from storage.tables import prompt_t
 from tests.peers.slack_api import FakeSlack, FakeTeam, FakeUser
 
 TEAM = FakeTeam("T0BENCH", "Bench Corp", "xoxb-bench-token")
-TICK = datetime(2026, 11, 23, 9, 1, tzinfo=UTC)  # Monday 10:01 in Paris: everyone is due
-TEAM_SIZE = 100
 STORMS = ((0.2, 5.0), (0.5, 5.0), (0.8, 5.0))  # (share of owners sent before, seconds)
 STORM_RETRY_AFTER = 2
 
 
-def organisation(owners: int) -> Organisation:
-    """`owners` people in Paris, teams of 100 under one company, one key result each, one
-    weekly check-in on Monday at 10:00 and no leads (who would be prompted an hour early)."""
-    teams = [Team("company", "Bench Corp", None, "Europe/Paris")]
-    people, objectives, key_results = [], [], []
-    for n in range(owners):
-        team = f"team-{n // TEAM_SIZE:03d}"
-        if n % TEAM_SIZE == 0:
-            teams.append(Team(team, f"Team {n // TEAM_SIZE + 1}", "company", "Europe/Paris"))
-            objectives.append(Objective(f"o-{team}", f"Goal of {team}", "2026-Q4", owner_team=team))
-        email = f"owner{n:05d}@bench.example"
-        membership = (Membership(team),)
-        people.append(
-            Person(
-                email,
-                f"Owner {n}",
-                "Europe/Paris",
-                memberships=membership,
-                slack_user_id=user_id(n),
-            )
-        )
-        metric = Metric(0, 100, 40, unit="%")
-        key_results.append(KeyResult(f"kr-{n:05d}", f"o-{team}", f"Key result {n}", email, metric))
-    return Organisation(
-        key="bench",
-        name="Bench Corp",
-        teams=tuple(teams),
-        people=tuple(people),
-        cycles=(Cycle("2026-Q4", date(2026, 10, 1), date(2026, 12, 31)),),
-        objectives=tuple(objectives),
-        key_results=tuple(key_results),
-        rhythms=(Rhythm("weekly", "company", RhythmKind.WEEKLY, clock_time(10, 0)),),
-    )
-
-
-def user_id(n: int) -> str:
-    return f"U{n:07d}"
+def organisation(count: int) -> Organisation:
+    return owners_org(count, with_slack_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,21 +23,19 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from datetime import time as clock_time
 from pathlib import Path
 
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 from rich.console import Console
 from sqlalchemy import func, select
 
+from bench.owners import TICK, owners_org, with_teams_id
 from bot.console.gateway import ConsoleGateway
 from bot.routing import ChatRouter
 from bot.settings import Settings
 from bot.teams.gateway import reference_dict
 from bot.teams.plugin import teams_gateway
-from rhythm.cadences import Rhythm, RhythmKind
-from rhythm.okr import Cycle, KeyResult, Membership, Metric, Objective, Organisation, Person, Team
+from rhythm.okr import Organisation
 from rhythm.ports import Conversation, FixedClock
 from rhythm.service import Drumbeat
 from storage.migrate import upgrade
@@ -47,47 +45,11 @@ from tests.peers.teams_connector import TENANT_PER_SECOND, ConnectorProcess
 
 TENANT = "bench-tenant"
 BOT = ChannelAccount(id="28:drumbeat-bench", name="Drumbeat")
-TICK = datetime(2026, 11, 23, 9, 1, tzinfo=UTC)  # Monday 10:01 in Paris: everyone is due
-TEAM_SIZE = 100
 JITTER = 1 / TENANT_PER_SECOND  # the connector's tolerance: one slot of arrival jitter
 
 
-def organisation(people: int) -> Organisation:
-    """`people` in Paris, teams of 100 under one company, one key result each, one weekly
-    check-in on Monday at 10:00 and no leads (who would be prompted an hour early)."""
-    teams = [Team("company", "Bench Corp", None, "Europe/Paris")]
-    persons, objectives, key_results = [], [], []
-    for n in range(people):
-        team = f"team-{n // TEAM_SIZE:03d}"
-        if n % TEAM_SIZE == 0:
-            teams.append(Team(team, f"Team {n // TEAM_SIZE + 1}", "company", "Europe/Paris"))
-            objectives.append(Objective(f"o-{team}", f"Goal of {team}", "2026-Q4", owner_team=team))
-        email = f"person{n:05d}@bench.example"
-        persons.append(
-            Person(
-                email,
-                f"Person {n}",
-                "Europe/Paris",
-                memberships=(Membership(team),),
-                teams_user_id=aad(n),
-            )
-        )
-        metric = Metric(0, 100, 40, unit="%")
-        key_results.append(KeyResult(f"kr-{n:05d}", f"o-{team}", f"Key result {n}", email, metric))
-    return Organisation(
-        key="bench",
-        name="Bench Corp",
-        teams=tuple(teams),
-        people=tuple(persons),
-        cycles=(Cycle("2026-Q4", date(2026, 10, 1), date(2026, 12, 31)),),
-        objectives=tuple(objectives),
-        key_results=tuple(key_results),
-        rhythms=(Rhythm("weekly", "company", RhythmKind.WEEKLY, clock_time(10, 0)),),
-    )
-
-
-def aad(n: int) -> str:
-    return f"00000000-0000-4000-8000-{n:012d}"
+def organisation(count: int) -> Organisation:
+    return owners_org(count, with_teams_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +81,18 @@ async def remember_everyone(
                 id=conversation, tenant_id=TENANT, conversation_type="personal"
             ),
             bot=BOT,
-            user=ChannelAccount(id=f"29:{n}", aad_object_id=aad(n)),
+            user=ChannelAccount(id=f"29:{n}", aad_object_id=person.teams_user_id),
             channel_id="msteams",
             service_url=connector.url,
         )
         await store.save_conversation(
-            Conversation("teams", aad(n), reference_dict(reference), org.key, person.email)
+            Conversation(
+                "teams",
+                person.teams_user_id or "",
+                reference_dict(reference),
+                org.key,
+                person.email,
+            )
         )
 
 
