@@ -20,8 +20,9 @@ from bot.slack.modal import MAX_MODAL_BLOCKS, TITLE_LIMIT
 from bot.slack.services import SlackServices, say_problem
 from bot.slack.webapi import SlackError
 from rhythm.commands import run_command
-from rhythm.messages import Message, Text
+from rhythm.messages import Message, Notice, Text
 from rhythm.prompting import OFF, OPEN, SNOOZE
+from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
 
@@ -80,35 +81,31 @@ async def open_check_in(
     await services.drumbeat.reachable(caller.org, caller.person)
 
 
-async def snooze(
-    services: SlackServices, body: dict[str, Any], team: str | None, respond: AsyncRespond
-) -> None:
-    caller = await _caller(services, body, team, respond)
-    prompt = prompt_id(body["actions"][0])
-    if caller is None or prompt is None:
-        return
-    try:
-        notice = await services.drumbeat.snooze(caller.org, caller.person, prompt)
-    except LookupError as error:
-        await say_problem(services, caller, respond, str(error))
-        return
-    await services.tell(caller, notice, respond=respond)
+def prompt_button(
+    act: Callable[[Drumbeat, str, str, int], Awaitable[Notice]], *, replace: bool
+) -> Handler:
+    """A prompt's Snooze or I'm-off button: the core acts on the prompt, the person sees its
+    notice (in place of the prompt's buttons when they have nothing left to do)."""
+
+    async def handle(
+        services: SlackServices, body: dict[str, Any], team: str | None, respond: AsyncRespond
+    ) -> None:
+        caller = await _caller(services, body, team, respond)
+        prompt = prompt_id(body["actions"][0])
+        if caller is None or prompt is None:
+            return
+        try:
+            notice = await act(services.drumbeat, caller.org, caller.person, prompt)
+        except LookupError as error:
+            await say_problem(services, caller, respond, str(error))
+            return
+        await services.tell(caller, notice, respond=respond, replace=replace)
+
+    return handle
 
 
-async def off_this_week(
-    services: SlackServices, body: dict[str, Any], team: str | None, respond: AsyncRespond
-) -> None:
-    caller = await _caller(services, body, team, respond)
-    prompt = prompt_id(body["actions"][0])
-    if caller is None or prompt is None:
-        return
-    try:
-        notice = await services.drumbeat.off_this_week(caller.org, caller.person, prompt)
-    except LookupError as error:
-        await say_problem(services, caller, respond, str(error))
-        return
-    # The prompt's buttons have nothing left to do: the notice takes its place.
-    await services.tell(caller, notice, respond=respond, replace=True)
+snooze = prompt_button(Drumbeat.snooze, replace=False)
+off_this_week = prompt_button(Drumbeat.off_this_week, replace=True)
 
 
 async def show_tree(
