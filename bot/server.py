@@ -71,9 +71,6 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
 
 async def serve(runtime: Runtime) -> None:
     """Serve until SIGINT or SIGTERM, then stop the scheduler and close connections."""
-    app = create_app(runtime)
-    runner = web.AppRunner(app)
-    await runner.setup()
     host = runtime.settings.host
     if runtime.settings.teams_local and not runtime.settings.microsoft_app_id:
         # Local mode checks no tokens: never offer it beyond this machine.
@@ -81,20 +78,39 @@ async def serve(runtime: Runtime) -> None:
             "TEAMS_LOCAL is on: Teams requests are not authenticated; listening on 127.0.0.1 only"
         )
         host = "127.0.0.1"
-    site = web.TCPSite(runner, host, runtime.settings.port)
-    await site.start()
-    # Everything loaded so far (libraries, the organisation) lives as long as the process:
-    # keep the collector from rescanning it, which showed as 100 ms ack-latency outliers.
-    gc.collect()
-    gc.freeze()
-    log.info("Drumbeat listening on http://%s:%s", host, runtime.settings.port)
+    async with serving(create_app(runtime), host, runtime.settings.port):
+        # Everything loaded so far (libraries, the organisation) lives as long as the
+        # process: keep the collector from rescanning it (100 ms ack-latency outliers).
+        gc.collect()
+        gc.freeze()
+        log.info("Drumbeat listening on http://%s:%s", host, runtime.settings.port)
+        await until_stopped()
+        log.info("Stopping")
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
+    """`app` listening on host:port for the duration of the block."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def until_stopped() -> None:
+    """Wait for SIGINT (Ctrl-C) or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        log.info("Stopping")
-        await runner.cleanup()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

@@ -19,16 +19,14 @@ import json
 import logging
 import os
 import shutil
-import signal
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import yaml
-from aiohttp import web
 
 from bot.settings import Settings
 from rhythm.okr import Organisation, Person
@@ -292,7 +290,7 @@ async def run_local(
     lead of the top team)."""
     from bot.app import runtime
     from bot.okrfile import load_organisation
-    from bot.server import create_app
+    from bot.server import create_app, serving, until_stopped
     from rhythm.okr import carry_progress
 
     settings = settings.model_copy(
@@ -309,7 +307,7 @@ async def run_local(
         rt.drumbeat.forget()
         org = await rt.drumbeat.organisation(tree.key)
         users = playground_users(org, current or (SAMPLE_USER if okr_file == SAMPLE else None))
-        async with _serving(create_app(rt), "127.0.0.1", bot_port):
+        async with serving(create_app(rt), "127.0.0.1", bot_port):
             playground = Playground(
                 cli=cli, workdir=cache / "work", port=playground_port,
                 bot_endpoint=f"http://127.0.0.1:{bot_port}/api/messages",
@@ -317,33 +315,8 @@ async def run_local(
             )  # fmt: skip
             async with playground:
                 say(_welcome(playground.url, users))
-                await _until_stopped()
+                await until_stopped()
                 say("Stopping.")
-
-
-@contextlib.asynccontextmanager
-async def _serving(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        yield
-    finally:
-        await runner.cleanup()
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
 
 
 def _welcome(url: str, users: list[PlaygroundUser]) -> str:
@@ -351,7 +324,7 @@ def _welcome(url: str, users: list[PlaygroundUser]) -> str:
     return (
         f"Drumbeat is running with the Microsoft 365 Agents Playground.\n"
         f"  Open {url} in your browser: you are {me.name} ({me.email}).\n"
-        f"  Type `help`, `checkin` or `mine` in the chat; mention the bot in the team's "
-        f"channel with `subscribe` to get digests there.\n"
+        f"  Type `help`, `checkin` or `mine` in the chat; in the team's channel, mention the "
+        f"bot: `status`, or `subscribe` (leads and admins) to get digests there.\n"
         f"  Press Ctrl-C to stop."
     )

@@ -25,6 +25,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
+from bot.server import serving
 from bot.settings import Settings
 from bot.teams.adapter import teams_adapter
 from bot.teams.gateway import TeamsGateway
@@ -32,7 +33,7 @@ from bot.teams.plugin import attach_teams
 from rhythm.ports import FixedClock
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
-from tests.bot.teams.test_playground import free_port, serving
+from tests.bot.teams.test_playground import free_port
 
 ACME = Path(__file__).resolve().parents[3] / "examples" / "acme.yaml"
 APP_ID = "5f0c2a7e-1b4d-4e8f-9a3c-6d2e1f0b7a95"
@@ -128,7 +129,7 @@ async def endpoint(store: SqlStore, metadata: Metadata) -> AsyncIterator[str]:
     app = web.Application()
     attach_teams(app, settings=settings, drumbeat=drumbeat, gateway=gateway)
     port = free_port()
-    async with serving(app, port):
+    async with serving(app, "127.0.0.1", port):
         yield f"http://127.0.0.1:{port}/api/messages"
 
 

@@ -12,7 +12,6 @@ import asyncio
 import io
 import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +19,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from rich.console import Console
 from sqlalchemy import func, select
 
 from bot.app import Runtime, runtime
 from bot.okrfile import load_organisation
-from bot.server import create_app
+from bot.server import create_app, serving
 from bot.settings import Settings
 from bot.teams.playground import (
     CACHE,
@@ -183,17 +181,6 @@ def with_text(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda m: any(text in texts(a["content"]) for a in m.get("attachments", []))
 
 
-@asynccontextmanager
-async def serving(app: web.Application, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 async def teams(playground_cli: Path, tmp_path: Path) -> AsyncIterator[Session]:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
@@ -212,7 +199,7 @@ async def teams(playground_cli: Path, tmp_path: Path) -> AsyncIterator[Session]:
             config=playground_config(users, team_name=org.name),
         )  # fmt: skip
         app = create_app(rt, tick=False)
-        async with serving(app, bot_port), playground, aiohttp.ClientSession() as http:
+        async with serving(app, "127.0.0.1", bot_port), playground, aiohttp.ClientSession() as http:
             async with http.get(f"{playground.url}/_internal/v1/config") as response:
                 config = (await response.json())["config"]
             session = Session(http, playground.url, config, rt, clock, users)
