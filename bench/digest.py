@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from bench.common import NullGateway, Result, measure
 from bench.org import NOW, ORG
 from rhythm.cadences import RhythmKind
-from rhythm.digest import Digest, DigestScope, build_digest, scope_key_results, scope_people
+from rhythm.digest import build_digest, scope_key_results, scope_people
+from rhythm.digest_model import Digest, DigestScope
 from rhythm.okr import Organisation
-from rhythm.ports import DigestFacts, FixedClock
+from rhythm.ports import FixedClock
+from rhythm.records import DigestFacts
 from rhythm.service import Drumbeat, _scope
 from storage.store import SqlStore, open_store
 

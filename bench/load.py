@@ -32,8 +32,8 @@ from sqlalchemy.engine import make_url
 
 from bench.org import FIRST_WEEK, NOW, ORG, SEED, WEEKS, Plan
 from rhythm.cadences import RhythmKind, period_of
-from rhythm.forms import Status
 from rhythm.okr import Organisation
+from rhythm.status import Status
 from storage.engine import normalise_url
 from storage.migrate import upgrade
 from storage.store import open_store

@@ -36,7 +36,8 @@ from bot.settings import Settings
 from bot.teams.gateway import reference_dict
 from bot.teams.plugin import teams_gateway
 from rhythm.okr import Organisation
-from rhythm.ports import Conversation, FixedClock
+from rhythm.ports import FixedClock
+from rhythm.records import Conversation
 from rhythm.service import Drumbeat
 from storage.migrate import upgrade
 from storage.store import SqlStore, open_store

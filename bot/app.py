@@ -16,6 +16,7 @@ from rhythm.ports import ChatGateway, Clock, Store, SystemClock
 from rhythm.service import Drumbeat
 from storage import open_store
 from storage.migrate import upgrade
+from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
-    store: Store
+    store: SqlStore
     drumbeat: Drumbeat
     chat: ChatRouter
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Store]:
+async def open_database(settings: Settings) -> AsyncIterator[SqlStore]:
     """The store; an embedded SQLite database is created and migrated on the spot."""
     if settings.is_sqlite:
         await upgrade(settings.database_url)

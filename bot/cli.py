@@ -8,7 +8,7 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,14 +18,15 @@ from rich.progress import Progress
 from bot.app import Runtime, open_database, runtime
 from bot.console.render import render
 from bot.okrfile import OkrFileError, dump_organisation, load_key_results_csv, load_organisation
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
+from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
 from rhythm.lint import lint
 from rhythm.messages import DigestMessage
-from rhythm.okr import Organisation, carry_progress
+from rhythm.okr import Organisation
 from rhythm.ports import FixedClock, Store
-from rhythm.service import UnknownOrganisation
+from storage.engine import UnsupportedDatabaseError
 from storage.migrate import upgrade
 
 app = typer.Typer(
@@ -66,9 +67,16 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     """Run async work; domain errors become a clear message and exit code 1, not a traceback."""
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
-    except (LookupError, ValueError) as error:
-        err.print(f"[bold red]Error:[/bold red] {error.args[0] if error.args else error}")
-        raise typer.Exit(1) from None
+    except DrumbeatError as error:
+        _fail(error.message)
+    except (SettingsError, UnsupportedDatabaseError) as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    err.print("[bold red]Error:[/bold red] ", end="")
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 def _parse_at(at: str | None) -> datetime | None:
@@ -94,10 +102,8 @@ async def _org_key(store: Store, wanted: str | None) -> str:
     if len(keys) == 1:
         return keys[0]
     if not keys:
-        raise LookupError(
-            "No organisation yet. Import one: drumbeat okrs import examples/acme.yaml"
-        )
-    raise LookupError(f"Several organisations ({', '.join(keys)}): pass --org.")
+        raise NoOrganisation()
+    raise DrumbeatError(f"Several organisations ({', '.join(keys)}): pass --org.")
 
 
 @app.command()
@@ -189,8 +195,10 @@ def okrs_import(
     async def work() -> Organisation:
         async with open_database(settings) as store:
             if file.suffix.lower() == ".csv":
-                base = await store.load_organisation(await _org_key(store, org))
-                assert base is not None
+                key = await _org_key(store, org)
+                base = await store.load_organisation(key)
+                if base is None:
+                    raise UnknownOrganisation(key)
                 tree = load_key_results_csv(file, base)
             else:
                 with Progress(console=err, transient=True) as bar:
@@ -199,12 +207,10 @@ def okrs_import(
                         file,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                     )
-            existing = await store.load_organisation(tree.key)
-            if existing is not None and not values_from_file:
-                tree = carry_progress(tree, existing)
             with err.status(f"Saving {tree.name}"):
-                await store.save_organisation(tree)
-            return tree
+                # The progress people reported is kept as the database has it at that moment,
+                # in the same transaction: a running server's check-ins are never undone.
+                return await store.save_organisation(tree, keep_progress=not values_from_file)
 
     try:
         tree = _run(work)
@@ -316,7 +322,7 @@ def digest(
     async def work() -> None:
         async with runtime(settings) as rt:
             key = await _org_key(rt.store, org)
-            found = await rt.drumbeat.digest(key, team, kind=kind, at=moment)
+            found = await rt.drumbeat.digests.digest(key, team, kind=kind, at=moment)
             out.print(render(DigestMessage(found)))
 
     _run(work)

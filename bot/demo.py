@@ -29,11 +29,12 @@ from bot.console.render import render
 from bot.okrfile import load_organisation
 from bot.settings import Settings
 from rhythm.cadences import RhythmKind
+from rhythm.checkin import FormPage
 from rhythm.messages import DigestMessage, Form, Message, Notice
-from rhythm.okr import Organisation
+from rhythm.okr import Organisation, Team
 from rhythm.ports import FixedClock
 from rhythm.prompting import OPEN
-from rhythm.service import Accepted, Drumbeat, Rejected
+from rhythm.service import Drumbeat
 
 DEMO_START = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
 STEP = timedelta(minutes=30)  # every rhythm time in the sample falls on :00 or :30
@@ -144,8 +145,8 @@ class Simulation:
         self.read = len(self.outbox.outbox)
 
     async def _answer(self, person: str, prompt_id: int) -> None:
-        form = await self.drumbeat.open_form(self.org.key, person, prompt_id=prompt_id)
-        await self._submit(person, form)
+        page = await self.drumbeat.checkins.open(self.org.key, person, prompt_id=prompt_id)
+        await self._submit(person, page)
 
     async def _spontaneous(self, now: datetime) -> None:
         """The spontaneous owner updates on Thursday afternoons without being asked."""
@@ -157,14 +158,15 @@ class Simulation:
                 and local.hour == 15
                 and local.minute < STEP.seconds // 60
             ):
-                form = await self.drumbeat.open_form(self.org.key, person)
+                page = await self.drumbeat.checkins.open(self.org.key, person)
                 if not self.quiet:
                     self.console.print(
                         f"[dim]{escape(self.org.person[person].name)} checks in unprompted[/dim]"
                     )
-                await self._submit(person, form, spontaneous=True)
+                await self._submit(person, page, spontaneous=True)
 
-    async def _submit(self, person: str, form: Form, *, spontaneous: bool = False) -> None:
+    async def _submit(self, person: str, page: FormPage, *, spontaneous: bool = False) -> None:
+        form = page.form
         answers = self.answers(person, form)
         show = person == self.featured and not self.quiet and not self.invalid_shown
         if show:
@@ -173,10 +175,10 @@ class Simulation:
                 Rule(escape(f"{self.org.person[person].name} opens the check-in form"))
             )
             await self._show_a_mistake(person, form, answers)
-        outcome = await self.drumbeat.submit(self.org.key, person, form.context, answers)
-        if isinstance(outcome, Rejected):  # the simulation's own answers must always be valid
-            raise RuntimeError(f"demo answers rejected: {dict(outcome.form.errors)}")
-        assert isinstance(outcome, Accepted)
+        outcome = await self.drumbeat.checkins.submit(self.org.key, person, form.context, answers)
+        if isinstance(outcome, FormPage):  # the simulation's own answers must always be valid
+            flagged = {**outcome.form.errors, **outcome.form.warnings}
+            raise RuntimeError(f"demo answers rejected: {flagged}")
         self.stats["check-ins"] += 1
         self.stats["spontaneous"] += spontaneous
 
@@ -190,8 +192,8 @@ class Simulation:
             wrong[value_field] = "ten"
         if conf_field:
             wrong[conf_field] = "12"
-        outcome = await self.drumbeat.submit(self.org.key, person, form.context, wrong)
-        if isinstance(outcome, Rejected):
+        outcome = await self.drumbeat.checkins.submit(self.org.key, person, form.context, wrong)
+        if isinstance(outcome, FormPage):
             self.console.print(
                 "[bold]A typo on the first try: the form comes back, nothing is stored[/bold]"
             )
@@ -226,7 +228,7 @@ class Simulation:
         if part == "value" and metric is not None:
             if metric.milestone:
                 return "1" if self.rng.random() < 0.15 else (initial or "0")
-            current = float(initial) if initial else metric.current
+            current = float(initial) if initial else metric.start
             step = (metric.target - metric.start) * self.rng.uniform(0.0, 0.06)
             return (
                 f"{current + step:.4g}"
@@ -243,10 +245,10 @@ class Simulation:
         if part == "next":
             return initial or self.rng.choice(NEXT)
         if part == "score":
-            return f"{kr.progress():.1f}"
+            return initial or "0"
         return initial or ""
 
-    def _other_team(self, person: str) -> object:
+    def _other_team(self, person: str) -> Team:
         own = {m.team for m in self.org.person[person].memberships}
         candidates = [t for t in self.org.teams if t.key not in own and t.parent is not None]
         return candidates[0]
@@ -330,7 +332,9 @@ async def _summary(
 ) -> None:
     console.print(Rule("[bold]Two weeks later[/bold]"))
     root = org.root_teams()[0]
-    digest = await drumbeat.digest(org.key, root, at=drumbeat.clock.now() - timedelta(days=1))
+    digest = await drumbeat.digests.digest(
+        org.key, root, at=drumbeat.clock.now() - timedelta(days=1)
+    )
     console.print(digest.participation.line())
     failed = await drumbeat.store.failed_prompts(org.key)
     console.print(

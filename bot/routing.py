@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from rhythm.messages import Message
 from rhythm.okr import Person
@@ -26,10 +27,19 @@ class ChatRouter:
             return "teams"
         return self.fallback
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         platform = self.platform_of(person)
-        ref = await self.gateways[platform].send_direct(org, person, message)
+        ref = await self.gateways[platform].send_direct(org, person, message, tag=tag)
         return f"{platform}|{ref}"
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        platform = self.platform_of(person)
+        ref = await self.gateways[platform].find_direct(org, person, tag, since=since)
+        return f"{platform}|{ref}" if ref is not None else None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         platform, _, inner = ref.partition("|")

@@ -17,6 +17,8 @@ from bot.scheduler import start_scheduler
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
+STOP_GRACE = 5.0  # seconds the sends under way get to finish on SIGTERM
+REQUEST_GRACE = 3.0  # seconds the requests under way get (Slack gives up after 3 anyway)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -47,14 +49,16 @@ def attach_platforms(app: web.Application, runtime: Runtime) -> None:
     """The chat platforms' endpoints: POST /slack/events, POST /api/messages."""
     gateways = runtime.chat.gateways
     if "slack" in gateways:
-        from bot.slack.plugin import SlackGateway, attach_slack
+        from bot.slack.gateway import SlackGateway
+        from bot.slack.plugin import attach_slack
 
         assert isinstance(gateways["slack"], SlackGateway)
         attach_slack(
             app, settings=runtime.settings, drumbeat=runtime.drumbeat, gateway=gateways["slack"]
         )
     if "teams" in gateways:
-        from bot.teams.plugin import TeamsGateway, attach_teams
+        from bot.teams.gateway import TeamsGateway
+        from bot.teams.plugin import attach_teams
 
         assert isinstance(gateways["teams"], TeamsGateway)
         attach_teams(
@@ -63,10 +67,16 @@ def attach_platforms(app: web.Application, runtime: Runtime) -> None:
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    """The tick while the app runs. On the way out no tick starts any more, the sends under way
+    get a few seconds to finish, and every claim still held is given back, so the other
+    replicas (or the next start) pick those prompts up at once."""
     runtime = app[RUNTIME]
     scheduler = start_scheduler(runtime.drumbeat, seconds=runtime.settings.tick_seconds)
     yield
     scheduler.shutdown(wait=False)
+    released = await runtime.drumbeat.ticker.stop(grace=STOP_GRACE)
+    if released:
+        log.info("gave back %d prompts for another replica to send", released)
 
 
 async def serve(runtime: Runtime) -> None:
@@ -91,7 +101,7 @@ async def serve(runtime: Runtime) -> None:
 @contextlib.asynccontextmanager
 async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
     """`app` listening on host:port for the duration of the block."""
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=REQUEST_GRACE)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///drumbeat.db"
 
 
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message says which variable to set."""
+
+
 def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -35,6 +39,9 @@ class Settings(BaseSettings):
     # channel, bursts tolerated"; 20 per second keeps a 1,000-person fan-out under a minute
     # without tripping 429s in practice. Raise it if your workspace tolerates more.
     slack_messages_per_second: float = 20.0
+    # Workspaces that join without `drumbeat workspace link`: "T0123" (the only organisation)
+    # or "T0123=acme", comma-separated. With SLACK_BOT_TOKEN the one workspace joins anyway.
+    slack_allowed_teams: str = ""
 
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
@@ -43,6 +50,9 @@ class Settings(BaseSettings):
     # No Microsoft credentials, no token checks: for the Microsoft 365 Agents Playground only.
     teams_local: bool = False
     teams_messages_per_second: float = 30.0  # per tenant, Teams' documented app limit
+    # Tenants that join without `drumbeat workspace link` (as SLACK_ALLOWED_TEAMS). A
+    # single-tenant app's own tenant, and local mode's Playground, join anyway.
+    teams_allowed_tenants: str = ""
 
     @property
     def slack_configured(self) -> bool:

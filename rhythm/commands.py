@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from zoneinfo import available_timezones
 
 from rhythm.cadences import RhythmKind
-from rhythm.digest import progress_bar, trend_arrow
-from rhythm.messages import DigestMessage, Form, Message, Table, Text, Tree, TreeNode
-from rhythm.okr import KeyResult, Objective, Organisation, Team
-from rhythm.prompting import fmt_value
+from rhythm.checkin import FormPage
+from rhythm.errors import CommandError, DrumbeatError, UnknownTeam
+from rhythm.messages import DigestMessage, Message, Table, Text, Tree, TreeNode
+from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Team
+from rhythm.present import fmt_value, progress_bar, trend_arrow
+from rhythm.records import KrState
 from rhythm.service import Drumbeat
 
 
@@ -65,14 +67,10 @@ CHECKIN_KINDS = {
 }
 
 
-class CommandError(ValueError):
-    """A command a person got wrong; the message tells them how to get it right."""
-
-
 @dataclass(frozen=True, slots=True)
 class Reply:
     message: Message | None = None
-    form: Form | None = None  # adapters open it (modal, card, terminal prompts)
+    form: FormPage | None = None  # adapters open it (modal, card, terminal prompts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +118,8 @@ async def run_command(
     request = Request(drumbeat, org_key, who, " ".join(args), channel, prefix)
     try:
         return await _HANDLERS[name](request)
-    except (CommandError, LookupError) as error:
-        return Reply(Text(str(error.args[0]) if error.args else str(error)))
+    except DrumbeatError as error:
+        return Reply(Text(error.message))
 
 
 async def _help(r: Request) -> Reply:
@@ -134,14 +132,10 @@ async def _mine(r: Request) -> Reply:
 
 async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table | Text:
     """A person's key results with progress, value, confidence and status."""
-    org, person = await drumbeat.person(org_key, who)
-    last = await drumbeat.store.last_answers(org.key, person)
-    rows = []
-    for kr in org.key_results_of(person):
-        answer = last.get(kr.key)
-        rows.append(_kr_row(kr, answer.confidence if answer else None,
-                            answer.status.label if answer and answer.status else ""))  # fmt: skip
-    open_prompts = await drumbeat.open_prompts(org.key, person)
+    org, person = await drumbeat.people.person(org_key, who)
+    states = await drumbeat.store.kr_states(org.key, person)
+    rows = [_kr_row(kr, states.get(kr.key)) for kr in org.key_results_of(person)]
+    open_prompts = await drumbeat.people.open_prompts(org.key, person)
     footer = (
         "Open check-ins: " + ", ".join(f"{p.kind.value} {p.period}" for p in open_prompts)
         if open_prompts
@@ -154,27 +148,30 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
     return Table(title, columns, tuple(rows), footer)
 
 
-def _kr_row(kr: KeyResult, confidence: int | None, status: str) -> tuple[str, ...]:
+def _kr_row(kr: KeyResult, state: KrState | None) -> tuple[str, ...]:
     metric = kr.metric
+    now = state.value if state else None
     value = (
-        f"{fmt_value(metric.current, metric.unit)} / {fmt_value(metric.target, metric.unit)}"
+        f"{fmt_value(now, metric.unit)} / {fmt_value(metric.target, metric.unit)}"
         if metric
         else "no metric"
     )
-    progress = f"{progress_bar(kr.progress())} {kr.progress():.0%}"
-    conf = f"{confidence}/10" if confidence is not None else "–"
+    share = kr.progress(now)
+    progress = f"{progress_bar(share)} {share:.0%}"
+    conf = f"{state.confidence}/10" if state and state.confidence is not None else "–"
+    status = state.status.label if state and state.status else ""
     return kr.title, progress, value, conf, status
 
 
 async def _status(r: Request) -> Reply:
     drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
-    org, person = await drumbeat.person(org_key, who)
+    org, person = await drumbeat.people.person(org_key, who)
     if "@" in arg:
         return await _mine(Request(drumbeat, org_key, arg.lstrip("@"), ""))
     team = org.find_team(arg) if arg else org.team.get(org.team_of(person) or "")
     if team is None:
-        raise CommandError(f"No team “{arg}”. Teams: {', '.join(t.key for t in org.teams)}")
-    digest = await drumbeat.digest(org.key, team.key)
+        raise UnknownTeam(arg, (t.key for t in org.teams))
+    digest = await drumbeat.digests.digest(org.key, team.key)
     rows = []
     for objective in digest.objectives:
         conf = f"{objective.confidence:.1f}" if objective.confidence is not None else "–"
@@ -201,23 +198,38 @@ async def _tree(r: Request) -> Reply:
     if arg:
         team = org.find_team(arg)
         if team is None:
-            raise CommandError(f"No team “{arg}”. Teams: {', '.join(t.key for t in org.teams)}")
+            raise UnknownTeam(arg, (t.key for t in org.teams))
         objectives = list(org.objectives_of_teams(org.subtree(team.key), cycle))
+    krs = [kr.key for o in objectives for kr in org.key_results_in(o.key)]
+    now = _TreeValues(
+        await drumbeat.store.current_values(org.key, krs),
+        await drumbeat.store.initiative_statuses(org.key, krs),
+    )
     keys = {o.key for o in objectives}
     roots = [o for o in objectives if o.parent not in keys]
     title = f"{org.name} · OKR tree {cycle}"
-    return Reply(Tree(title, tuple(_objective_node(org, o, keys) for o in roots)))
+    return Reply(Tree(title, tuple(_objective_node(org, o, keys, now) for o in roots)))
 
 
-def _objective_node(org: Organisation, objective: Objective, keys: set[str]) -> TreeNode:
+@dataclass(frozen=True, slots=True)
+class _TreeValues:
+    """Where the tree's key results and initiatives stand now, as read for this command."""
+
+    values: Mapping[str, float | None]
+    statuses: Mapping[str, InitiativeStatus]
+
+
+def _objective_node(
+    org: Organisation, objective: Objective, keys: set[str], now: _TreeValues
+) -> TreeNode:
     krs = org.key_results_in(objective.key)
-    progress = sum(kr.progress() for kr in krs) / len(krs) if krs else 0.0
+    progress = sum(kr.progress(now.values.get(kr.key)) for kr in krs) / len(krs) if krs else 0.0
     team = org.team.get(objective.owner_team or "")
     person = org.person.get(objective.owner_person or "")
     owner = team.name if team else person.name if person else ""
-    children = [_kr_node(org, kr) for kr in krs]
+    children = [_kr_node(org, kr, now) for kr in krs]
     children += [
-        _objective_node(org, child, keys)
+        _objective_node(org, child, keys, now)
         for child in org.child_objectives(objective.key)
         if child.key in keys
     ]
@@ -225,46 +237,36 @@ def _objective_node(org: Organisation, objective: Objective, keys: set[str]) -> 
     return TreeNode(f"🎯 {objective.title}", detail, tuple(children))
 
 
-def _kr_node(org: Organisation, kr: KeyResult) -> TreeNode:
+def _kr_node(org: Organisation, kr: KeyResult, now: _TreeValues) -> TreeNode:
     person = org.person.get(kr.owner or "")
     owner = person.name if person else "no owner"
     metric = kr.metric
+    current = now.values.get(kr.key)
     value = (
-        f"{fmt_value(metric.current, metric.unit)} → {fmt_value(metric.target, metric.unit)}"
+        f"{fmt_value(current, metric.unit)} → {fmt_value(metric.target, metric.unit)}"
         if metric
         else "no metric"
     )
-    detail = f"{owner} · {value} · {kr.progress():.0%}"
+    detail = f"{owner} · {value} · {kr.progress(current):.0%}"
     initiatives = tuple(
-        TreeNode(f"🛠 {i.title}", i.status.value.replace("_", " "))
+        TreeNode(f"🛠 {i.title}", now.statuses.get(i.key, i.status).value.replace("_", " "))
         for i in org.initiatives_of(kr.key)
     )
     return TreeNode(f"📈 {kr.title}", detail, initiatives)
 
 
 async def _checkin(r: Request) -> Reply:
-    drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
-    kind = CHECKIN_KINDS.get(arg.lower() or "weekly")
+    kind = CHECKIN_KINDS.get(r.arg.lower() or "weekly")
     if kind is None:
-        raise CommandError("Usage: checkin [daily | weekly | monthly | refresh]")
-    org, person = await drumbeat.person(org_key, who)
-    open_prompt = next(
-        (p for p in await drumbeat.open_prompts(org.key, person) if p.kind is kind),
-        None,
-    )
-    if kind is not RhythmKind.DAILY and not org.key_results_of(person):
-        raise CommandError("You own no key results, so there is nothing to check in on.")
-    form = await drumbeat.open_form(
-        org.key, person, prompt_id=open_prompt.id if open_prompt else None, kind=kind
-    )
-    return Reply(form=form)
+        raise CommandError(f"Usage: {r.prefix}checkin [daily | weekly | monthly | refresh]")
+    return Reply(form=await r.drumbeat.checkins.open(r.org_key, r.who, kind=kind))
 
 
 async def _digest(r: Request) -> Reply:
     drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
-    org, person = await drumbeat.person(org_key, who)
+    org, person = await drumbeat.people.person(org_key, who)
     team = arg or org.team_of(person) or ""
-    return Reply(DigestMessage(await drumbeat.digest(org.key, team)))
+    return Reply(DigestMessage(await drumbeat.digests.digest(org.key, team)))
 
 
 async def _subscribe(r: Request) -> Reply:
@@ -287,10 +289,10 @@ async def _channel_team(r: Request, command: str) -> tuple[Organisation, Team]:
         raise CommandError(
             f"Type `{r.prefix}{command} [team]` in the channel that should get the digests."
         )
-    org, person = await r.drumbeat.person(r.org_key, r.who)
+    org, person = await r.drumbeat.people.person(r.org_key, r.who)
     team = org.find_team(r.arg) if r.arg else org.team.get(org.team_of(person) or "")
     if team is None:
-        raise CommandError(f"No team “{r.arg}”. Teams: {', '.join(t.key for t in org.teams)}")
+        raise UnknownTeam(r.arg, (t.key for t in org.teams))
     if not org.leads_or_admin(person, team.key):
         raise CommandError(
             f"Only {team.name}'s leads (or an admin) can change where its digests go."
@@ -299,18 +301,11 @@ async def _channel_team(r: Request, command: str) -> tuple[Organisation, Team]:
 
 
 async def _snooze(r: Request) -> Reply:
-    org, person = await r.drumbeat.person(r.org_key, r.who)
-    open_prompts = await r.drumbeat.open_prompts(org.key, person)
-    if not open_prompts:
-        return Reply(Text("You have no open check-ins to snooze."))
-    notice = None
-    for prompt in open_prompts:
-        notice = await r.drumbeat.snooze(org.key, person, prompt.id)
-    return Reply(notice)
+    return Reply(await r.drumbeat.checkins.snooze_open(r.org_key, r.who))
 
 
 async def _timezone(r: Request) -> Reply:
-    org, person = await r.drumbeat.person(r.org_key, r.who)
+    org, person = await r.drumbeat.people.person(r.org_key, r.who)
     if not r.arg:
         zone = org.person[person].timezone
         return Reply(Text(
@@ -318,10 +313,10 @@ async def _timezone(r: Request) -> Reply:
             f"(e.g. Europe/Paris), or `{r.prefix}timezone reset` to use your profile's."
         ))  # fmt: skip
     if r.arg.lower() == "reset":
-        await r.drumbeat.set_timezone(org.key, person, None)
+        await r.drumbeat.people.set_timezone(org.key, person, None)
         return Reply(Text("Your timezone follows your chat profile or team again."))
     zone = _zone_named(r.arg)
-    await r.drumbeat.set_timezone(org.key, person, zone)
+    await r.drumbeat.people.set_timezone(org.key, person, zone)
     return Reply(Text(f"✅ You will be prompted in {zone} from now on."))
 
 

@@ -8,171 +8,33 @@ team tree. It is pure: the same facts and organisation always give the same dige
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from math import fsum
 from statistics import fmean
 
 from rhythm.cadences import RhythmKind
-from rhythm.forms import Status
+from rhythm.digest_model import (
+    BlockerLine,
+    Digest,
+    DigestScope,
+    KrLine,
+    LeaderNote,
+    ObjectiveLine,
+    Participation,
+    StatusChange,
+    SubteamLine,
+    Warning,
+    WarningKind,
+)
 from rhythm.okr import KeyResult, Objective, Organisation
-from rhythm.ports import ON_LEAVE, DigestFacts, PromptFact, Snapshot
+from rhythm.records import ON_LEAVE, DigestFacts, Snapshot
+from rhythm.status import Status
 
 BEHIND_THRESHOLD = 0.25  # progress this far behind the elapsed share of the cycle is a warning
 CONFIDENCE_DROP = 2
-
-
-class WarningKind(StrEnum):
-    BEHIND = "behind"
-    CONFIDENCE_DROP = "confidence_drop"
-    SILENT = "silent"
-    FLAT_ON_TRACK = "flat_on_track"
-
-
-@dataclass(frozen=True, slots=True)
-class KrLine:
-    key: str
-    title: str
-    owner: str  # display name
-    progress: float
-    value: float | None
-    target: float | None
-    unit: str
-    confidence: int | None
-    confidence_delta: int | None
-    status: Status | None
-    checked_in: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectiveLine:
-    key: str
-    title: str
-    team: str
-    progress: float
-    confidence: float | None
-    confidence_trend: float | None
-    key_results: tuple[KrLine, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    key_result: str
-    title: str
-    owner: str
-    before: Status
-    after: Status
-
-
-@dataclass(frozen=True, slots=True)
-class BlockerLine:
-    person: str
-    subject: str  # the key result (or "daily pulse") the blocker is about
-    text: str
-    blocked_by: str  # the team or key result named as the cause, display text; may be ""
-
-
-@dataclass(frozen=True, slots=True)
-class Warning:
-    kind: WarningKind
-    key_result: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Participation:
-    prompted: int
-    answered: int
-    on_time: int
-    late: int
-    missing: tuple[str, ...]  # names of people whose deadline passed without an answer
-    pending: tuple[str, ...]  # names of people who can still answer
-    on_leave: tuple[str, ...]
-    unreachable: tuple[str, ...]
-    spontaneous: int
-    streaks: tuple[tuple[str, int], ...]  # best current streaks, longest first
-
-    @property
-    def rate(self) -> float | None:
-        return self.answered / self.prompted if self.prompted else None
-
-    def line(self, escape: Callable[[str], str] = str) -> str:
-        """One line for every adapter; `escape` makes people's names safe for its markup."""
-        parts = [
-            f"{self.answered}/{self.prompted} checked in ({self.on_time} on time, {self.late} late)"
-        ]
-        if self.spontaneous:
-            parts.append(f"{self.spontaneous} spontaneous")
-        for label, names in (
-            ("missing", self.missing),
-            ("still to answer", self.pending),
-            ("on leave", self.on_leave),
-            ("unreachable", self.unreachable),
-        ):
-            if names:
-                parts.append(f"{label}: " + escape(", ".join(names)))
-        if self.streaks:
-            parts.append("streaks: " + escape(", ".join(f"{n} {k}🔥" for n, k in self.streaks)))
-        return " · ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class LeaderNote:
-    person: str
-    team: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class SubteamLine:
-    team: str
-    name: str
-    progress: float | None
-    confidence: float | None
-    answered: int
-    prompted: int
-    warnings: int
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    team: str
-    team_name: str
-    kind: RhythmKind
-    period: str
-    previous_period: str
-    cycle: str
-    elapsed_share: float
-    leaders: tuple[LeaderNote, ...]
-    objectives: tuple[ObjectiveLine, ...]
-    status_changes: tuple[StatusChange, ...]
-    blockers: tuple[BlockerLine, ...]
-    blocking_others: tuple[BlockerLine, ...]
-    warnings: tuple[Warning, ...]
-    participation: Participation
-    subteams: tuple[SubteamLine, ...]
-    details: tuple[Digest, ...]  # one per direct sub-team, for thread replies
-    notes: tuple[LeaderNote, ...]  # free-text answers of everyone else (daily focus, reflection)
-
-    @property
-    def progress(self) -> float | None:
-        return fmean(o.progress for o in self.objectives) if self.objectives else None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestScope:
-    """What one digest covers: a team with its whole subtree, in one period."""
-
-    team: str
-    kind: RhythmKind
-    period: str
-    previous_period: str
-    cycle: str
-    today: date  # in the team's timezone, for the elapsed share of the cycle
-    period_days: tuple[date, date]
 
 
 def scope_people(org: Organisation, team: str) -> list[str]:
@@ -202,20 +64,18 @@ def _blocked_by_text(org: Organisation, snap: Snapshot) -> str:
     return ""
 
 
-def _kr_line(org: Organisation, kr: KeyResult, facts: DigestFacts) -> KrLine:
-    return _kr_line_of(
-        kr, facts.current.get(kr.key), facts.previous.get(kr.key), lambda e: _name(org, e)
-    )
-
-
 def _kr_line_of(
-    kr: KeyResult, cur: Snapshot | None, prev: Snapshot | None, name: Callable[[str | None], str]
+    kr: KeyResult,
+    cur: Snapshot | None,
+    prev: Snapshot | None,
+    current_value: float | None,
+    name: Callable[[str | None], str],
 ) -> KrLine:
+    """`current_value` (what the key result stands at now) stands in for a period without
+    updates."""
     latest = cur or prev
-    value = latest.value if latest and latest.value is not None else None
+    value = latest.value if latest and latest.value is not None else current_value
     metric = kr.metric
-    if value is None and metric:
-        value = metric.current
     delta = None
     if cur and prev and cur.confidence is not None and prev.confidence is not None:
         delta = cur.confidence - prev.confidence
@@ -252,26 +112,6 @@ def _on_leave(org: Organisation, person: str, days: tuple[date, date]) -> bool:
     return who is not None and any(
         leave.start <= days[1] and leave.end >= days[0] for leave in who.time_off
     )
-
-
-def early_warnings(
-    org: Organisation,
-    key_results: Sequence[KeyResult],
-    facts: DigestFacts,
-    scope: DigestScope,
-    elapsed: float,
-) -> list[Warning]:
-    """Key results heading for trouble, most urgent kinds first."""
-    found = []
-    for kr in key_results:
-        cur, prev = facts.current.get(kr.key), facts.previous.get(kr.key)
-        latest = cur or prev
-        progress = kr.progress(latest.value if latest and latest.value is not None else None)
-        found.extend(_kr_warnings(kr, cur, prev, progress, elapsed, scope,
-                                  lambda e: _name(org, e),
-                                  lambda p: _on_leave(org, p, scope.period_days)))  # fmt: skip
-    order = list(WarningKind)
-    return sorted(found, key=lambda w: order.index(w.kind))
 
 
 def _kr_warnings(
@@ -320,40 +160,6 @@ def _kr_warnings(
             f"{kr.title} is reported on track but has not moved since {scope.previous_period}"
         )))  # fmt: skip
     return found
-
-
-def participation(
-    org: Organisation, people: Sequence[str], facts: DigestFacts, scope: DigestScope, now: datetime
-) -> Participation:
-    in_scope = set(people)
-    prompts: list[PromptFact] = [p for p in facts.prompts if p.person in in_scope]
-    excused = {p.person for p in prompts if p.failure == ON_LEAVE}
-    prompts = [p for p in prompts if p.failure != ON_LEAVE]
-    answered = [p for p in prompts if p.answered_at is not None]
-    on_time = [p for p in answered if p.answered_at is not None and p.answered_at <= p.deadline]
-    unanswered = [p for p in prompts if p.answered_at is None and p.failure is None]
-    prompted_people = {p.person for p in prompts}
-    on_leave = [
-        person for person in people
-        if person in excused
-        or (person not in prompted_people and _on_leave(org, person, scope.period_days))
-    ]  # fmt: skip
-    streaks = sorted(
-        ((_name(org, p), n) for p, n in facts.streaks.items() if p in in_scope and n >= 2),
-        key=lambda item: (-item[1], item[0]),
-    )
-    return Participation(
-        prompted=len(prompts),
-        answered=len(answered),
-        on_time=len(on_time),
-        late=len(answered) - len(on_time),
-        missing=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline <= now)),
-        pending=tuple(sorted(_name(org, p.person) for p in unanswered if p.deadline > now)),
-        on_leave=tuple(sorted(_name(org, p) for p in on_leave)),
-        unreachable=tuple(sorted(_name(org, p.person) for p in prompts if p.failure)),
-        spontaneous=sum(n for p, n in facts.spontaneous.items() if p in in_scope),
-        streaks=tuple(streaks[:5]),
-    )
 
 
 def build_digest(
@@ -607,16 +413,17 @@ class _ObjectiveFacts:
     @classmethod
     def of(cls, builder: _Builder, objective: Objective) -> _ObjectiveFacts:
         org, scope, name, on_leave = builder.org, builder.scope, builder.name, builder.on_leave
-        current, previous, elapsed = (
+        current, previous, values, elapsed = (
             builder.facts.current.get,
             builder.facts.previous.get,
+            builder.facts.values,
             builder.elapsed,
         )
         changes, moved, blockers, lines = [], [], [], []
         warnings: dict[WarningKind, list[Warning]] = {kind: [] for kind in WarningKind}
         for kr in org.key_results_in(objective.key):
             cur, prev = current(kr.key), previous(kr.key)
-            line = _kr_line_of(kr, cur, prev, name)
+            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name)
             lines.append(line)
             for w in _kr_warnings(kr, cur, prev, line.progress, elapsed, scope, name, on_leave):
                 warnings[w.kind].append(w)
@@ -655,11 +462,6 @@ def _gather(positions: Mapping[str | None, list[int]], keys: Collection[str]) ->
     return sorted(i for k in keys for i in positions.get(k, ()))
 
 
-def _sub_scope(scope: DigestScope, team: str) -> DigestScope:
-    return DigestScope(team, scope.kind, scope.period, scope.previous_period, scope.cycle,
-                       scope.today, scope.period_days)  # fmt: skip
-
-
 def _subteam_line(digest: Digest) -> SubteamLine:
     confidences = [o.confidence for o in digest.objectives if o.confidence is not None]
     return SubteamLine(
@@ -671,27 +473,3 @@ def _subteam_line(digest: Digest) -> SubteamLine:
         prompted=digest.participation.prompted,
         warnings=len(digest.warnings),
     )
-
-
-def progress_bar(share: float, width: int = 10) -> str:
-    """A text progress bar, e.g. ▓▓▓▓░░░░░░ for 0.4: adapters share it."""
-    filled = round(max(0.0, min(1.0, share)) * width)
-    return "▓" * filled + "░" * (width - filled)
-
-
-def trend_arrow(delta: float | None) -> str:
-    if delta is None:
-        return "·"
-    if delta >= 0.5:
-        return "↑"
-    if delta <= -0.5:
-        return "↓"
-    return "→"
-
-
-STATUS_EMOJI: Mapping[Status | None, str] = {
-    Status.ON_TRACK: "🟢",
-    Status.AT_RISK: "🟡",
-    Status.OFF_TRACK: "🔴",
-    None: "⚪",
-}

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from rhythm.cadences import Rhythm, RhythmKind, month_end, month_start, period_of, week_start
 from rhythm.okr import Cycle, Organisation, Person, Role
 
+NEEDS_KEY_RESULTS = (RhythmKind.WEEKLY, RhythmKind.END_OF_CYCLE)  # the full form: for owners
+
 
 @dataclass(frozen=True, slots=True)
 class DuePrompt:
@@ -91,8 +93,9 @@ def prompt_for(
     is_lead = org.is_lead(person.email, rhythm.team)
     today = (now + rhythm.lead_time if is_lead else now).astimezone(person.zone).date()
     cycle = org.cycle_on(today)
-    needs_krs = rhythm.kind in (RhythmKind.WEEKLY, RhythmKind.END_OF_CYCLE)
-    if needs_krs and (cycle is None or not org.key_results_of(person.email, cycle.key)):
+    if rhythm.kind in NEEDS_KEY_RESULTS and (
+        cycle is None or not org.key_results_of(person.email, cycle.key)
+    ):
         return None  # the full form is for key-result owners
     day = firing_day(org, rhythm, person, today, cycle)
     if day is None:
@@ -109,18 +112,13 @@ def prompt_for(
     )
 
 
-def _in_window(moment: datetime, since: datetime | None, now: datetime) -> bool:
-    return moment <= now and (since is None or moment > since)
+def due_prompts(org: Organisation, now: datetime) -> Iterator[DuePrompt]:
+    """Every prompt of the period containing `now` that is scheduled by `now`, leads first.
 
-
-def due_prompts(
-    org: Organisation, now: datetime, since: datetime | None = None
-) -> Iterator[DuePrompt]:
-    """Prompts scheduled in (since, now], leads first.
-
-    With `since` None (first tick, or after downtime) every prompt of the current period that is
-    already due is returned, so a restart catches up once; prompts of past periods are not
-    replayed because only the period containing `now` is considered.
+    The tick writes those not written yet (the database's unique key is what says which were
+    prompted), so a moved rhythm, a person or a key result added mid-period, or a restart
+    after downtime never loses a period's prompt; only the current period is considered, so
+    old periods are never replayed.
 
     This is `prompt_for` for every person and kind, computed once per group of people who
     share a timezone, working days, holiday calendar and rhythm (the date maths is the same for
@@ -139,7 +137,7 @@ def due_prompts(
             if slot is None:
                 continue
             scheduled, deadline, period, is_lead = slot
-            if _in_window(scheduled, since, now):
+            if scheduled <= now:
                 due.append(
                     DuePrompt(rhythm.key, kind, person.email, period, scheduled, deadline, is_lead)
                 )
@@ -186,7 +184,7 @@ class _Plan:
         if when is None:
             when = self._when[when_key] = self._local_day(*when_key)
         today, cycle = when
-        if rhythm.kind in _NEEDS_KEY_RESULTS and (
+        if rhythm.kind in NEEDS_KEY_RESULTS and (
             cycle is None or not self._owns_key_results(person.email, cycle.key)
         ):
             return None  # the full form is for key-result owners
@@ -243,9 +241,6 @@ class _Plan:
         return email in self._owners.get(cycle, ())
 
 
-_NEEDS_KEY_RESULTS = (RhythmKind.WEEKLY, RhythmKind.END_OF_CYCLE)
-
-
 def digest_for(org: Organisation, rhythm: Rhythm, now: datetime) -> DueDigest | None:
     """The digest of `rhythm` for the period containing `now`, posted at the answer deadline."""
     team = org.team.get(rhythm.team)
@@ -270,22 +265,21 @@ def digest_for(org: Organisation, rhythm: Rhythm, now: datetime) -> DueDigest | 
     )
 
 
-def due_digests(
-    org: Organisation, now: datetime, since: datetime | None = None
-) -> Iterator[DueDigest]:
-    """Digests scheduled in (since, now]. A digest is posted at its period's answer deadline,
-    which may fall in the next period (Friday check-in, Monday digest), so with a watermark the
-    period containing `now - deadline` is considered too; with `since` None only the current
-    period is caught up, as for prompts."""
+def due_digests(org: Organisation, now: datetime) -> Iterator[DueDigest]:
+    """The digests scheduled by `now` of the current period and of the period containing
+    `now - deadline`: a digest is posted at its period's answer deadline, which may fall in
+    the next period (Friday check-in, Monday digest). The tick writes those not written yet.
+
+    After downtime the current period's digest is still due (late); the previous period's
+    only for one deadline's length after its time: old periods are not replayed."""
     for rhythm in org.rhythms:
-        moments = (now,) if since is None else (now, now - rhythm.deadline)
-        periods: set[str] = set()
-        for moment in moments:
-            digest = digest_for(org, rhythm, moment)
-            if (
-                digest
-                and digest.period not in periods
-                and _in_window(digest.scheduled_for, since, now)
-            ):
-                periods.add(digest.period)
-                yield digest
+        current = digest_for(org, rhythm, now)
+        if current and current.scheduled_for <= now:
+            yield current
+        previous = digest_for(org, rhythm, now - rhythm.deadline)
+        if (
+            previous
+            and (current is None or previous.period != current.period)
+            and previous.scheduled_for <= now < previous.scheduled_for + rhythm.deadline
+        ):
+            yield previous

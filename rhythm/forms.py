@@ -16,25 +16,15 @@ from typing import TypeVar
 
 from rhythm.cadences import RhythmKind
 from rhythm.messages import TEXT_LIMIT, FieldKind, Form, FormField, FormSection, Option
-from rhythm.okr import InitiativeStatus, KeyResult, Organisation
+from rhythm.okr import InitiativeStatus, KeyResult, Metric, Organisation
+from rhythm.records import KrState
+from rhythm.status import Decision, Status
 
 E = TypeVar("E", bound=StrEnum)
 
-
-class Status(StrEnum):
-    ON_TRACK = "on_track"
-    AT_RISK = "at_risk"
-    OFF_TRACK = "off_track"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-
-class Decision(StrEnum):
-    CARRY_OVER = "carry_over"
-    DROP = "drop"
-    DONE = "done"
+# Beyond this magnitude a number is a typo or an attack, not a key result's value: it would
+# print as a wall of digits and lose precision in every sum.
+MAX_MAGNITUDE = 1e12
 
 
 STATUS_OPTIONS = tuple(Option(s.value, s.label.capitalize()) for s in Status)
@@ -77,16 +67,6 @@ def suggest_status(progress: float, expected: float, confidence: int | None) -> 
 
 
 @dataclass(frozen=True, slots=True)
-class LastAnswer:
-    """What a person said last time about one key result, used to prefill the form."""
-
-    value: float | None
-    confidence: int | None
-    status: Status | None
-    next_step: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class KrUpdate:
     key_result: str
     value: float | None = None
@@ -116,7 +96,11 @@ class CheckInDraft:
 
 @dataclass(frozen=True, slots=True)
 class FormErrors:
-    errors: Mapping[str, str]
+    """Why a form cannot be stored yet: `errors` must be fixed; `warnings` flag values that
+    look like typos and are accepted when submitted again unchanged."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    warnings: Mapping[str, str] = field(default_factory=dict)
 
 
 def _fmt(value: float | None) -> str | None:
@@ -127,25 +111,31 @@ def _fmt(value: float | None) -> str | None:
     return str(int(value)) if float(value).is_integer() else str(float(value))
 
 
-def _kr_fields(kr: KeyResult, kind: RhythmKind, last: LastAnswer | None) -> tuple[FormField, ...]:
+def _status_hint(state: KrState) -> str:
+    # The status is never carried over: a key result stuck at 0% must not stay "on track"
+    # because nobody touched the select. Last time's is only mentioned.
+    last = f" Last time: {state.status.label}." if state.status else ""
+    return f"Left empty, it is suggested from this update's progress and confidence.{last}"
+
+
+def _kr_fields(kr: KeyResult, kind: RhythmKind, state: KrState) -> tuple[FormField, ...]:
     metric = kr.metric
     key = kr.key
-    last_conf = str(last.confidence) if last and last.confidence is not None else None
-    last_status = last.status.value if last and last.status else None
+    last_conf = str(state.confidence) if state.confidence is not None else None
     confidence = FormField(
         kr_field(key, "confidence"), "Confidence (0-10)", FieldKind.INTEGER,
         required=True, initial=last_conf, minimum=0, maximum=10,
         hint="How sure are you that this key result will be reached?",
     )  # fmt: skip
     status = FormField(
-        kr_field(key, "status"), "Status", FieldKind.CHOICE, initial=last_status,
-        options=STATUS_OPTIONS, hint="Left empty, it is suggested from progress and confidence.",
+        kr_field(key, "status"), "Status", FieldKind.CHOICE, options=STATUS_OPTIONS,
+        hint=_status_hint(state),
     )  # fmt: skip
     if kind is RhythmKind.END_OF_CYCLE:
         return (
             FormField(kr_field(key, "score"), "Final score (0.0-1.0)", FieldKind.NUMBER,
                       required=True, minimum=0.0, maximum=1.0,
-                      initial=_fmt(round(kr.progress(), 1))),
+                      initial=_fmt(round(kr.progress(state.value), 1))),
             FormField(kr_field(key, "next"), "Carry over or drop?", FieldKind.CHOICE,
                       required=True, options=DECISION_OPTIONS),
         )  # fmt: skip
@@ -154,18 +144,16 @@ def _kr_fields(kr: KeyResult, kind: RhythmKind, last: LastAnswer | None) -> tupl
     if metric is not None and metric.milestone:
         value = FormField(
             kr_field(key, "value"), "Done?", FieldKind.CHOICE, required=True,
-            initial=_fmt(last.value if last and last.value is not None else metric.current),
-            options=MILESTONE_OPTIONS,
+            initial=_fmt(state.value), options=MILESTONE_OPTIONS,
         )  # fmt: skip
     else:
+        # No bounds on the input: a value outside the key result's range is asked to be
+        # confirmed (see `implausible`), never clamped by a client.
         unit = f" ({metric.unit})" if metric and metric.unit else ""
         target = f"target {_fmt(metric.target)}{metric.unit}" if metric else "no metric yet"
         value = FormField(
             kr_field(key, "value"), f"New value{unit}", FieldKind.NUMBER, required=True,
-            initial=_fmt(last.value if last and last.value is not None else
-                         metric.current if metric else None),
-            minimum=metric.lowest if metric else None, maximum=metric.highest if metric else None,
-            hint=target,
+            initial=_fmt(state.value), hint=target,
         )  # fmt: skip
     return (
         value,
@@ -176,7 +164,7 @@ def _kr_fields(kr: KeyResult, kind: RhythmKind, last: LastAnswer | None) -> tupl
         FormField(kr_field(key, "blocked_by"), "Blocked by (team or key result)", FieldKind.TEXT,
                   max_length=255),
         FormField(kr_field(key, "next"), "Next step", FieldKind.TEXT,
-                  initial=last.next_step if last and last.next_step else None),
+                  initial=state.next_step or None),
     )  # fmt: skip
 
 
@@ -187,10 +175,11 @@ def build_form(
     *,
     cycle: str,
     context: str,
-    last: Mapping[str, LastAnswer] | None = None,
+    states: Mapping[str, KrState],
+    initiatives: Mapping[str, InitiativeStatus],
 ) -> Form:
-    """The form `person` fills in for a check-in of `kind` in `cycle`."""
-    last = last or {}
+    """The form `person` fills in for a check-in of `kind` in `cycle`, prefilled with where
+    each key result stands (`states`) and each initiative's status."""
     who = org.person[person]
     krs = org.key_results_of(person, cycle)
     sections: list[FormSection] = []
@@ -204,18 +193,20 @@ def build_form(
         return Form(f"Daily pulse · {who.name}", "Two lines on today.", tuple(sections), context)
     for kr in krs:
         metric = kr.metric
+        state = states.get(kr.key) or KrState(metric.current if metric else None)
         subtitle = (
-            f"{_fmt(metric.start)} → {_fmt(metric.target)}{metric.unit}, now {_fmt(metric.current)}"
+            f"{_fmt(metric.start)} → {_fmt(metric.target)}{metric.unit}, now {_fmt(state.value)}"
             if metric
             else "no metric"
         )
-        sections.append(FormSection(kr.title, _kr_fields(kr, kind, last.get(kr.key)), subtitle))
-        initiatives = org.initiatives_of(kr.key)
-        if initiatives and kind is RhythmKind.WEEKLY:
+        sections.append(FormSection(kr.title, _kr_fields(kr, kind, state), subtitle))
+        owned = org.initiatives_of(kr.key)
+        if owned and kind is RhythmKind.WEEKLY:
             sections.append(FormSection(f"Initiatives · {kr.title}", tuple(
                 FormField(initiative_field(i.key), i.title, FieldKind.CHOICE, required=True,
-                          initial=i.status.value, options=INITIATIVE_OPTIONS)
-                for i in initiatives
+                          initial=initiatives.get(i.key, i.status).value,
+                          options=INITIATIVE_OPTIONS)
+                for i in owned
             )))  # fmt: skip
     if kind is RhythmKind.MONTHLY:
         sections.append(FormSection("Reflection", (
@@ -251,6 +242,14 @@ def parse_number(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def normalised(raw: str | None) -> str:
+    """An answer as the number it reads as, or as typed: "1,200" and "1200" are one value."""
+    value = parse_number(raw or "")
+    if value is None:
+        return (raw or "").strip()
+    return str(int(value)) if value.is_integer() else str(value)
+
+
 def _check_text(fid: str, raw: str, limit: int, errors: dict[str, str]) -> str:
     text = raw.strip()
     if len(text) > limit:
@@ -267,7 +266,9 @@ class _Reader:
         self.errors: dict[str, str] = {}
 
     def raw(self, fid: str) -> str:
-        return (self.answers.get(fid) or "").strip()
+        # Lone surrogates (a JSON "\ud800") would fail on their way into the database.
+        text = (self.answers.get(fid) or "").encode("utf-8", "replace").decode("utf-8")
+        return text.strip()
 
     def text(self, fid: str, *, required: bool = False, limit: int = TEXT_LIMIT) -> str:
         value = _check_text(fid, self.raw(fid), limit, self.errors)
@@ -283,6 +284,8 @@ class _Reader:
         value = parse_number(raw)
         if value is None:
             self.errors[fid] = f"“{raw[:40]}” is not a number. Enter digits, like 42 or 3.5."
+        elif abs(value) > MAX_MAGNITUDE:
+            self.errors[fid] = "That number is too large: keep it within ±1,000,000,000,000."
         elif lo is not None and value < lo:
             self.errors[fid] = f"Must be at least {_fmt(lo)}."
         elif hi is not None and value > hi:
@@ -332,11 +335,19 @@ def validate(
     *,
     cycle: str,
     expected_progress: float,
+    states: Mapping[str, KrState],
+    confirmed: Mapping[str, str] | None = None,
 ) -> CheckInDraft | FormErrors:
-    """Check every answer; return the complete draft, or every field error at once."""
+    """Check every answer; return the complete draft, or every field error at once.
+
+    `states` are where the key results stand now (the monthly review's suggested status is
+    worked out from them); `confirmed` maps value fields to the values the person already
+    confirmed after a warning, which are then taken as they are."""
     if person not in org.person:
         return FormErrors({"": f"{person} is not part of {org.name}'s OKR tree."})
     read = _Reader(org, answers)
+    confirmed = confirmed or {}
+    warnings: dict[str, str] = {}
     owned = {kr.key: kr for kr in org.key_results_of(person, cycle)}
     for fid in answers:
         kind_, _, rest = fid.partition(":")
@@ -370,18 +381,21 @@ def validate(
         status = read.choice(kr_field(key, "status"), Status)
         if kind is RhythmKind.MONTHLY:
             if status is None:
-                status = suggest_status(kr.progress(), expected_progress, confidence)
+                now = states.get(key)
+                status = suggest_status(
+                    kr.progress(now.value if now else None), expected_progress, confidence
+                )
             updates.append(KrUpdate(key, confidence=confidence, status=status))
             continue
         metric = kr.metric
-        value = read.number(
-            kr_field(key, "value"),
-            lo=metric.lowest if metric else None,
-            hi=metric.highest if metric else None,
-        )
+        value = read.number(kr_field(key, "value"))
         if metric is not None and metric.milestone and value not in (None, 0.0, 1.0):
             read.errors[kr_field(key, "value")] = "A milestone is done or not: answer 1 or 0."
             value = None
+        fid = kr_field(key, "value")
+        doubt = implausible(metric, value) if metric and value is not None else None
+        if doubt and confirmed.get(fid) != normalised(answers.get(fid)):
+            warnings[fid] = doubt
         if status is None and value is not None:
             status = suggest_status(kr.progress(value), expected_progress, confidence)
         team, blocked_kr = read.blocked_by(kr_field(key, "blocked_by"))
@@ -400,13 +414,31 @@ def validate(
         )
         for ini in org.initiatives_of(key):
             ini_status = read.choice(initiative_field(ini.key), InitiativeStatus)
-            initiatives.append((ini.key, ini_status or ini.status))
+            if ini_status is not None:  # left unanswered, an initiative keeps its status
+                initiatives.append((ini.key, ini_status))
     notes = {}
     if kind is RhythmKind.MONTHLY:
         notes["reflection"] = read.text(note_field("reflection"), required=True)
         notes["reprioritise"] = read.text(note_field("reprioritise"))
     if kind is RhythmKind.END_OF_CYCLE:
         notes["learnings"] = read.text(note_field("learnings"), required=True)
-    if read.errors:
-        return FormErrors(read.errors)
+    if read.errors or warnings:
+        return FormErrors(read.errors, warnings)
     return CheckInDraft(person, kind, tuple(updates), tuple(initiatives), notes)
+
+
+def implausible(metric: Metric, value: float) -> str | None:
+    """Why `value` looks like a typo for this metric, or None: more than the start-to-target
+    distance beyond either end of the range, or on the other side of zero from both ends."""
+    if metric.milestone:
+        return None
+    low, high = sorted((metric.start, metric.target))
+    span = high - low
+    shown = f"{_fmt(value)}{metric.unit}"
+    where = f"{_fmt(metric.start)}{metric.unit} → {_fmt(metric.target)}{metric.unit}"
+    again = "Submit again to keep it, or correct it."
+    if span and not low - span <= value <= high + span:
+        return f"{shown} is far outside this key result's range ({where}). {again}"
+    if (value < 0 <= low) or (value > 0 >= high):
+        return f"{shown} has the other sign than this key result's range ({where}). {again}"
+    return None

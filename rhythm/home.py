@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rhythm.cadences import RhythmKind
 from rhythm.commands import key_results_table
-from rhythm.digest import Digest
+from rhythm.digest_model import Digest
 from rhythm.messages import Table, Text
 from rhythm.prompting import TITLES
 from rhythm.service import Drumbeat
@@ -24,9 +24,9 @@ class Home:
 
 
 async def build_home(drumbeat: Drumbeat, org_key: str, who: str) -> Home:
-    org, person = await drumbeat.person(org_key, who)
+    org, person = await drumbeat.people.person(org_key, who)
     team = org.team_of(person)
-    digest = await drumbeat.digest(org.key, team) if team else None
+    digest = await drumbeat.digests.digest(org.key, team) if team else None
     is_admin = org.is_admin(person)
     return Home(
         title=f"{org.person[person].name} · {org.name}",
@@ -42,7 +42,7 @@ async def next_due(drumbeat: Drumbeat, org_key: str, person: str) -> str:
     """The open check-ins with their deadlines, else when the person's rhythms prompt next."""
     org = await drumbeat.organisation(org_key)
     who = org.person[person]
-    open_prompts = await drumbeat.open_prompts(org.key, person)
+    open_prompts = await drumbeat.people.open_prompts(org.key, person)
     if open_prompts:
         return " · ".join(
             f"{TITLES[p.kind]} {p.period} due {p.deadline.astimezone(who.zone):%a %d %b %H:%M}"

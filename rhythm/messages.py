@@ -7,12 +7,10 @@ carry through their payloads and give back in a `CheckInSubmission` or a command
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rhythm.digest import Digest
+from rhythm.digest_model import Digest
 
 TEXT_LIMIT = 3000  # Slack's section and input limit, and ours for every free-text answer
 
@@ -54,7 +52,11 @@ class FormSection:
 
 @dataclass(frozen=True, slots=True)
 class Form:
-    """One structured check-in form. `context` is opaque to adapters and comes back on submit."""
+    """One structured check-in form. `context` is opaque to adapters: they carry it through
+    the platform (modal metadata, card data) and hand it back with the answers.
+
+    `errors` must be fixed before anything is stored; `warnings` flag values that look like
+    typos, and the same answers submitted again are taken."""
 
     title: str
     intro: str
@@ -62,15 +64,16 @@ class Form:
     context: str
     submit_label: str = "Check in"
     errors: Mapping[str, str] = field(default_factory=dict)
+    warnings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[FormField, ...]:
         return tuple(f for s in self.sections for f in s.fields)
 
-    def with_errors(self, errors: Mapping[str, str]) -> Form:
-        return Form(
-            self.title, self.intro, self.sections, self.context, self.submit_label, dict(errors)
-        )
+    def with_errors(
+        self, errors: Mapping[str, str], warnings: Mapping[str, str] | None = None
+    ) -> Form:
+        return replace(self, errors=dict(errors), warnings=dict(warnings or {}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from rhythm.cadences import Rhythm, RhythmKind
+from rhythm.errors import NoCycle
 
 MONDAY_TO_FRIDAY = frozenset(range(5))
 
@@ -125,6 +126,10 @@ class Objective:
 
 @dataclass(frozen=True, slots=True)
 class Metric:
+    """A key result's measure. `current` is the value the OKR file gives (and, in an export,
+    the latest one): the value that counts while Drumbeat runs is read from the database on
+    every use (`rhythm.records.KrState`), never from a tree held in memory."""
+
     start: float
     target: float
     current: float
@@ -132,9 +137,10 @@ class Metric:
     direction: Direction = Direction.UP
     milestone: bool = False  # a 0/1 key result: done or not
 
-    def progress(self, value: float | None = None) -> float:
-        """Progress of `value` (default: current) from start to target, normalised to 0..1."""
-        value = self.current if value is None else value
+    def progress(self, value: float | None) -> float:
+        """Progress of `value` from start to target, normalised to 0..1 (0 when unknown)."""
+        if value is None:
+            return 0.0
         if self.milestone:
             return 1.0 if value >= 1 else 0.0
         span = self.target - self.start
@@ -142,17 +148,6 @@ class Metric:
             return 1.0
         moved = value - self.start
         return min(1.0, max(0.0, moved / span))
-
-    @property
-    def lowest(self) -> float | None:
-        """The smallest value a person may report, or None when any is plausible."""
-        if self.milestone:
-            return 0.0
-        return 0.0 if min(self.start, self.target) >= 0 else None
-
-    @property
-    def highest(self) -> float | None:
-        return 1.0 if self.milestone else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +158,7 @@ class KeyResult:
     owner: str | None  # email
     metric: Metric | None
 
-    def progress(self, value: float | None = None) -> float:
+    def progress(self, value: float | None) -> float:
         return self.metric.progress(value) if self.metric else 0.0
 
 
@@ -348,10 +343,10 @@ class Organisation:
         return max(matching, key=lambda c: c.start) if matching else None
 
     def current_cycle(self, day: date) -> Cycle:
-        """The cycle containing `day`, or the latest one between cycles; LookupError if none."""
+        """The cycle containing `day`, or the latest one between cycles (NoCycle if none)."""
         cycle = self.cycle_on(day) or (self.cycles[-1] if self.cycles else None)
         if cycle is None:
-            raise LookupError(f"{self.name} has no OKR cycle yet.")
+            raise NoCycle(self.name)
         return cycle
 
     def is_holiday(self, person: Person, day: date) -> bool:
@@ -396,19 +391,21 @@ class Organisation:
         return None
 
 
-def carry_progress(new: Organisation, old: Organisation) -> Organisation:
-    """`new` with the current values and initiative statuses of `old` wherever both have the
-    key result or initiative: re-importing an edited file must not undo what people reported
+def carry_progress(
+    new: Organisation,
+    values: Mapping[str, float | None],
+    statuses: Mapping[str, InitiativeStatus],
+) -> Organisation:
+    """`new` with the current `values` of its key results and `statuses` of its initiatives
+    wherever those are known: re-importing an edited file must not undo what people reported
     in their check-ins since the file was written."""
-    old_krs, old_inits = old.key_result, {i.key: i for i in old.initiatives}
     key_results = tuple(
-        replace(kr, metric=replace(kr.metric, current=old_metric.current))
-        if kr.metric and (old_metric := old_krs[kr.key].metric if kr.key in old_krs else None)
+        replace(kr, metric=replace(kr.metric, current=value))
+        if kr.metric and (value := values.get(kr.key)) is not None
         else kr
         for kr in new.key_results
     )
     initiatives = tuple(
-        replace(i, status=old_inits[i.key].status) if i.key in old_inits else i
-        for i in new.initiatives
+        replace(i, status=statuses[i.key]) if i.key in statuses else i for i in new.initiatives
     )
     return replace(new, key_results=key_results, initiatives=initiatives)

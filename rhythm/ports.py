@@ -2,21 +2,34 @@
 
 `storage/` implements the repositories (SQLite and PostgreSQL), `bot/*` the chat gateways.
 Every repository method takes the organisation key: one database holds many organisations,
-and none sees another's data.
+and none sees another's data. What the repositories hand back is in `rhythm.records`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from rhythm.cadences import RhythmKind
 from rhythm.due import DueDigest, DuePrompt
-from rhythm.forms import CheckInDraft, LastAnswer, Status
+from rhythm.forms import CheckInDraft
 from rhythm.messages import Message
-from rhythm.okr import Organisation, Person
+from rhythm.okr import InitiativeStatus, Organisation, Person
+from rhythm.profiles import ChatProfile
+from rhythm.records import (
+    Conversation,
+    DigestFacts,
+    DigestRecord,
+    Draft,
+    KrState,
+    PromptRecord,
+    SavedCheckIn,
+    Stamp,
+    Subscription,
+    Unreachable,
+)
 
 
 class Clock(Protocol):
@@ -47,141 +60,69 @@ class FixedClock:
         return self._now
 
 
-# ---- records the repositories hand back -------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TreeSnapshot:
+    """An organisation's tree as imported, what chat platforms taught us about its people,
+    and the stamp they were read at, all from one consistent read."""
+
+    tree: Organisation
+    profiles: Mapping[str, ChatProfile]
+    stamp: Stamp
 
 
 @dataclass(frozen=True, slots=True)
-class PromptRecord:
-    id: int
-    rhythm: str
-    kind: RhythmKind
-    person: str
-    period: str
-    scheduled_for: datetime
-    deadline: datetime
-    is_lead: bool
-    sent_at: datetime | None = None
-    message_ref: str | None = None
-    answered_at: datetime | None = None
-    reminders_sent: int = 0
-    last_reminded_at: datetime | None = None
-    snoozed_until: datetime | None = None
-    failure: str | None = None
+class Answering:
+    """The prompt a check-in answers: the prompt `prompt_id`, else the prompt of `due` (by its
+    rhythm, person and period), which is written then, already answered, when no tick wrote
+    it yet; with neither, the check-in answers no prompt."""
 
-
-@dataclass(frozen=True, slots=True)
-class DigestRecord:
-    id: int
-    rhythm: str
-    team: str
-    period: str
-    scheduled_for: datetime
-    posted_at: datetime | None = None
-    failure: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SavedCheckIn:
-    id: int
-    revision: int  # 1 for the first check-in of this person, kind and period; +1 per edit
-    created: bool  # False when the same submission had already been stored
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The latest revision of one key result's update within one period."""
-
-    person: str
-    submitted_at: datetime
-    value: float | None
-    confidence: int | None
-    status: Status | None
-    moved: str = ""
-    blockers: str = ""
-    blocked_by_team: str | None = None
-    blocked_by_kr: str | None = None
-    next_step: str = ""
-
-
-ON_LEAVE = "on leave"  # a prompt's failure when its person said "I'm off this week"
-
-
-@dataclass(frozen=True, slots=True)
-class PromptFact:
-    person: str
-    is_lead: bool
-    deadline: datetime
-    answered_at: datetime | None
-    failure: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NoteFact:
-    """Free-text answers of one check-in in the period (daily focus, monthly reflection...)."""
-
-    person: str
-    submitted_at: datetime
-    notes: Mapping[str, str]
-    blocked_by_team: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestFacts:
-    """What SQL aggregated for one digest: latest state per key result in the period and the
-    one before, participation, and notes. Sized by the team, never by history."""
-
-    current: Mapping[str, Snapshot] = field(default_factory=dict)
-    previous: Mapping[str, Snapshot] = field(default_factory=dict)
-    prompts: Sequence[PromptFact] = ()
-    spontaneous: Mapping[str, int] = field(default_factory=dict)
-    streaks: Mapping[str, int] = field(default_factory=dict)
-    notes: Sequence[NoteFact] = ()
-    blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A channel that receives a team's digests, asked for with `subscribe` in that channel."""
-
-    team: str
-    channel: str  # "platform:address"
-    created_by: str
-    failure: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Unreachable:
-    person: str
-    reason: str
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    """Where a platform can reach a person or a channel proactively (a Teams conversation
-    reference, say): stored, never only in memory, so restarts and replicas keep it."""
-
-    platform: str
-    address: str  # the platform's id for the user or channel
-    reference: Mapping[str, object]
-    org: str | None = None
-    person: str | None = None
+    prompt_id: int | None = None
+    due: DuePrompt | None = None
 
 
 # ---- repositories -----------------------------------------------------------------------
 
 
 class OrgRepository(Protocol):
-    async def save_organisation(self, org: Organisation) -> None:
-        """Replace the organisation's OKR tree in one transaction (check-ins are kept)."""
+    async def save_organisation(
+        self, org: Organisation, *, keep_progress: bool = True
+    ) -> Organisation:
+        """Replace the organisation's OKR tree in one transaction (check-ins are kept) and
+        bump its tree revision. With `keep_progress`, the current values and initiative
+        statuses stored at that moment are kept over the file's; returns the tree saved."""
         ...
 
-    async def load_organisation(self, org: str) -> Organisation | None: ...
+    async def load_organisation(self, org: str) -> Organisation | None:
+        """The tree with chat profiles applied and current values, as stored now (exports,
+        the command line); a running server uses `load_tree` through its cache."""
+        ...
+
+    async def load_tree(self, org: str) -> TreeSnapshot | None: ...
+
+    async def organisation_stamp(self, org: str) -> Stamp | None:
+        """The revisions a cached tree is checked against: one small read per use."""
+        ...
+
+    async def profiles_since(self, org: str, revision: int) -> list[ChatProfile]:
+        """Chat profiles changed after people revision `revision`."""
+        ...
 
     async def organisation_keys(self) -> list[str]: ...
 
+    async def current_values(
+        self, org: str, key_results: Sequence[str] | None = None
+    ) -> dict[str, float | None]:
+        """Key results' current values (all of the organisation's when None)."""
+        ...
+
     async def set_current_values(self, org: str, values: Mapping[str, float]) -> None:
         """Record key results' current metric values (the latest check-in wins)."""
+        ...
+
+    async def initiative_statuses(
+        self, org: str, key_results: Sequence[str] | None = None
+    ) -> dict[str, InitiativeStatus]:
+        """Current statuses of the initiatives of `key_results` (all when None), by key."""
         ...
 
 
@@ -193,22 +134,36 @@ class PromptRepository(Protocol):
     async def claim_unsent(
         self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
     ) -> list[PromptRecord]:
-        """Claim unsent, unfailed prompts scheduled by `now` (leads first) so that no other
-        worker gets them until `lease` passes; concurrent callers get disjoint sets."""
+        """Claim unsent, unanswered, unfailed prompts scheduled by `now` (leads first) so that
+        no other worker gets them until `lease` passes; concurrent callers get disjoint sets."""
         ...
 
-    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None: ...
+    async def renew_claims(
+        self, prompt_ids: Sequence[int], *, worker: str, until: datetime
+    ) -> None:
+        """Extend `worker`'s claims on these prompts (those it still holds) to `until`."""
+        ...
 
-    async def mark_sent_many(self, sent: Sequence[tuple[int, str]], *, at: datetime) -> None:
-        """`mark_sent` for many (prompt id, message ref) pairs in one transaction."""
+    async def release_claims(self, org: str, *, worker: str) -> int:
+        """Give up every unsent prompt `worker` holds (a clean shutdown); returns how many."""
+        ...
+
+    async def mark_attempt(self, prompt_id: int, *, at: datetime) -> None:
+        """A send of this prompt begins: until `mark_sent`, its outcome is in doubt."""
+        ...
+
+    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> bool:
+        """Record a delivered prompt; False when it was answered in the meantime (its
+        message then needs to say so)."""
         ...
 
     async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
         """A permanent failure: the prompt is not retried and shows up for admins."""
         ...
 
-    async def release(self, prompt_id: int, *, retry_at: datetime) -> None:
-        """A transient failure: make the prompt claimable again from `retry_at`."""
+    async def release(self, prompt_id: int, *, retry_at: datetime, in_doubt: bool) -> None:
+        """A transient failure: make the prompt claimable again from `retry_at`. Unless
+        `in_doubt` (the platform may have delivered it), the attempt is forgotten."""
         ...
 
     async def reminder_candidates(self, org: str, *, now: datetime) -> list[PromptRecord]:
@@ -221,6 +176,10 @@ class PromptRepository(Protocol):
 
     async def get_prompt(self, org: str, prompt_id: int) -> PromptRecord | None: ...
 
+    async def find_prompt(
+        self, org: str, *, rhythm: str, person: str, period: str
+    ) -> PromptRecord | None: ...
+
     async def open_prompts(
         self, org: str, person: str, *, now: datetime, timezone: str | None = None
     ) -> list[PromptRecord]:
@@ -232,6 +191,16 @@ class PromptRepository(Protocol):
 
     async def failed_prompts(self, org: str) -> list[PromptRecord]: ...
 
+    async def prompted_periods(
+        self, org: str, wanted: Sequence[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of the (rhythm, period) pairs have at least one prompt."""
+        ...
+
+    async def rhythms_prompted(self, org: str, rhythms: Sequence[str]) -> set[str]:
+        """Which of the rhythms have prompted anyone, ever."""
+        ...
+
 
 class CheckInRepository(Protocol):
     async def save_checkin(
@@ -240,24 +209,27 @@ class CheckInRepository(Protocol):
         draft: CheckInDraft,
         *,
         period: str,
-        prompt_id: int | None,
+        answering: Answering,
         submitted_at: datetime,
         idempotency_key: str,
     ) -> SavedCheckIn:
-        """Store a check-in and its updates atomically and mark its prompt answered.
-        Storing the same idempotency key twice stores it once."""
+        """Store a check-in and its updates atomically, update the key results' current
+        values in place, and mark the prompt it answers answered (see `Answering`). Storing
+        the same idempotency key twice stores it once."""
         ...
-
-    async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]: ...
 
     async def find_checkin(self, org: str, idempotency_key: str) -> SavedCheckIn | None:
         """The check-in already stored under this idempotency key, if any."""
         ...
 
-    async def last_answers_many(
+    async def kr_states(self, org: str, person: str) -> dict[str, KrState]:
+        """Where each key result `person` owns stands now."""
+        ...
+
+    async def kr_states_many(
         self, org: str, people: Sequence[str]
-    ) -> dict[str, dict[str, LastAnswer]]:
-        """`last_answers` of several people in one round trip (a tick's batch of prompts)."""
+    ) -> dict[str, dict[str, KrState]]:
+        """`kr_states` of several people in one round trip (a tick's batch of prompts)."""
         ...
 
     async def digest_facts(
@@ -288,19 +260,10 @@ class DigestRepository(Protocol):
     async def mark_digest_failed(self, digest_id: int, *, at: datetime, error: str) -> None: ...
 
 
-class TickRepository(Protocol):
-    async def last_tick(self, org: str) -> datetime | None: ...
-
-    async def record_tick(self, org: str, at: datetime) -> None:
-        """Move the watermark forward to `at` (never backwards)."""
-        ...
-
-
 class PeopleRepository(Protocol):
     """What chat platforms teach us about people, kept apart from the OKR file so a re-import
-    neither loses nor overrides it. `load_organisation` applies it: a linked chat id fills an
-    id the file left out; a chat timezone fills a timezone the file left out; a timezone the
-    person set with `timezone` wins over both."""
+    neither loses nor overrides it (see `rhythm.profiles`). Every change bumps the
+    organisation's people revision, so every process's cached tree picks it up."""
 
     async def link_chat_user(
         self, org: str, person: str, *, platform: str, user_id: str, timezone: str | None = None
@@ -341,6 +304,10 @@ class WorkspaceRepository(Protocol):
 
     async def org_workspaces(self, org: str, platform: str) -> list[str]: ...
 
+    async def note_unlinked_workspace(self, platform: str, workspace: str, *, at: datetime) -> bool:
+        """Remember a workspace that showed up unlinked; True the first time."""
+        ...
+
 
 class ConversationRepository(Protocol):
     async def save_conversation(self, conversation: Conversation) -> None:
@@ -354,16 +321,14 @@ class DraftRepository(Protocol):
     """Answers of a paged form (Slack modal pages, Teams card pages) before its last page is
     submitted, so nothing a person typed is lost between pages."""
 
-    async def save_draft(
-        self, org: str, person: str, context: str, answers: Mapping[str, str | None]
-    ) -> None: ...
+    async def save_draft(self, org: str, person: str, key: str, draft: Draft) -> None: ...
 
-    async def load_draft(self, org: str, person: str, context: str) -> dict[str, str | None]: ...
+    async def load_draft(self, org: str, person: str, key: str) -> Draft: ...
 
-    async def clear_draft(self, org: str, person: str, context: str) -> None: ...
+    async def clear_draft(self, org: str, person: str, key: str) -> None: ...
 
 
-class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository, TickRepository,
+class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository,
             PeopleRepository, SubscriptionRepository, WorkspaceRepository,
             ConversationRepository, DraftRepository, Protocol):  # fmt: skip
     """Everything the core needs from storage, as one object the composition root injects."""
@@ -374,13 +339,22 @@ class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository
 
 class DeliveryError(Exception):
     """A message could not be delivered. Permanent errors (unknown user, bot blocked, channel
-    gone) are recorded and not retried; transient ones are retried after `retry_after`."""
+    gone) are recorded and not retried; transient ones are retried after `retry_after`.
+    `maybe_done`: no answer came back, so the platform may have delivered it after all."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        maybe_done: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.maybe_done = maybe_done
 
 
 class ChatGateway(Protocol):
@@ -388,8 +362,18 @@ class ChatGateway(Protocol):
     `org` is the organisation the message belongs to: one workspace or tenant per
     organisation, so the gateway knows which credentials and conversations to use."""
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
-        """Send a direct message; returns a reference that `update_direct` accepts."""
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
+        """Send a direct message; returns a reference that `update_direct` accepts. `tag`
+        names the message (a prompt) so that `find_direct` can find it again."""
+        ...
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        """The reference of the direct message sent with `tag` since `since`, if the platform
+        can tell (None when it was not sent, or when the platform cannot look)."""
         ...
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None: ...

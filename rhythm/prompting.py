@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from rhythm.cadences import RhythmKind
-from rhythm.digest import progress_bar
-from rhythm.forms import Status
+from rhythm.forms import CheckInDraft, KrUpdate
 from rhythm.messages import Action, Notice
 from rhythm.okr import KeyResult, Organisation
-from rhythm.ports import PromptRecord, SavedCheckIn
+from rhythm.present import fmt_value, progress_bar
+from rhythm.records import KrState, PromptRecord, SavedCheckIn
 
 OPEN = "checkin:open"
 SNOOZE = "checkin:snooze"
@@ -23,21 +24,20 @@ TITLES = {
 }
 
 
-def fmt_value(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "–"
-    text = str(int(value)) if float(value).is_integer() else f"{value:.4g}"
-    return f"{text}{unit}"
+def prompt_tag(prompt_id: int) -> str:
+    """How a prompt's message is named on the platform, to find it again after a crash."""
+    return f"prompt:{prompt_id}"
 
 
-def kr_summary(kr: KeyResult, confidence: int | None = None) -> str:
+def kr_summary(kr: KeyResult, state: KrState | None) -> str:
     metric = kr.metric
     if metric is None:
         return f"{kr.title} · no metric"
-    conf = f" · confidence {confidence}/10" if confidence is not None else ""
+    value = state.value if state else None
+    conf = f" · confidence {state.confidence}/10" if state and state.confidence is not None else ""
     return (
-        f"{kr.title} · {fmt_value(metric.current, metric.unit)} of "
-        f"{fmt_value(metric.target, metric.unit)} {progress_bar(kr.progress())}{conf}"
+        f"{kr.title} · {fmt_value(value, metric.unit)} of "
+        f"{fmt_value(metric.target, metric.unit)} {progress_bar(kr.progress(value))}{conf}"
     )
 
 
@@ -49,16 +49,14 @@ def prompt_actions(prompt_id: int) -> tuple[Action, ...]:
     )
 
 
-def prompt_notice(
-    org: Organisation, prompt: PromptRecord, confidences: dict[str, int | None]
-) -> Notice:
+def prompt_notice(org: Organisation, prompt: PromptRecord, states: Mapping[str, KrState]) -> Notice:
     person = org.person[prompt.person]
-    krs = org.key_results_of(prompt.person)
     lines: tuple[str, ...]
     if prompt.kind is RhythmKind.DAILY:
         lines = ("What is your focus today, and is anything blocking you?",)
     else:
-        lines = tuple(kr_summary(kr, confidences.get(kr.key)) for kr in krs)
+        krs = org.key_results_of(prompt.person)
+        lines = tuple(kr_summary(kr, states.get(kr.key)) for kr in krs)
     lead = " You lead this team: your answers open the digest." if prompt.is_lead else ""
     due = prompt.deadline.astimezone(person.zone).strftime("%a %d %b %H:%M")
     return Notice(
@@ -86,17 +84,44 @@ def done_notice(
     period: str,
     at: datetime,
     saved: SavedCheckIn,
-    statuses: dict[str, Status | None],
+    draft: CheckInDraft | None = None,
+    before: Mapping[str, KrState] | None = None,
 ) -> Notice:
+    """The confirmation: when, for which period, and what was stored for each key result
+    ("Revenue: 58% (was 52%) · confidence 7 · at risk")."""
     who = org.person[person]
     local = at.astimezone(who.zone).strftime("%H:%M")
-    counts: dict[str, int] = {}
-    for status in statuses.values():
-        if status:
-            counts[status.label] = counts.get(status.label, 0) + 1
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
-    edit = f" (revision {saved.revision})" if saved.revision > 1 else ""
-    return Notice(
-        title=f"✅ Checked in at {local}{edit}",
-        lines=(f"{TITLES[kind]} · {period}" + (f": {summary}" if summary else ""),),
-    )
+    edit = f" · revision {saved.revision}" if saved.revision > 1 else ""
+    lines = [f"{TITLES[kind]} · {period}{edit}"]
+    if draft is not None:
+        before = before or {}
+        lines += [
+            _stored_line(org.key_result[u.key_result], u, before.get(u.key_result))
+            for u in draft.kr_updates
+            if u.key_result in org.key_result
+        ]
+    return Notice(title=f"✅ Checked in at {local} ({who.timezone})", lines=tuple(lines))
+
+
+def _stored_line(kr: KeyResult, update: KrUpdate, before: KrState | None) -> str:
+    parts = []
+    unit = kr.metric.unit if kr.metric else ""
+    if update.value is not None:
+        was = before.value if before else None
+        change = (
+            "unchanged"
+            if was == update.value
+            else f"was {fmt_value(was, unit)}"
+            if was is not None
+            else ""
+        )
+        parts.append(fmt_value(update.value, unit) + (f" ({change})" if change else ""))
+    if update.confidence is not None:
+        parts.append(f"confidence {update.confidence}")
+    if update.status is not None:
+        parts.append(update.status.label)
+    if update.final_score is not None:
+        parts.append(f"final score {update.final_score:g}")
+    if update.decision is not None:
+        parts.append(update.decision.value.replace("_", " "))
+    return f"{kr.title}: " + " · ".join(parts)

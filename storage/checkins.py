@@ -11,17 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rhythm.cadences import RhythmKind
-from rhythm.forms import CheckInDraft, LastAnswer, Status
-from rhythm.ports import DigestFacts, SavedCheckIn
+from rhythm.forms import CheckInDraft
+from rhythm.ports import Answering
+from rhythm.records import DigestFacts, KrState, PromptRecord, SavedCheckIn
+from rhythm.status import Status
 from storage import streaks
-from storage.db import Repository
+from storage.db import Repository, chunks, insert_ignoring
 from storage.digest_facts import query_digest_facts
+from storage.prompts import prompt_record, prompt_row
 from storage.tables import (
     checkin_t,
     initiative_t,
     initiative_update_t,
     key_result_t,
     kr_update_t,
+    organisation_t,
     prompt_t,
 )
 
@@ -40,7 +44,7 @@ class SqlCheckInRepository(Repository):
         draft: CheckInDraft,
         *,
         period: str,
-        prompt_id: int | None,
+        answering: Answering,
         submitted_at: datetime,
         idempotency_key: str,
     ) -> SavedCheckIn:
@@ -48,12 +52,13 @@ class SqlCheckInRepository(Repository):
             try:
                 async with self._db.write() as conn:
                     if self._db.is_postgresql:
-                        await _lock_revisions(conn, org, draft.person, draft.kind, period)
+                        await _lock_for_checkin(conn, org, draft.person, draft.kind, period)
                     existing = await _find(conn, org, idempotency_key)
                     if existing is not None:
                         return existing
+                    prompt = await _answered_prompt(conn, org, answering)
                     return await _insert(
-                        conn, org, draft, period, prompt_id, submitted_at, idempotency_key
+                        conn, org, draft, period, prompt, submitted_at, idempotency_key
                     )
             except IntegrityError:
                 # Someone stored the same submission, or another edit took our revision number,
@@ -70,61 +75,43 @@ class SqlCheckInRepository(Repository):
         async with self._db.read() as conn:
             return await _find(conn, org, idempotency_key)
 
-    async def last_answers(self, org: str, person: str) -> dict[str, LastAnswer]:
-        return (await self.last_answers_many(org, [person])).get(person, {})
+    async def kr_states(self, org: str, person: str) -> dict[str, KrState]:
+        return (await self.kr_states_many(org, [person])).get(person, {})
 
-    async def last_answers_many(
+    async def kr_states_many(
         self, org: str, people: Sequence[str]
-    ) -> dict[str, dict[str, LastAnswer]]:
-        """Per key result each person owns, the latest update that carried a value or a
-        confidence. The owned keys are looked up first: joining instead lets SQLite's planner
-        drive the query from the whole update history (seconds on a year of a large org)."""
+    ) -> dict[str, dict[str, KrState]]:
+        """Per key result each person owns: its current value, and the latest update that
+        carried a confidence. The owned keys are looked up first: joining instead lets
+        SQLite's planner drive the query from the whole update history (seconds on a year of
+        a large org)."""
         kr = key_result_t.c
-        owner_of: dict[str, str] = {}
+        owned: dict[str, tuple[str, float | None]] = {}
         async with self._db.read() as conn:
-            for chunk in _chunks(sorted(set(people))):
-                owned = await conn.execute(
-                    select(kr.key, kr.owner).where(kr.org == org, kr.owner.in_(chunk))
-                )
-                owner_of.update((key, owner) for key, owner in owned)
-            answers: dict[str, dict[str, LastAnswer]] = {}
-            for chunk in _chunks(sorted(owner_of)):
-                for r in await self._latest_answers(conn, org, chunk):
-                    answers.setdefault(owner_of[r["key_result"]], {})[r["key_result"]] = LastAnswer(
-                        value=r["value"],
-                        confidence=r["confidence"],
-                        status=Status(r["status"]) if r["status"] else None,
-                        next_step=r["next_step"],
+            for chunk in chunks(sorted(set(people))):
+                rows = await conn.execute(
+                    select(kr.key, kr.owner, kr.current_value).where(
+                        kr.org == org, kr.owner.in_(chunk)
                     )
-        return answers
-
-    @staticmethod
-    async def _latest_answers(
-        conn: AsyncConnection, org: str, key_results: Sequence[str]
-    ) -> Sequence[RowMapping]:
-        u = kr_update_t.c
-        ranked = (
-            select(
-                u.key_result,
-                u.value,
-                u.confidence,
-                u.status,
-                u.next_step,
-                func.row_number()
-                .over(
-                    partition_by=u.key_result,
-                    order_by=(u.submitted_at.desc(), u.revision.desc(), u.id.desc()),
                 )
-                .label("rank"),
+                owned.update((key, (owner, value)) for key, owner, value in rows)
+            latest: dict[str, RowMapping] = {}
+            for chunk in chunks(sorted(owned)):
+                latest.update((r["key_result"], r) for r in await _latest_answers(conn, org, chunk))
+        states: dict[str, dict[str, KrState]] = {}
+        for key, (owner, value) in owned.items():
+            answer = latest.get(key)
+            states.setdefault(owner, {})[key] = (
+                KrState(
+                    value,
+                    answer["confidence"],
+                    Status(answer["status"]) if answer["status"] else None,
+                    answer["next_step"],
+                )
+                if answer is not None
+                else KrState(value)
             )
-            .where(
-                u.org == org,
-                u.key_result.in_(key_results),
-                u.value.is_not(None) | u.confidence.is_not(None),
-            )
-            .subquery()
-        )
-        return (await conn.execute(select(ranked).where(ranked.c.rank == 1))).mappings().all()
+        return states
 
     async def digest_facts(
         self,
@@ -154,16 +141,46 @@ class SqlCheckInRepository(Repository):
             )
 
 
-async def _lock_revisions(
+async def _lock_for_checkin(
     conn: AsyncConnection, org: str, person: str, kind: RhythmKind, period: str
 ) -> None:
-    """Make concurrent saves of the same (org, person, kind, period) on PostgreSQL take turns
-    until commit, so each reads the revision and idempotency key the previous one wrote.
-    (SQLite needs nothing: BEGIN IMMEDIATE already lets one writer in at a time.)"""
+    """On PostgreSQL: hold the organisation row in key-share mode, so an import (which locks
+    it for update) never interleaves with this check-in's value updates; and make concurrent
+    saves of the same (org, person, kind, period) take turns until commit, so each reads the
+    revision and idempotency key the previous one wrote. (SQLite needs neither: BEGIN
+    IMMEDIATE already lets one writer in at a time.)"""
+    await conn.execute(
+        select(organisation_t.c.key)
+        .where(organisation_t.c.key == org)
+        .with_for_update(key_share=True)
+    )
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
         {"name": f"drumbeat.checkin:{org}:{person}:{kind.value}:{period}"},
     )
+
+
+async def _answered_prompt(
+    conn: AsyncConnection, org: str, answering: Answering
+) -> PromptRecord | None:
+    """The prompt the check-in answers, as it was: by id, else by its rhythm, person and
+    period (written now when no tick wrote it yet, so no tick will)."""
+    p = prompt_t.c
+    if answering.prompt_id is not None:
+        where = [p.org == org, p.id == answering.prompt_id]
+    elif answering.due is not None:
+        due = answering.due
+        await conn.execute(
+            insert_ignoring(
+                conn.dialect.name, prompt_t, ["org", "rhythm", "person", "period"]
+            ).values(prompt_row(org, due))
+        )
+        where = [p.org == org, p.rhythm == due.rhythm, p.person == due.person,
+                 p.period == due.period]  # fmt: skip
+    else:
+        return None
+    row = (await conn.execute(select(prompt_t).where(*where))).mappings().first()
+    return prompt_record(row) if row else None
 
 
 async def _find(conn: AsyncConnection, org: str, idempotency_key: str) -> SavedCheckIn | None:
@@ -181,7 +198,7 @@ async def _insert(
     org: str,
     draft: CheckInDraft,
     period: str,
-    prompt_id: int | None,
+    prompt: PromptRecord | None,
     submitted_at: datetime,
     idempotency_key: str,
 ) -> SavedCheckIn:
@@ -193,6 +210,8 @@ async def _insert(
         )
     )
     revision = int(latest.scalar_one()) + 1
+    # Spontaneous: the period's first check-in, and nobody had been asked.
+    spontaneous = revision == 1 and (prompt is None or prompt.sent_at is None)
     has_notes = any(answer.strip() for answer in draft.notes.values())
     checkin_id = (
         await conn.execute(
@@ -202,8 +221,8 @@ async def _insert(
                 person=draft.person,
                 kind=kind,
                 period=period,
-                prompt_id=prompt_id,
-                spontaneous=prompt_id is None,
+                prompt_id=prompt.id if prompt else None,
+                spontaneous=spontaneous,
                 revision=revision,
                 submitted_at=submitted_at,
                 idempotency_key=idempotency_key,
@@ -253,19 +272,17 @@ async def _insert(
     values = {u.key_result: u.value for u in draft.kr_updates if u.value is not None}
     if values:
         await _set_by_key(conn, key_result_t, org, "current_value", values)
-    if prompt_id is not None:
+    if prompt is not None and prompt.answered_at is None:
+        # The period is answered: no send, reminder or later tick asks again. An answer also
+        # undoes "I'm off" and a delivery failure: the person is evidently here.
         p = prompt_t.c
-        answered = (
-            await conn.execute(
-                update(prompt_t)
-                .where(p.id == prompt_id, p.org == org, p.answered_at.is_(None))
-                .values(answered_at=submitted_at)
-                .returning(p.person, p.kind, p.period)
-            )
-        ).first()
-        if answered is not None:  # first answer to this prompt: its streak starts or grows
-            await streaks.refresh_from(conn, org, *answered)
-    return SavedCheckIn(id=checkin_id, revision=revision, created=True)
+        await conn.execute(
+            update(prompt_t)
+            .where(p.id == prompt.id, p.answered_at.is_(None))
+            .values(answered_at=submitted_at, failure=None, failed_at=None)
+        )
+        await streaks.refresh_from(conn, org, prompt.person, prompt.kind.value, prompt.period)
+    return SavedCheckIn(checkin_id, revision, True, prompt, spontaneous)
 
 
 async def _set_by_key(
@@ -280,6 +297,25 @@ async def _set_by_key(
     )
 
 
-def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
-    """IN lists of bounded length (SQLite's variable limit, PostgreSQL's planner)."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
+async def _latest_answers(
+    conn: AsyncConnection, org: str, key_results: Sequence[str]
+) -> Sequence[RowMapping]:
+    """Per key result, its latest update that carried a confidence."""
+    u = kr_update_t.c
+    ranked = (
+        select(
+            u.key_result,
+            u.confidence,
+            u.status,
+            u.next_step,
+            func.row_number()
+            .over(
+                partition_by=u.key_result,
+                order_by=(u.submitted_at.desc(), u.revision.desc(), u.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(u.org == org, u.key_result.in_(key_results), u.confidence.is_not(None))
+        .subquery()
+    )
+    return (await conn.execute(select(ranked).where(ranked.c.rank == 1))).mappings().all()

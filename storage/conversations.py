@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 
-from rhythm.ports import Conversation
+from rhythm.records import Conversation, Draft
 from storage.db import Repository
 from storage.tables import conversation_t, form_draft_t
 
@@ -42,26 +41,26 @@ class SqlConversationRepository(Repository):
 class SqlDraftRepository(Repository):
     """Implements `rhythm.ports.DraftRepository`."""
 
-    async def save_draft(
-        self, org: str, person: str, context: str, answers: Mapping[str, str | None]
-    ) -> None:
+    async def save_draft(self, org: str, person: str, key: str, draft: Draft) -> None:
         row = {
-            "org": org, "person": person, "context": context, "answers": dict(answers),
-            "updated_at": datetime.now(UTC),
+            "org": org, "person": person, "context": key, "answers": dict(draft.answers),
+            "confirmed": dict(draft.confirmed), "updated_at": datetime.now(UTC),
         }  # fmt: skip
         async with self._db.write() as conn:
             await conn.execute(self._db.upsert(form_draft_t, ["org", "person", "context"], row))
 
-    async def load_draft(self, org: str, person: str, context: str) -> dict[str, str | None]:
-        query = select(fd.answers).where(fd.org == org, fd.person == person, fd.context == context)
+    async def load_draft(self, org: str, person: str, key: str) -> Draft:
+        query = select(fd.answers, fd.confirmed).where(
+            fd.org == org, fd.person == person, fd.context == key
+        )
         async with self._db.read() as conn:
-            answers = (await conn.execute(query)).scalar_one_or_none()
-        return dict(answers or {})
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return Draft()
+        return Draft(dict(row.answers or {}), dict(row.confirmed or {}))
 
-    async def clear_draft(self, org: str, person: str, context: str) -> None:
+    async def clear_draft(self, org: str, person: str, key: str) -> None:
         async with self._db.write() as conn:
             await conn.execute(
-                delete(form_draft_t).where(
-                    fd.org == org, fd.person == person, fd.context == context
-                )
+                delete(form_draft_t).where(fd.org == org, fd.person == person, fd.context == key)
             )

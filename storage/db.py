@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from storage.engine import WRITE_TRANSACTION
+
+T = TypeVar("T")
 
 
 class Database:
@@ -50,9 +52,7 @@ class Database:
 
     def insert_ignoring(self, table: Table, conflict: Sequence[str]) -> Insert:
         """INSERT ... ON CONFLICT (conflict) DO NOTHING."""
-        if self.is_postgresql:
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+        return insert_ignoring(self.dialect, table, conflict)
 
     def upsert(
         self,
@@ -78,3 +78,15 @@ class Repository:
 
     def __init__(self, *, db: Database) -> None:
         self._db = db
+
+
+def chunks(items: Sequence[T], size: int = 500) -> list[Sequence[T]]:
+    """IN lists of bounded length (SQLite's variable limit, PostgreSQL's planner)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def insert_ignoring(dialect: str, table: Table, conflict: Sequence[str]) -> Insert:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING, for `dialect` ("postgresql" or "sqlite")."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest import collector_paused
-from rhythm.forms import Status
-from rhythm.ports import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.records import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.status import Status
 from storage.tables import (
     checkin_t,
     key_result_t,
@@ -101,6 +101,7 @@ async def _query(
         spontaneous = _spontaneous(driver, org, kind, period, persons)
         notes = _notes(driver, org, kind, period, persons)
         blocking = _blocking_others(driver, org, kind, period, team_keys)
+        values = _current_values(driver, org, krs)
         participation, streaks = await prompts
         latest = await updates
         return DigestFacts(
@@ -111,6 +112,7 @@ async def _query(
             notes=await notes,
             blocking_others=await blocking,
             streaks=await streaks(),
+            values=await values,
         )
 
 
@@ -430,6 +432,7 @@ def _spontaneous(
             c.kind == kind.value,
             c.period == period,
             c.spontaneous.is_(True),
+            c.revision == 1,  # an edit is the same contribution, never one more
             persons.clause(c.person),
         )
         .group_by(c.person)
@@ -437,6 +440,19 @@ def _spontaneous(
 
     async def read() -> dict[str, int]:
         return {person: count for person, count in await rows() if person in persons}
+
+    return read()
+
+
+def _current_values(driver: _Driver, org: str, krs: _Keys) -> Awaitable[dict[str, float | None]]:
+    """Where each key result stands now: what a period without updates shows."""
+    if not krs.keys:
+        return _done({})
+    k = key_result_t.c
+    rows = driver.ask(select(k.key, k.current_value).where(k.org == org, krs.clause(k.key)))
+
+    async def read() -> dict[str, float | None]:
+        return {key: value for key, value in await rows() if key in krs}
 
     return read()
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import RowMapping, or_, select, update
 
 from rhythm.due import DueDigest
-from rhythm.ports import DigestRecord
+from rhythm.records import DigestRecord
 from storage.db import Repository
 from storage.tables import digest_t
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from rhythm.cadences import Rhythm, RhythmKind
 from rhythm.okr import (
@@ -23,9 +26,12 @@ from rhythm.okr import (
     Person,
     Role,
     Team,
+    carry_progress,
 )
+from rhythm.ports import TreeSnapshot
 from rhythm.profiles import ChatProfile, with_profiles
-from storage.db import Repository
+from rhythm.records import Stamp
+from storage.db import Repository, chunks
 from storage.tables import (
     TREE_TABLES_CHILDREN_FIRST,
     chat_profile_t,
@@ -49,26 +55,56 @@ Rows = list[dict[str, Any]]
 class SqlOrgRepository(Repository):
     """Implements `rhythm.ports.OrgRepository`."""
 
-    async def save_organisation(self, org: Organisation) -> None:
+    async def save_organisation(
+        self, org: Organisation, *, keep_progress: bool = True
+    ) -> Organisation:
         """Replace the tree in one transaction: delete every tree row of the organisation, then
-        bulk-insert the new ones (executemany, not one ORM object at a time). Prompts, check-ins
-        and digests are not tree rows and stay."""
-        tree = _tree_rows(org)
+        bulk-insert the new ones (executemany, not one ORM object at a time), and bump the tree
+        revision. Prompts, check-ins and digests are not tree rows and stay.
+
+        The progress to keep is read inside the same transaction, with the organisation row
+        locked: a check-in that commits while a file is imported is either kept or waited for,
+        never overwritten by the value read before it (check-ins lock the row in share mode)."""
         async with self._db.write() as conn:
-            await conn.execute(
-                self._db.upsert(
-                    organisation_t,
-                    ["key"],
-                    {"key": org.key, "name": org.name, "admins": list(org.admins)},
+            if self._db.is_postgresql:
+                await conn.execute(
+                    select(organisation_t.c.key)
+                    .where(organisation_t.c.key == org.key)
+                    .with_for_update()
                 )
-            )
+            if keep_progress:
+                values, statuses = await _progress(conn, org.key)
+                org = carry_progress(org, _kept_values(org, values), statuses)
+            await conn.execute(self._head(org))
             for table in TREE_TABLES_CHILDREN_FIRST:
                 await conn.execute(delete(table).where(table.c.org == org.key))
-            for table, rows in tree:
+            for table, rows in _tree_rows(org):
                 if rows:
                     await conn.execute(insert(table), rows)
+        return org
+
+    def _head(self, org: Organisation) -> Insert:
+        """The organisation's row, inserted or updated with its tree revision bumped."""
+        o = organisation_t.c
+        stmt = (postgresql.insert if self._db.is_postgresql else sqlite.insert)(
+            organisation_t
+        ).values(key=org.key, name=org.name, admins=list(org.admins), tree_revision=1)
+        return stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "name": stmt.excluded.name,
+                "admins": stmt.excluded.admins,
+                "tree_revision": o.tree_revision + 1,
+            },
+        )
 
     async def load_organisation(self, org: str) -> Organisation | None:
+        snapshot = await self.load_tree(org)
+        if snapshot is None:
+            return None
+        return with_profiles(snapshot.tree, snapshot.profiles.values())
+
+    async def load_tree(self, org: str) -> TreeSnapshot | None:
         async with self._db.snapshot() as conn:
             head = (
                 (await conn.execute(select(organisation_t).where(organisation_t.c.key == org)))
@@ -109,12 +145,41 @@ class SqlOrgRepository(Repository):
             holidays=_holidays(calendars, holidays),
             admins=tuple(head["admins"] or ()),
         )
-        return with_profiles(tree, (_profile(r) for r in profiles))
+        stamp = Stamp(head["tree_revision"], head["people_revision"])
+        return TreeSnapshot(tree, {r["person"]: _profile(r) for r in profiles}, stamp)
+
+    async def organisation_stamp(self, org: str) -> Stamp | None:
+        o = organisation_t.c
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(o.tree_revision, o.people_revision).where(o.key == org))
+            ).first()
+        return Stamp(row.tree_revision, row.people_revision) if row else None
+
+    async def profiles_since(self, org: str, revision: int) -> list[ChatProfile]:
+        c = chat_profile_t.c
+        query = select(chat_profile_t).where(c.org == org, c.revision > revision)
+        async with self._db.read() as conn:
+            return [_profile(r) for r in (await conn.execute(query)).mappings()]
 
     async def organisation_keys(self) -> list[str]:
         async with self._db.read() as conn:
             result = await conn.execute(select(organisation_t.c.key).order_by(organisation_t.c.key))
             return list(result.scalars())
+
+    async def current_values(
+        self, org: str, key_results: Sequence[str] | None = None
+    ) -> dict[str, float | None]:
+        k = key_result_t.c
+        query = select(k.key, k.current_value).where(k.org == org)
+        async with self._db.read() as conn:
+            if key_results is None:
+                return {key: value for key, value in await conn.execute(query)}
+            found: dict[str, float | None] = {}
+            for chunk in chunks(sorted(set(key_results))):
+                rows = await conn.execute(query.where(k.key.in_(chunk)))
+                found.update((key, value) for key, value in rows)
+            return found
 
     async def set_current_values(self, org: str, values: Mapping[str, float]) -> None:
         if not values:
@@ -126,6 +191,48 @@ class SqlOrgRepository(Repository):
                 .values(current_value=bindparam("kr_value")),
                 [{"kr_key": key, "kr_value": value} for key, value in values.items()],
             )
+
+    async def initiative_statuses(
+        self, org: str, key_results: Sequence[str] | None = None
+    ) -> dict[str, InitiativeStatus]:
+        i = initiative_t.c
+        query = select(i.key, i.status).where(i.org == org)
+        async with self._db.read() as conn:
+            if key_results is None:
+                rows = list(await conn.execute(query))
+            else:
+                rows = []
+                for chunk in chunks(sorted(set(key_results))):
+                    rows += list(await conn.execute(query.where(i.key_result.in_(chunk))))
+        return {key: InitiativeStatus(status) for key, status in rows}
+
+
+async def _progress(
+    conn: AsyncConnection, org: str
+) -> tuple[dict[str, tuple[float | None, bool]], dict[str, InitiativeStatus]]:
+    """What check-ins made of the stored tree: key results' (current value, milestone) and
+    initiatives' statuses."""
+    k, i = key_result_t.c, initiative_t.c
+    krs = await conn.execute(
+        select(k.key, k.current_value, k.milestone).where(k.org == org, k.has_metric)
+    )
+    inits = await conn.execute(select(i.key, i.status).where(i.org == org))
+    return (
+        {key: (value, milestone) for key, value, milestone in krs},
+        {key: InitiativeStatus(status) for key, status in inits},
+    )
+
+
+def _kept_values(
+    org: Organisation, stored: Mapping[str, tuple[float | None, bool]]
+) -> dict[str, float | None]:
+    """The stored values that still mean the same: a key result that became a milestone (or
+    stopped being one) starts from the file's value."""
+    return {
+        kr.key: stored[kr.key][0]
+        for kr in org.key_results
+        if kr.metric and kr.key in stored and stored[kr.key][1] == kr.metric.milestone
+    }
 
 
 def _profile(r: RowMapping) -> ChatProfile:

@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rhythm.ports import Unreachable
 from rhythm.profiles import ChatProfile
+from rhythm.records import Unreachable
 from storage.db import Repository
-from storage.tables import chat_profile_t
+from storage.tables import chat_profile_t, organisation_t
 
 c = chat_profile_t.c
+o = organisation_t.c
 
 
 class SqlPeopleRepository(Repository):
@@ -26,15 +28,26 @@ class SqlPeopleRepository(Repository):
         values: dict[str, Any] = {f"{platform}_user_id": user_id}
         if timezone:
             values["chat_timezone"] = timezone
-        await self._upsert(org, person, values)
+        await self._change_profile(org, person, values)
 
     async def set_timezone(self, org: str, person: str, timezone: str | None) -> None:
-        await self._upsert(org, person, {"chosen_timezone": timezone})
+        await self._change_profile(org, person, {"chosen_timezone": timezone})
 
     async def mark_unreachable(self, org: str, person: str, *, reason: str, at: datetime) -> None:
-        await self._upsert(org, person, {"unreachable": reason, "unreachable_at": at})
+        # Reachability is not part of the tree: no revision moves.
+        row = {"org": org, "person": person, "unreachable": reason, "unreachable_at": at,
+               "updated_at": datetime.now(UTC)}  # fmt: skip
+        async with self._db.write() as conn:
+            await conn.execute(self._db.upsert(chat_profile_t, ["org", "person"], row))
 
     async def clear_unreachable(self, org: str, person: str) -> None:
+        # Asked on every request of a person: look before taking the write lock.
+        marked = select(c.person).where(
+            c.org == org, c.person == person, c.unreachable.is_not(None)
+        )
+        async with self._db.read() as conn:
+            if (await conn.execute(marked)).first() is None:
+                return
         async with self._db.write() as conn:
             await conn.execute(
                 update(chat_profile_t)
@@ -60,7 +73,27 @@ class SqlPeopleRepository(Repository):
             rows = (await conn.execute(query)).all()
         return [ChatProfile(*row) for row in rows]
 
-    async def _upsert(self, org: str, person: str, values: dict[str, Any]) -> None:
-        row = {"org": org, "person": person, **values, "updated_at": datetime.now(UTC)}
+    async def _change_profile(self, org: str, person: str, values: dict[str, Any]) -> None:
+        """Upsert profile columns and stamp the row with the organisation's next people
+        revision, in one transaction: every cached tree picks the change up on its next use.
+        The revision's UPDATE locks the organisation row until commit, so revisions are
+        handed out in commit order and a reader that sees revision N sees every change up to
+        N."""
         async with self._db.write() as conn:
+            revision = await _next_people_revision(conn, org)
+            row = {"org": org, "person": person, **values, "revision": revision,
+                   "updated_at": datetime.now(UTC)}  # fmt: skip
             await conn.execute(self._db.upsert(chat_profile_t, ["org", "person"], row))
+
+
+async def _next_people_revision(conn: AsyncConnection, org: str) -> int:
+    bumped = await conn.execute(
+        update(organisation_t)
+        .where(o.key == org)
+        .values(people_revision=o.people_revision + 1)
+        .returning(o.people_revision)
+    )
+    revision = bumped.scalar_one_or_none()
+    if revision is None:
+        raise LookupError(f"no organisation {org!r}")
+    return int(revision)

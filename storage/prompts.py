@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_, select, update
 
 from rhythm.cadences import RhythmKind, period_of
 from rhythm.due import DuePrompt
-from rhythm.ports import ON_LEAVE, PromptRecord
+from rhythm.records import ON_LEAVE, PromptRecord
 from storage import streaks
-from storage.db import Repository
+from storage.db import Repository, chunks
 from storage.tables import cycle_t, person_t, prompt_t
 
 p = prompt_t.c
@@ -25,19 +25,7 @@ class SqlPromptRepository(Repository):
     async def add_prompts(self, org: str, due: Sequence[DuePrompt]) -> int:
         if not due:
             return 0
-        rows = [
-            {
-                "org": org,
-                "rhythm": d.rhythm,
-                "kind": d.kind.value,
-                "person": d.person,
-                "period": d.period,
-                "scheduled_for": d.scheduled_for,
-                "deadline": d.deadline,
-                "is_lead": d.is_lead,
-            }
-            for d in due
-        ]
+        rows = [prompt_row(org, d) for d in due]
         # Only rows actually inserted come back, so their count is the number of new prompts.
         stmt = self._db.insert_ignoring(prompt_t, ["org", "rhythm", "person", "period"])
         async with self._db.write() as conn:
@@ -77,24 +65,47 @@ class SqlPromptRepository(Repository):
             .returning(*prompt_t.c)
         )
         async with self._db.write() as conn:
-            claimed = [_record(r) for r in (await conn.execute(stmt)).mappings()]
+            claimed = [prompt_record(r) for r in (await conn.execute(stmt)).mappings()]
         # RETURNING has no order: restore leads first, then by schedule.
         claimed.sort(key=lambda r: (not r.is_lead, r.scheduled_for, r.id))
         return claimed
 
-    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> None:
-        await self._update(prompt_id, sent_at=at, message_ref=message_ref)
-
-    async def mark_sent_many(self, sent: Sequence[tuple[int, str]], *, at: datetime) -> None:
-        if not sent:
+    async def renew_claims(
+        self, prompt_ids: Sequence[int], *, worker: str, until: datetime
+    ) -> None:
+        if not prompt_ids:
             return
         async with self._db.write() as conn:
-            await conn.execute(
+            for chunk in chunks(sorted(set(prompt_ids))):
+                await conn.execute(
+                    update(prompt_t)
+                    .where(p.id.in_(chunk), p.claimed_by == worker, p.sent_at.is_(None))
+                    .values(claimed_until=until)
+                )
+
+    async def release_claims(self, org: str, *, worker: str) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(
                 update(prompt_t)
-                .where(p.id == bindparam("prompt_id"))
-                .values(sent_at=at, message_ref=bindparam("ref")),
-                [{"prompt_id": prompt_id, "ref": ref} for prompt_id, ref in sent],
+                .where(p.org == org, p.claimed_by == worker, p.sent_at.is_(None))
+                .values(claimed_by=None, claimed_until=None)
             )
+            return int(result.rowcount)
+
+    async def mark_attempt(self, prompt_id: int, *, at: datetime) -> None:
+        await self._update(prompt_id, attempted_at=at, attempts=p.attempts + 1)
+
+    async def mark_sent(self, prompt_id: int, *, at: datetime, message_ref: str) -> bool:
+        async with self._db.write() as conn:
+            answered = (
+                await conn.execute(
+                    update(prompt_t)
+                    .where(p.id == prompt_id)
+                    .values(sent_at=at, message_ref=message_ref)
+                    .returning(p.answered_at)
+                )
+            ).first()
+        return answered is None or answered.answered_at is None
 
     async def mark_failed(self, prompt_id: int, *, at: datetime, error: str) -> None:
         async with self._db.write() as conn:
@@ -115,9 +126,10 @@ class SqlPromptRepository(Repository):
         async with self._db.write() as conn:
             return await streaks.rebuild(conn, org)
 
-    async def release(self, prompt_id: int, *, retry_at: datetime) -> None:
+    async def release(self, prompt_id: int, *, retry_at: datetime, in_doubt: bool) -> None:
         # The lease now ends at retry_at: claim_unsent picks the prompt up again from then on.
-        await self._update(prompt_id, claimed_by=None, claimed_until=retry_at)
+        forget: dict[str, object] = {} if in_doubt else {"attempted_at": None}
+        await self._update(prompt_id, claimed_by=None, claimed_until=retry_at, **forget)
 
     async def snooze(self, prompt_id: int, *, until: datetime) -> None:
         await self._update(prompt_id, snoozed_until=until)
@@ -156,6 +168,44 @@ class SqlPromptRepository(Repository):
         found = await self._records(select(prompt_t).where(p.org == org, p.id == prompt_id))
         return found[0] if found else None
 
+    async def find_prompt(
+        self, org: str, *, rhythm: str, person: str, period: str
+    ) -> PromptRecord | None:
+        found = await self._records(
+            select(prompt_t).where(
+                p.org == org, p.rhythm == rhythm, p.person == person, p.period == period
+            )
+        )
+        return found[0] if found else None
+
+    async def rhythms_prompted(self, org: str, rhythms: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        async with self._db.read() as conn:
+            for rhythm in sorted(set(rhythms)):
+                asked = select(p.id).where(p.org == org, p.rhythm == rhythm).limit(1)
+                if (await conn.execute(asked)).first() is not None:
+                    found.add(rhythm)
+        return found
+
+    async def prompted_periods(
+        self, org: str, wanted: Sequence[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        pairs = set(wanted)
+        if not pairs:
+            return set()
+        query = (
+            select(p.rhythm, p.period)
+            .where(
+                p.org == org,
+                p.rhythm.in_(sorted({r for r, _ in pairs})),
+                p.period.in_(sorted({q for _, q in pairs})),
+            )
+            .distinct()
+        )
+        async with self._db.read() as conn:
+            found = {(rhythm, period) for rhythm, period in await conn.execute(query)}
+        return found & pairs
+
     async def open_prompts(
         self, org: str, person: str, *, now: datetime, timezone: str | None = None
     ) -> list[PromptRecord]:
@@ -193,7 +243,7 @@ class SqlPromptRepository(Repository):
                 )
                 .order_by(p.scheduled_for.desc(), p.id.desc())
             )
-            return [_record(r) for r in (await conn.execute(query)).mappings()]
+            return [prompt_record(r) for r in (await conn.execute(query)).mappings()]
 
     async def failed_prompts(self, org: str) -> list[PromptRecord]:
         query = (
@@ -210,7 +260,7 @@ class SqlPromptRepository(Repository):
     async def _records(self, query: Select[Any]) -> list[PromptRecord]:
         async with self._db.read() as conn:
             result = await conn.execute(query)
-            return [_record(r) for r in result.mappings()]
+            return [prompt_record(r) for r in result.mappings()]
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -220,7 +270,7 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _record(r: RowMapping) -> PromptRecord:
+def prompt_record(r: RowMapping) -> PromptRecord:
     return PromptRecord(
         id=r["id"],
         rhythm=r["rhythm"],
@@ -237,4 +287,19 @@ def _record(r: RowMapping) -> PromptRecord:
         last_reminded_at=r["last_reminded_at"],
         snoozed_until=r["snoozed_until"],
         failure=r["failure"],
+        attempted_at=r["attempted_at"],
+        attempts=r["attempts"],
     )
+
+
+def prompt_row(org: str, due: DuePrompt) -> dict[str, object]:
+    return {
+        "org": org,
+        "rhythm": due.rhythm,
+        "kind": due.kind.value,
+        "person": due.person,
+        "period": due.period,
+        "scheduled_for": due.scheduled_for,
+        "deadline": due.deadline,
+        "is_lead": due.is_lead,
+    }

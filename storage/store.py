@@ -14,12 +14,11 @@ from storage.checkins import SqlCheckInRepository
 from storage.conversations import SqlConversationRepository, SqlDraftRepository
 from storage.db import Database
 from storage.digests import SqlDigestRepository
-from storage.engine import create_engine, ping
+from storage.engine import WRITE_TRANSACTION, create_engine, ping
 from storage.organisations import SqlOrgRepository
 from storage.people import SqlPeopleRepository
 from storage.prompts import SqlPromptRepository
 from storage.subscriptions import SqlSubscriptionRepository
-from storage.ticks import SqlTickRepository
 from storage.workspaces import SqlWorkspaceRepository
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ class SqlStore(
     SqlPromptRepository,
     SqlCheckInRepository,
     SqlDigestRepository,
-    SqlTickRepository,
     SqlPeopleRepository,
     SqlSubscriptionRepository,
     SqlWorkspaceRepository,
@@ -54,6 +52,14 @@ class SqlStore(
     @property
     def engine(self) -> AsyncEngine:
         return self._db.engine
+
+    @property
+    def shared_engine(self) -> AsyncEngine:
+        """The engine for other libraries' stores in our database (slack_sdk's OAuth
+        installations and states): on SQLite every transaction of theirs takes the write lock
+        at BEGIN, so a store that reads then writes waits its turn (busy_timeout) instead of
+        failing with "database is locked" when a tick writes at the same moment."""
+        return self._db.engine.execution_options(**{WRITE_TRANSACTION: True})
 
     async def ping(self) -> bool:
         """Readiness: whether the database answers a trivial query."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 
-from rhythm.ports import Subscription
+from rhythm.records import Subscription
 from storage.db import Repository
 from storage.tables import subscription_t
 

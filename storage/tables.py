@@ -73,11 +73,17 @@ SHORT = String(32)  # enum values
 
 
 class OrganisationRow(Row, table=True):
+    """An organisation, and the revisions every process checks its cached tree against:
+    `tree_revision` moves with each import, `people_revision` with each chat profile change
+    (each in the transaction that made the change)."""
+
     __tablename__ = "organisation"
 
     key: str = Field(primary_key=True, sa_type=KEY)
     name: str = Field(sa_type=Text)
     admins: list[str] = Field(default_factory=list, sa_type=JSON)
+    tree_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    people_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class TeamRow(Row, table=True):
@@ -306,6 +312,9 @@ class PromptRow(Row, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failure: str | None = Field(default=None, sa_type=Text)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the last send began; with no sent_at, that send's outcome is unknown.
+    attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Derived, kept by storage.streaks: for an answered prompt, how many answered prompts of
     # this person and kind in a row end here (failed ones skipped). NULL when not answered,
     # or for rows loaded around the repository (digest_facts then counts instead).
@@ -313,7 +322,8 @@ class PromptRow(Row, table=True):
 
 
 class CheckInRow(Row, table=True):
-    """One submitted check-in. Append-only: an edit is a new row with the next revision."""
+    """One submitted check-in. Append-only: an edit is a new row with the next revision.
+    `spontaneous` only on a period's first revision, when no prompt had been sent."""
 
     __tablename__ = "checkin"
     __table_args__ = (
@@ -429,16 +439,6 @@ class DigestRow(Row, table=True):
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class TickStateRow(Row, table=True):
-    """The scheduler's watermark per organisation: prompts due up to here were written."""
-
-    __tablename__ = "tick_state"
-    __table_args__ = (_org_fk(),)
-
-    org: str = Field(primary_key=True, sa_type=KEY)
-    last_tick: datetime = Field(sa_type=UTCDateTime)
-
-
 # ---- what chat platforms add: kept apart from the tree, so a re-import keeps it -----------
 
 
@@ -447,7 +447,7 @@ class ChatProfileRow(Row, table=True):
     bot can reach them."""
 
     __tablename__ = "chat_profile"
-    __table_args__ = (_org_fk(),)
+    __table_args__ = (_org_fk(), Index("ix_chat_profile_revision", "org", "revision"))
 
     org: str = Field(primary_key=True, sa_type=KEY)
     person: str = Field(primary_key=True, sa_type=KEY)
@@ -458,6 +458,8 @@ class ChatProfileRow(Row, table=True):
     unreachable: str | None = Field(default=None, sa_type=Text)
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The organisation's people_revision when the profile last changed (not reachability).
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class SubscriptionRow(Row, table=True):
@@ -487,6 +489,17 @@ class WorkspaceRow(Row, table=True):
     linked_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class UnlinkedWorkspaceRow(Row, table=True):
+    """A workspace or tenant that installed the app or wrote to it before any admin linked it:
+    remembered so the admins are told about it once."""
+
+    __tablename__ = "unlinked_workspace"
+
+    platform: str = Field(primary_key=True, sa_type=SHORT)
+    workspace: str = Field(primary_key=True, sa_type=KEY)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ConversationRow(Row, table=True):
     """How to reach a user or channel proactively (a Teams conversation reference)."""
 
@@ -510,6 +523,8 @@ class FormDraftRow(Row, table=True):
     person: str = Field(primary_key=True, sa_type=KEY)
     context: str = Field(primary_key=True, sa_type=KEY)
     answers: dict[str, Any] = Field(sa_type=JSON)
+    # Unusual values the person was warned about: the same value submitted again is taken.
+    confirmed: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -534,10 +549,10 @@ checkin_t = _table(CheckInRow)
 kr_update_t = _table(KrUpdateRow)
 initiative_update_t = _table(InitiativeUpdateRow)
 digest_t = _table(DigestRow)
-tick_state_t = _table(TickStateRow)
 chat_profile_t = _table(ChatProfileRow)
 subscription_t = _table(SubscriptionRow)
 workspace_t = _table(WorkspaceRow)
+unlinked_workspace_t = _table(UnlinkedWorkspaceRow)
 conversation_t = _table(ConversationRow)
 form_draft_t = _table(FormDraftRow)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from storage.db import Repository
-from storage.tables import workspace_t
+from storage.tables import unlinked_workspace_t, workspace_t
 
 w = workspace_t.c
 
@@ -32,3 +32,12 @@ class SqlWorkspaceRepository(Repository):
         query = select(w.workspace).where(w.org == org, w.platform == platform)
         async with self._db.read() as conn:
             return list((await conn.execute(query.order_by(w.linked_at))).scalars())
+
+    async def note_unlinked_workspace(self, platform: str, workspace: str, *, at: datetime) -> bool:
+        row = {"platform": platform, "workspace": workspace, "first_seen_at": at}
+        stmt = self._db.insert_ignoring(unlinked_workspace_t, ["platform", "workspace"])
+        async with self._db.write() as conn:
+            inserted = await conn.execute(
+                stmt.values(row).returning(unlinked_workspace_t.c.workspace)
+            )
+            return inserted.first() is not None

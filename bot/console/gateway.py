@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from rich.console import Console
 from rich.rule import Rule
@@ -48,7 +49,9 @@ class ConsoleGateway:
     def _ref(self, kind: str) -> str:
         return f"console:{kind}:{next(self._ids)}"
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         ref = self._ref("dm")
         self.outbox.append(Sent(ref, person.email, message))
         if self.show_direct(person.email):
@@ -62,6 +65,11 @@ class ConsoleGateway:
             title = message.title if isinstance(message, Notice) else type(message).__name__
             self.console.print(f"✉ {person.name}: {title}", style="dim", markup=False)
         return ref
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        return None  # a terminal keeps no history to look in
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         self.outbox.append(Sent(self._ref("dm"), person.email, message, updates=ref))

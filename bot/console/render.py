@@ -10,9 +10,9 @@ from rich.table import Table as RichTable
 from rich.text import Text as RichText
 from rich.tree import Tree as RichTree
 
-from rhythm.digest import STATUS_EMOJI, Digest, progress_bar, trend_arrow
+from rhythm.digest_model import Digest
 from rhythm.messages import DigestMessage, FieldKind, Form, Notice, Table, Text, Tree, TreeNode
-from rhythm.prompting import fmt_value
+from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
 
 
 @singledispatch
@@ -57,6 +57,8 @@ def _form(message: Form) -> RenderableType:
             cell = RichText(shown or "…", style="" if shown else "dim")
             if field.id in message.errors:
                 cell.append(f"  ⚠ {message.errors[field.id]}", style="bold red")
+            elif field.id in message.warnings:
+                cell.append(f"  ⚠ {message.warnings[field.id]}", style="bold yellow")
             table.add_row(field.label + (" *" if field.required else ""), cell)
         title = section.title + (f" — {section.subtitle}" if section.subtitle else "")
         parts.append(Panel(table, title=RichText(title), title_align="left", border_style="grey50"))
@@ -152,7 +154,7 @@ def render_digest(digest: Digest) -> RenderableType:
         )
         for b in digest.blockers
     ]
-    for title, lines in (
+    sections: tuple[tuple[str, list[RichText]], ...] = (
         (
             "Status changes",
             [
@@ -167,9 +169,10 @@ def render_digest(digest: Digest) -> RenderableType:
         ),
         ("Early warnings", [_line(f"⚠ {w.message}") for w in digest.warnings]),
         ("Notes", [_line(f"{n.person}: {n.text}") for n in digest.notes]),
-    ):
+    )
+    for heading, lines in sections:
         if lines:
-            parts.append(RichText(title, style="bold"))
+            parts.append(RichText(heading, style="bold"))
             parts.extend(lines)
     parts.append(RichText(digest.participation.line(), style="italic"))
     return Panel(

@@ -16,16 +16,7 @@ from functools import singledispatch
 from typing import Any
 
 from bot.slack.mrkdwn import bold, escape, italic, split_text, truncate
-from rhythm.digest import (
-    STATUS_EMOJI,
-    BlockerLine,
-    Digest,
-    KrLine,
-    ObjectiveLine,
-    Participation,
-    progress_bar,
-    trend_arrow,
-)
+from rhythm.digest_model import BlockerLine, Digest, KrLine, ObjectiveLine, Participation
 from rhythm.messages import (
     Action,
     DigestMessage,
@@ -37,7 +28,7 @@ from rhythm.messages import (
     Tree,
     TreeNode,
 )
-from rhythm.prompting import fmt_value
+from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
 
 Block = dict[str, Any]
 

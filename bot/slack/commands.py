@@ -21,6 +21,7 @@ from bot.slack.services import SlackServices, say_problem
 from bot.slack.webapi import SlackError
 from bot.slack.workspaces import PLATFORM
 from rhythm.commands import parse, run_command
+from rhythm.errors import DrumbeatError
 
 COMMAND = "/okr"
 PREFIX = "/okr "
@@ -50,7 +51,7 @@ async def plain_text(services: SlackServices, caller: Caller, text: str) -> str:
     for user_id in set(MENTION.findall(text)):
         try:
             people[user_id] = (await services.people.caller(caller.team, user_id)).person
-        except (LookupError, SlackError):
+        except (DrumbeatError, SlackError):
             continue  # an unknown person stays a mention; the command says who it cannot find
     plain = MENTION.sub(lambda m: people.get(m.group(1), m.group(0)), text)
     return html.unescape(plain)
@@ -61,20 +62,17 @@ async def run_slash_command(
 ) -> None:
     try:
         caller = await services.people.caller(team, str(command["user_id"]))
-    except LookupError as error:
-        await say_problem(services, None, respond, str(error))
+    except DrumbeatError as refusal:
+        await say_problem(services, None, respond, refusal.message)
         return
-    await services.drumbeat.reachable(caller.org, caller.person)
     text, share = split_share(await plain_text(services, caller, str(command.get("text", ""))))
     reply = await run_command(
         services.drumbeat, caller.org, caller.person, text,
         prefix=PREFIX, channel=command_channel(command),
     )  # fmt: skip
     if reply.form is not None:
-        try:
-            await services.open_form(caller, str(command["trigger_id"]), reply.form)
-        except SlackError as error:
-            await say_problem(services, caller, respond, f"Could not open the form: {error}")
+        await services.open_form(caller, str(command["trigger_id"]), reply.form, respond=respond)
+    await services.drumbeat.people.reachable(caller.org, caller.person)
     if reply.message is not None:
         await services.tell(caller, reply.message, respond=respond, share=share)
 

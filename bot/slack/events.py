@@ -15,6 +15,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 
 from bot.slack.home import home_view
 from bot.slack.services import SlackServices
+from rhythm.errors import DrumbeatError
 from rhythm.home import build_home
 from rhythm.messages import Text
 
@@ -27,9 +28,11 @@ async def publish_home(services: SlackServices, event: dict[str, Any], team: str
     user_id = str(event["user"])
     try:
         caller = await services.people.caller(team, user_id)
-    except LookupError as error:
+    except DrumbeatError as refusal:
         workspace = await services.gateway.workspaces.for_team(team)
-        view = home_view(title="Drumbeat", key_results=Text(str(error)), next_due="–", digest=None)
+        view = home_view(
+            title="Drumbeat", key_results=Text(refusal.message), next_due="–", digest=None
+        )
         await services.api.call(workspace, "views.publish", user_id=user_id, view=view)
         return
     home = await build_home(services.drumbeat, caller.org, caller.person)
@@ -42,7 +45,7 @@ async def publish_home(services: SlackServices, event: dict[str, Any], team: str
         problems=home.problems,
     )
     await services.api.call(caller.workspace, "views.publish", user_id=user_id, view=view)
-    await services.drumbeat.reachable(caller.org, caller.person)
+    await services.drumbeat.people.reachable(caller.org, caller.person)
 
 
 def register(

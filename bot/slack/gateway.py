@@ -5,6 +5,10 @@ DM with them); a channel post to the channel the OKR file or `subscribe` named. 
 longer than Slack allows in one post (`message_chunks`) continues in the thread of its first
 post. A reference is "channel:ts", what chat.update needs.
 
+A tagged message (a prompt) carries its tag in Slack message metadata, so that a send whose
+outcome nobody knows (a crash, an answer that never came) can be found in the DM's history
+(conversations.history with include_all_metadata, scope im:history) instead of repeated.
+
 Updating a prompt once it is answered happens in the background: it is called while Slack
 waits for the acknowledgement of a view submission, and chat.update's tier could make it wait
 past Slack's three seconds. Its failures are logged, as the core does with them anyway.
@@ -14,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from datetime import datetime
 from typing import Any
 
 from bot.slack.blocks import fallback_text, message_chunks
@@ -25,6 +30,10 @@ from rhythm.messages import Message
 from rhythm.okr import Person
 
 log = logging.getLogger(__name__)
+
+EVENT_TYPE = "drumbeat_message"  # the metadata event type of a tagged message
+HISTORY_PAGE = 100
+HISTORY_PAGES = 5  # a DM with more than 500 messages since the send began: give up looking
 
 
 def make_ref(channel: str, ts: str) -> str:
@@ -47,10 +56,39 @@ class SlackGateway:
         self.recipients = recipients
         self._background: set[asyncio.Task[None]] = set()
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         workspace = await self.workspaces.for_org(org)
         user_id = await self.recipients.user_id(workspace, org, person)
-        return await self.post(workspace, user_id, message)
+        return await self.post(workspace, user_id, message, tag=tag)
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        """The person's DM with the app, newest first back to `since`, for the message that
+        carries `tag` in its metadata."""
+        workspace = await self.workspaces.for_org(org)
+        user_id = await self.recipients.user_id(workspace, org, person)
+        opened = await self.api.call(workspace, "conversations.open", users=user_id)
+        channel = _get(opened, "channel", "id")
+        if not isinstance(channel, str):
+            raise SlackError("conversations.open", "no_channel_in_answer", permanent=False)
+        cursor: str | None = None
+        oldest = f"{since.timestamp():.6f}"
+        for _ in range(HISTORY_PAGES):
+            page = await self.api.call(
+                workspace, "conversations.history", channel=channel, oldest=oldest,
+                include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor,
+            )  # fmt: skip
+            for found in page.get("messages") or ():
+                if isinstance(found, Mapping) and _tag_of(found) == tag:
+                    return make_ref(channel, str(found.get("ts")))
+            cursor = _get(page, "response_metadata", "next_cursor") or None
+            if not (page.get("has_more") and isinstance(cursor, str)):
+                return None
+        log.warning("gave up looking for %s in %s's DM: too many messages", tag, person.name)
+        return None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         self._spawn(self._update(org, ref, message))
@@ -63,15 +101,27 @@ class SlackGateway:
         return await self.post(workspace, channel, message, thread_ts=thread_ts)
 
     async def post(
-        self, workspace: Workspace, channel: str, message: Message, *, thread_ts: str | None = None
+        self,
+        workspace: Workspace,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
+        tag: str | None = None,
     ) -> str:
         """Post `message` to `channel` (a user id for a DM); returns the first post's ref."""
         chunks = message_chunks(message)
         text = fallback_text(message)
-        first = await self.api.call(
-            workspace, "chat.postMessage", **_post_params(channel, text, chunks[0], thread_ts)
-        )
-        ts = str(first["ts"])
+        params = _post_params(channel, text, chunks[0], thread_ts)
+        if tag is not None:
+            params["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"tag": tag}}
+        first = await self.api.call(workspace, "chat.postMessage", **params)
+        ts = first.get("ts")
+        if not isinstance(ts, str) or not ts:
+            # Posted, as far as Slack said ok, but with nothing to refer to: record it as sent
+            # rather than send it again.
+            log.warning("Slack's answer to a post to %s has no ts", channel)
+            ts = "0"
         for chunk in chunks[1:]:
             try:
                 await self.api.call(
@@ -97,16 +147,37 @@ class SlackGateway:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("updating a Slack message failed", exc_info=error)
 
     async def drain(self) -> None:
         """Wait for the updates under way (tests, and shutdown before closing the session)."""
         while self._background:
-            await asyncio.gather(*list(self._background))
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def aclose(self) -> None:
         await self.drain()
         await self.api.aclose()
+
+
+def _get(answer: Mapping[str, Any], *path: str) -> Any:
+    """A nested value of an answer, or None where it has another shape."""
+    value: Any = answer
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _tag_of(found: Mapping[str, Any]) -> object:
+    if _get(found, "metadata", "event_type") != EVENT_TYPE:
+        return None
+    return _get(found, "metadata", "event_payload", "tag")
 
 
 def _post_params(

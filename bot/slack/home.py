@@ -22,8 +22,9 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.mrkdwn import bold, escape
-from rhythm.digest import Digest, progress_bar, trend_arrow
+from rhythm.digest_model import Digest
 from rhythm.messages import Action, Table, Text
+from rhythm.present import progress_bar, trend_arrow
 from rhythm.prompting import OPEN
 
 MAX_HOME_BLOCKS = 100

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.slack.webapi import SlackError, SlackWebApi, Workspace
 from bot.slack.workspaces import PLATFORM, Workspaces
+from rhythm.errors import UnknownPerson, UnknownWorkspace
 from rhythm.okr import Person
+from rhythm.people import Admission
 from rhythm.ports import PeopleRepository
-from rhythm.service import Drumbeat, UnknownPerson
+from rhythm.service import Drumbeat
 
 LIST_PAGE = 500  # users.list: Slack suggests pages of at most a few hundred
 
@@ -148,26 +150,34 @@ class SlackPeople:
     """Inbound: the organisation of a workspace and the person of a Slack user."""
 
     def __init__(
-        self, *, drumbeat: Drumbeat, directory: SlackDirectory, workspaces: Workspaces
+        self,
+        *,
+        drumbeat: Drumbeat,
+        directory: SlackDirectory,
+        workspaces: Workspaces,
+        admission: Admission | None = None,
     ) -> None:
         self.drumbeat = drumbeat
         self.directory = directory
         self.workspaces = workspaces
+        self.admission = admission or Admission()
 
     async def caller(self, team: str | None, user_id: str) -> Caller:
-        """Raises LookupError (with a message for the person) when the workspace has no
-        organisation or the user is not in its OKR tree."""
+        """Raises a DrumbeatError (with a message for the person) when the workspace is not
+        connected to an organisation or the user is not in its OKR tree. A workspace that is
+        not connected learns nothing: not even whom an email belongs to."""
         if not team:
-            raise LookupError("Slack did not say which workspace this came from.")
+            raise UnknownWorkspace()
+        people = self.drumbeat.people
+        org = await people.workspace_org(PLATFORM, team, admission=self.admission)
         workspace = await self.workspaces.for_team(team)
-        org = await self.drumbeat.workspace_org(PLATFORM, team)
         try:
-            email = await self.drumbeat.identify(org, PLATFORM, user_id)
+            email = await people.identify(org, PLATFORM, user_id)
         except UnknownPerson:
             profile = await self.directory.profile(workspace, user_id)
             if profile.email is None or profile.deleted:
                 raise
-            email = await self.drumbeat.identify(
+            email = await people.identify(
                 org, PLATFORM, user_id, email=profile.email, timezone=profile.timezone
             )
         return Caller(org, email, user_id, team, workspace)

@@ -31,6 +31,9 @@ METHOD_LIMITS: Mapping[str, Limit] = {
     "chat.update": TIER_3,
     "chat.postEphemeral": TIER_4,
     "conversations.open": TIER_3,
+    # Looking for a prompt whose send is in doubt (internal apps; Slack allows apps distributed
+    # outside the Marketplace far less since 2025).
+    "conversations.history": TIER_3,
     "views.open": TIER_4,
     "views.push": TIER_4,
     "views.update": TIER_4,

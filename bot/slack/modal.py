@@ -8,14 +8,14 @@ errors. Errors are shown three ways: `view_errors` for `response_action: errors`
 them under the inputs of the current view), the field's hint, and a summary section at the top
 of the page that also names errors on other pages.
 
-Each field is one input block whose `block_id` is the field id (or, beyond Slack's 255
-characters, a stable hash of it) and whose element's `action_id` is always "value". Slack keeps
-what people typed across `views.update` when block_id and action_id stay the same.
+Each field is one input block whose `block_id` is the field id (keys are at most 200
+characters, so a field id always fits Slack's 255) and whose element's `action_id` is always
+"value". Slack keeps what people typed across `views.update` when block_id and action_id stay
+the same.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -45,7 +45,6 @@ MAX_OPTIONS = 100
 INPUT_LIMIT = 3000  # plain_text_input max_length
 ACTION_ID = "value"
 PAGE_BLOCKS = 3  # intro, page n of m, error summary: reserved on every page
-HASHED_PREFIX = "field#"
 
 
 # ---- pages --------------------------------------------------------------------------------
@@ -84,31 +83,16 @@ def form_pages(form: Form) -> list[tuple[FormSection, ...]]:
     return [tuple(page) for page in pages]
 
 
-def page_of_field(form: Form, field_id: str) -> int:
-    for number, page in enumerate(form_pages(form)):
-        if any(f.id == field_id for s in page for f in s.fields):
-            return number
-    raise KeyError(field_id)
-
-
-# ---- block ids ----------------------------------------------------------------------------
+def slack_pages(form: Form) -> list[list[str]]:
+    """The field ids on each page: how the check-in session knows what a modal held."""
+    return [[f.id for s in page for f in s.fields] for page in form_pages(form)]
 
 
 def block_id_for(field_id: str) -> str:
-    """The input block id of a field: the id itself, or a stable hash when it is too long."""
-    if len(field_id) <= ID_LIMIT:
-        return field_id
-    return HASHED_PREFIX + hashlib.sha256(field_id.encode()).hexdigest()
-
-
-def block_ids(form: Form) -> dict[str, str]:
-    """block_id -> field id for every field of `form`."""
-    return {block_id_for(f.id): f.id for f in form.fields}
-
-
-def field_id_for_block(form: Form, block_id: str) -> str:
-    """The field id behind an input block id (KeyError for a block that is not a field)."""
-    return block_ids(form)[block_id]
+    """The input block id of a field: the field id itself."""
+    if len(field_id) > ID_LIMIT:
+        raise ValueError(f"a field id longer than Slack's block ids: {field_id[:60]}…")
+    return field_id
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -218,10 +202,10 @@ def _short_title(form: Form, page: int, pages: int) -> str:
 
 
 def _error_summary(form: Form, pages: Sequence[tuple[FormSection, ...]], page: int) -> str:
-    """Every error of the form, those on other pages with their page number."""
+    """Every error and warning of the form, those on other pages with their page number."""
     labels = {f.id: (n, f.label) for n, p in enumerate(pages) for s in p for f in s.fields}
     lines = []
-    for field_id, message in form.errors.items():
+    for field_id, message in _flagged(form).items():
         if field_id in labels:
             number, label = labels[field_id]
             where = "" if number == page else f"Page {number + 1} · "
@@ -267,7 +251,8 @@ def modal_view(
             blocks.append(context(escape(part.subtitle)))
         for field in part.fields:
             initial = answers.get(field.id, field.initial)
-            blocks.append(input_block(field, initial=initial, error=form.errors.get(field.id)))
+            flag = form.errors.get(field.id) or form.warnings.get(field.id)
+            blocks.append(input_block(field, initial=initial, error=flag))
     submit = form.submit_label if last else "Next"
     view: dict[str, Any] = {
         "type": "modal",
@@ -282,16 +267,21 @@ def modal_view(
     return view
 
 
+def _flagged(form: Form) -> dict[str, str]:
+    """The form's errors, and its warnings where a field has no error."""
+    return {**form.warnings, **form.errors}
+
+
 def view_errors(form: Form, page: int) -> dict[str, str]:
-    """{block_id: message} for `response_action: errors`: the errors of fields on `page`.
+    """{block_id: message} for `response_action: errors`: the errors and warnings of fields
+    on `page` (Slack shows both in red under the input; a warning says to submit again).
 
     A form-wide error (field id "") has no input of its own; it goes to the page's first
     input so that Slack shows it at all."""
     fields = [f for s in form_pages(form)[page] for f in s.fields]
+    flagged = _flagged(form)
     out = {
-        block_id_for(f.id): truncate(form.errors[f.id], HINT_LIMIT)
-        for f in fields
-        if f.id in form.errors
+        block_id_for(f.id): truncate(flagged[f.id], HINT_LIMIT) for f in fields if f.id in flagged
     }
     general = form.errors.get("")
     if general and fields:
@@ -308,24 +298,21 @@ def _state_value(action: Mapping[str, Any]) -> str | None:
     a select as its option's value; empty as None."""
     if "selected_option" in action:
         option = action["selected_option"]
-        value = option.get("value") if option else None
+        value = option.get("value") if isinstance(option, Mapping) else None
     else:
         value = action.get("value")
-    if value is None:
-        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None  # empty, or a shape no input of ours sends
     text = str(value)
     return text if text.strip() else None
 
 
-def answers_from_state(form: Form, values: Mapping[str, Any]) -> dict[str, str | None]:
+def answers_from_state(values: Mapping[str, Any]) -> dict[str, str | None]:
     """field id -> answer from a view_submission's `view.state.values` (block_id -> action_id
-    -> {type, value | selected_option}). Blocks that are not fields of `form` are ignored;
-    fields on other pages are absent."""
-    ids = block_ids(form)
+    -> {type, value | selected_option}). Which of them are fields of the page is the check-in
+    session's business."""
     answers: dict[str, str | None] = {}
     for block_id, actions in values.items():
-        field_id = ids.get(block_id)
-        if field_id is None or ACTION_ID not in actions:
-            continue
-        answers[field_id] = _state_value(actions[ACTION_ID])
+        if isinstance(actions, Mapping) and isinstance(actions.get(ACTION_ID), Mapping):
+            answers[block_id] = _state_value(actions[ACTION_ID])
     return answers

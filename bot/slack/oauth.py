@@ -2,10 +2,10 @@
 
 `/slack/install` starts Slack's OAuth flow and `/slack/oauth_redirect` finishes it (bolt's
 OAuth flow); installations and the flow's state are kept in our database with slack_sdk's
-SQLAlchemy stores (their tables come with migration 0003). Once a workspace is installed it is
-linked to its organisation (`Drumbeat.workspace_org`: the only organisation of the database,
-or the one an admin links it to), and every request or message of that workspace is about
-that organisation only.
+SQLAlchemy stores (their tables come with migration 0003). An installed workspace belongs to an
+organisation only once an admin links it (`drumbeat workspace link`, or SLACK_ALLOWED_TEAMS):
+anybody can complete the install of a distributed app, so until then its people see nothing
+of any organisation, and the admins are told about it once.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.slack.logs import slack_logger
 from bot.slack.manifest import EVENTS_PATH, OAUTH_REDIRECT_PATH, manifest_template
 from bot.slack.workspaces import PLATFORM
+from rhythm.errors import UnknownWorkspace
+from rhythm.people import Admission
 from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def oauth_settings(
     installations: AsyncSQLAlchemyInstallationStore,
     states: AsyncSQLAlchemyOAuthStateStore,
     drumbeat: Drumbeat,
+    admission: Admission,
 ) -> AsyncOAuthSettings:
     return AsyncOAuthSettings(
         client_id=client_id,
@@ -73,19 +76,28 @@ def oauth_settings(
         installation_store_bot_only=True,
         state_store=states,
         state_expiration_seconds=STATE_SECONDS,
-        callback_options=AsyncCallbackOptions(success=_linked(drumbeat), failure=_failed),
+        callback_options=AsyncCallbackOptions(
+            success=_linked(drumbeat, admission), failure=_failed
+        ),
         logger=slack_logger(),
     )
 
 
-def _linked(drumbeat: Drumbeat) -> Callable[[AsyncSuccessArgs], Awaitable[BoltResponse]]:
+def _linked(
+    drumbeat: Drumbeat, admission: Admission
+) -> Callable[[AsyncSuccessArgs], Awaitable[BoltResponse]]:
     async def success(args: AsyncSuccessArgs) -> BoltResponse:
         team = args.installation.team_id or ""
         try:
-            org = await drumbeat.workspace_org(PLATFORM, team)
-        except LookupError as error:
-            log.warning("Slack workspace %s installed but not linked: %s", team, error)
-            return _page(200, "Drumbeat is installed", str(error))
+            org = await drumbeat.people.workspace_org(PLATFORM, team, admission=admission)
+        except UnknownWorkspace:
+            log.warning("Slack workspace %s installed Drumbeat; no admin has linked it", team)
+            return _page(
+                200,
+                "Drumbeat is installed",
+                "Drumbeat's admins have been told. Until one of them connects this workspace "
+                "to your organisation, Drumbeat will answer that it is not connected yet.",
+            )
         log.info("Slack workspace %s installed for organisation %s", team, org)
         return await args.default.success(args)
 

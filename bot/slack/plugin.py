@@ -23,7 +23,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.gateway import SlackGateway
 from bot.slack.http import SlackEndpoint
@@ -35,6 +35,7 @@ from bot.slack.oauth import INSTALL_PATH, installation_store, oauth_settings, st
 from bot.slack.services import SlackServices
 from bot.slack.webapi import SlackWebApi
 from bot.slack.workspaces import InstalledWorkspaces, SingleWorkspace, Workspaces
+from rhythm.people import Admission, allow_list
 from rhythm.ports import Store
 from rhythm.service import Drumbeat
 
@@ -78,7 +79,9 @@ def slack_gateway(
     elif settings.slack_bot_token:
         workspaces = SingleWorkspace(token=settings.slack_bot_token)
     else:
-        raise ValueError("Slack needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+        raise SettingsError(
+            "Slack needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        )
     directory = SlackDirectory(api=api)
     return SlackGateway(
         api=api,
@@ -96,10 +99,12 @@ def attach_slack(
     socket_mode: SocketModeFactory | None = None,
 ) -> None:
     if not settings.slack_signing_secret:
-        raise ValueError("Slack needs SLACK_SIGNING_SECRET to verify its requests")
+        raise SettingsError("Slack needs SLACK_SIGNING_SECRET to verify its requests")
+    admission = slack_admission(settings)
     people = SlackPeople(
-        drumbeat=drumbeat, directory=gateway.recipients.directory, workspaces=gateway.workspaces
-    )
+        drumbeat=drumbeat, directory=gateway.recipients.directory, workspaces=gateway.workspaces,
+        admission=admission,
+    )  # fmt: skip
     services = SlackServices(drumbeat=drumbeat, gateway=gateway, people=people)
     oauth = None
     if isinstance(gateway.workspaces, InstalledWorkspaces):
@@ -111,6 +116,7 @@ def attach_slack(
             installations=gateway.workspaces.installations,  # type: ignore[arg-type]
             states=state_store(_engine(drumbeat.store)),
             drumbeat=drumbeat,
+            admission=admission,
         )
     bolt = build_app(
         services=services,
@@ -131,9 +137,21 @@ def attach_slack(
     web_app.cleanup_ctx.append(_closing(endpoint, gateway))
 
 
+def slack_admission(settings: Settings) -> Admission:
+    """Which workspaces join an organisation without `drumbeat workspace link`: the one of
+    SLACK_BOT_TOKEN (the admin configured it), and those SLACK_ALLOWED_TEAMS lists. An OAuth
+    install is anybody's to complete, so it joins nothing by itself."""
+    return Admission(
+        join_only_organisation=not uses_oauth(settings),
+        allowed=allow_list(settings.slack_allowed_teams),
+    )
+
+
 def _engine(store: Store) -> AsyncEngine:
-    """SqlStore's engine: slack_sdk's stores keep installations in the same database."""
-    engine: AsyncEngine = store.engine  # type: ignore[attr-defined]
+    """The store's engine for slack_sdk's stores, which keep installations and OAuth states
+    in our database: one whose transactions wait for SQLite's write lock (they read, then
+    write; see SqlStore.shared_engine)."""
+    engine: AsyncEngine = store.shared_engine  # type: ignore[attr-defined]
     return engine
 
 

@@ -13,16 +13,18 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.slack.blocks import fallback_text, message_chunks
 from bot.slack.gateway import SlackGateway
 from bot.slack.identity import Caller, SlackPeople
-from bot.slack.metadata import ModalState
 from bot.slack.modal import modal_view
 from bot.slack.webapi import SlackError, SlackWebApi
-from rhythm.messages import Form, Message, Text
+from rhythm.checkin import FormPage
+from rhythm.messages import Message, Text
 from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
 
 CHECKIN_VIEW = "checkin"
 MAX_RESPONSES = 5  # Slack accepts five posts to one response_url
+BUSY = "Slack is busy right now, so the form could not open. Try again in a moment."
+SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
 # How many acknowledged requests do their work at once. The rest wait their turn: a burst of
@@ -43,16 +45,19 @@ class SlackServices:
         return self.gateway.api
 
     async def open_form(
-        self,
-        caller: Caller,
-        trigger_id: str,
-        form: Form,
-        *,
-        page: int = 0,
-        answers: dict[str, str | None] | None = None,
+        self, caller: Caller, trigger_id: str, page: FormPage, *, respond: AsyncRespond | None
     ) -> None:
-        view = check_in_view(caller.org, form, page=page, answers=answers)
-        await self.api.call(caller.workspace, "views.open", trigger_id=trigger_id, view=view)
+        """Open the check-in modal with the click's or command's trigger id: at once, never
+        paced behind other calls (the trigger lasts three seconds). A refusal is told."""
+        try:
+            await self.api.call(
+                caller.workspace, "views.open", paced=False, trigger_id=trigger_id,
+                view=check_in_view(page),
+            )  # fmt: skip
+        except SlackError as error:
+            problem = BUSY if error.code == "ratelimited" else f"Could not open the form: {error}"
+            log.warning("views.open for %s failed: %s", caller.person, error)
+            await say_problem(self, caller, respond, problem)
 
     async def tell(
         self,
@@ -80,22 +85,22 @@ class SlackServices:
             )
 
 
-def check_in_view(
-    org: str, form: Form, *, page: int = 0, answers: dict[str, str | None] | None = None
-) -> dict[str, Any]:
+def check_in_view(page: FormPage) -> dict[str, Any]:
+    """A page of the check-in form as a modal. The core's form context travels as the
+    view's private_metadata and comes back untouched with the submission."""
     return modal_view(
-        form,
-        page=page,
-        private_metadata=ModalState(org, form.context, page).dump(),
+        page.form,
+        page=page.page,
+        private_metadata=page.form.context,
         callback_id=CHECKIN_VIEW,
-        answers=answers,
+        answers=page.answers,
     )
 
 
 async def say_problem(
     services: SlackServices, caller: Caller | None, respond: AsyncRespond | None, problem: str
 ) -> None:
-    """A LookupError or a refused Slack call, told to the person who asked (best effort)."""
+    """A refusal (the core's, or Slack's), told to the person who asked (best effort)."""
     if respond is not None and respond.response_url is not None:
         message = Text(problem)
         await respond(

@@ -53,14 +53,16 @@ class SingleWorkspace:
 
 class InstalledWorkspaces:
     """OAuth installs: the newest bot token of each workspace, from the installation store,
-    kept for `ttl` seconds so a busy tick does not query it for every message."""
+    and the workspace linked to each organisation, both read again after `ttl` seconds: a
+    fan-out of thousands does not query them per message, and a token revoked or a link
+    changed through another replica is seen within seconds."""
 
     def __init__(
         self,
         *,
         installations: AsyncInstallationStore,
         links: WorkspaceRepository,
-        ttl: float = 300.0,
+        ttl: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.installations = installations

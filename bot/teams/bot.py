@@ -26,21 +26,24 @@ from msrest.exceptions import HttpOperationError
 from bot.teams.cards import (
     ActionSubmit,
     FormSubmit,
+    answers_from_submit,
     card_for,
     done_card,
-    first_error_page,
     form_cards,
-    form_pages,
+    page_fields,
     parse_submit,
     prefill,
 )
-from bot.teams.cards import answers_from_submit as page_answers
 from bot.teams.gateway import PLATFORM, person_address, reference_dict, tenant_address
+from rhythm.checkin import CheckedIn, FormPage, prompt_id_of
 from rhythm.commands import run_command
-from rhythm.messages import Form, Message, Notice, Text
-from rhythm.ports import Conversation
+from rhythm.errors import DrumbeatError, StaleForm, UnknownPerson
+from rhythm.messages import Message, Notice, Text
+from rhythm.people import Admission
+from rhythm.ports import ConversationRepository
 from rhythm.prompting import OFF, OPEN, SNOOZE
-from rhythm.service import Accepted, Drumbeat, UnknownPerson, parse_context
+from rhythm.records import Conversation
+from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +115,28 @@ def _member(account: Any) -> Member:
     return Member(account.id, account.aad_object_id, email, account.name or "")
 
 
+UNKNOWN_BUTTON = "That button is not one I know any more. Type checkin to check in."
+
+
 class TeamsBot(ActivityHandler):
-    def __init__(self, *, drumbeat: Drumbeat, members: MemberDirectory | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        drumbeat: Drumbeat,
+        conversations: ConversationRepository,
+        admission: Admission | None = None,
+        members: MemberDirectory | None = None,
+    ) -> None:
         self.drumbeat = drumbeat
+        self.conversations = conversations
+        self.admission = admission or Admission()
         self.members = members or TeamsMembers()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
             await super().on_turn(turn_context)
-        except LookupError as error:  # domain errors carry their own user-facing message
-            await say(turn_context, Text(str(error.args[0]) if error.args else str(error)))
+        except DrumbeatError as error:  # a refusal carries the sentence for the person
+            await say(turn_context, Text(error.message))
 
     # ---- installs and new members -----------------------------------------------------------
 
@@ -154,13 +169,13 @@ class TeamsBot(ActivityHandler):
             if not member.aad_object_id or not member.email:
                 continue
             try:
-                who = await self.drumbeat.identify(
+                who = await self.drumbeat.people.identify(
                     org, PLATFORM, member.aad_object_id, email=member.email
                 )
             except UnknownPerson:
                 continue
             address = person_address(member.aad_object_id)
-            if await self.drumbeat.store.conversation(PLATFORM, address):
+            if await self.conversations.conversation(PLATFORM, address):
                 continue
             record = ConversationReference(
                 user=ChannelAccount(id=member.id, aad_object_id=member.aad_object_id),
@@ -171,7 +186,7 @@ class TeamsBot(ActivityHandler):
             )
             stored = reference_dict(record)
             stored["conversation"] = {"tenantId": tenant_of(activity)}
-            await self.drumbeat.store.save_conversation(
+            await self.conversations.save_conversation(
                 Conversation(PLATFORM, address, stored, org=org, person=who)
             )
 
@@ -189,7 +204,7 @@ class TeamsBot(ActivityHandler):
         who = await self._identify(turn_context, org, activity.from_property)
         if channel is None:
             await self._remember_person(turn_context, org, who)
-        await self.drumbeat.reachable(org, who)
+        await self.drumbeat.people.reachable(org, who)
         if activity.value is not None:
             await self._on_button(turn_context, org, who, activity.value)
             return
@@ -200,7 +215,7 @@ class TeamsBot(ActivityHandler):
         if reply.message is not None:
             await say(turn_context, reply.message)
         if reply.form is not None:
-            await send_card(turn_context, form_cards(reply.form))
+            await send_card(turn_context, page_card(reply.form))
 
     # ---- card buttons -----------------------------------------------------------------------
 
@@ -211,25 +226,23 @@ class TeamsBot(ActivityHandler):
         elif isinstance(pressed, ActionSubmit):
             await self._on_action(context, org, who, pressed)
         else:
-            log.info("ignored a card submit that is not Drumbeat's: %r", str(value)[:200])
+            log.info("a card submit that is not Drumbeat's: %r", str(value)[:200])
+            await say(context, Text(UNKNOWN_BUTTON))
 
     async def _on_action(
         self, context: TurnContext, org: str, who: str, pressed: ActionSubmit
     ) -> None:
-        try:
-            prompt_id = int(pressed.value)
-        except ValueError:
-            prompt_id = None
+        checkins = self.drumbeat.checkins
         if pressed.action == OPEN:
-            form = await self.drumbeat.open_form(org, who, prompt_id=prompt_id)
-            await replace_card(context, form_cards(form))
-        elif pressed.action == SNOOZE and prompt_id is not None:
-            await say(context, await self.drumbeat.snooze(org, who, prompt_id))
-        elif pressed.action == OFF and prompt_id is not None:
-            notice = await self.drumbeat.off_this_week(org, who, prompt_id)
+            page = await checkins.open(org, who, prompt_id=prompt_id_of(pressed.value))
+            await replace_card(context, page_card(page))
+        elif pressed.action == SNOOZE:
+            await say(context, await checkins.snooze(org, who, prompt_id_of(pressed.value)))
+        elif pressed.action == OFF:
+            notice = await checkins.skip_period(org, who, prompt_id_of(pressed.value))
             await replace_card(context, done_card(notice))
         else:
-            log.info("ignored the card action %r", pressed.action[:100])
+            raise StaleForm(UNKNOWN_BUTTON)
 
     async def _on_form_page(
         self,
@@ -239,42 +252,21 @@ class TeamsBot(ActivityHandler):
         pressed: FormSubmit,
         value: Mapping[str, Any],
     ) -> None:
-        form = await self._form(org, who, pressed.context)
-        answers = page_answers(form, value)
-        pages = form_pages(form)
-        if len(pages) != pressed.pages or not pressed.final:
-            page = min(pressed.page, len(pages) - 1)
-            fields = [f.id for section in pages[page] for f in section.fields]
-            errors = await self.drumbeat.submit_page(
-                org, who, pressed.context, answers, fields=fields
-            )
-            if errors:
-                shown = prefill(form.with_errors(errors), answers)
-                await replace_card(context, form_cards(shown, page=page))
-            else:
-                draft = await self.drumbeat.store.load_draft(org, who, pressed.context)
-                await replace_card(context, form_cards(prefill(form, draft), page=page + 1))
-            return
-        outcome = await self.drumbeat.submit(
-            org, who, pressed.context, answers, idempotency_key=_submit_key(context.activity)
-        )
-        if isinstance(outcome, Accepted):
+        outcome = await self.drumbeat.checkins.submit(
+            org, who, pressed.context, answers_from_submit(value), pager=page_fields,
+            idempotency_key=_submit_key(context.activity),
+        )  # fmt: skip
+        if isinstance(outcome, CheckedIn):
             await replace_card(context, done_card(outcome.notice))
-            return
-        draft = await self.drumbeat.store.load_draft(org, who, pressed.context)
-        shown = prefill(outcome.form, {**draft, **answers})
-        await replace_card(context, form_cards(shown, page=first_error_page(shown)))
-
-    async def _form(self, org: str, who: str, context: str) -> Form:
-        """The form a submitted card was drawn from, rebuilt from its context."""
-        kind, _, prompt_id = parse_context(context)
-        form = await self.drumbeat.open_form(org, who, prompt_id=prompt_id, kind=kind)
-        return replace(form, context=context)
+        else:
+            await replace_card(context, page_card(outcome))
 
     # ---- who and where ----------------------------------------------------------------------
 
     async def _org(self, context: TurnContext) -> str:
-        return await self.drumbeat.workspace_org(PLATFORM, tenant_of(context.activity))
+        return await self.drumbeat.people.workspace_org(
+            PLATFORM, tenant_of(context.activity), admission=self.admission
+        )
 
     async def _identify(self, context: TurnContext, org: str, account: ChannelAccount) -> str:
         """The person behind a Teams user: by linked AAD object id, else by the email Teams'
@@ -282,14 +274,14 @@ class TeamsBot(ActivityHandler):
         aad = account.aad_object_id
         if aad:
             try:
-                return await self.drumbeat.identify(org, PLATFORM, aad)
+                return await self.drumbeat.people.identify(org, PLATFORM, aad)
             except UnknownPerson:
                 pass
         member = await self.members.member(context, account.id)
         aad = aad or (member.aad_object_id if member else None)
         if not aad:
             raise UnknownPerson(account.name or account.id, org)
-        return await self.drumbeat.identify(
+        return await self.drumbeat.people.identify(
             org, PLATFORM, aad, email=member.email if member else None,
             timezone=client_timezone(context.activity),
         )  # fmt: skip
@@ -330,7 +322,7 @@ class TeamsBot(ActivityHandler):
 
     async def _save(self, conversation: Conversation) -> None:
         """Save a reference unless the stored one is the same (most messages change nothing)."""
-        store = self.drumbeat.store
+        store = self.conversations
         stored = await store.conversation(conversation.platform, conversation.address)
         if stored is not None and conversation.person is None:
             conversation = replace(conversation, person=stored.person)
@@ -396,6 +388,11 @@ def _submit_key(activity: Activity) -> str | None:
 
 
 # ---- replying -------------------------------------------------------------------------------
+
+
+def page_card(page: FormPage) -> dict[str, Any]:
+    """A page of the check-in form as its card, showing what the person typed so far."""
+    return form_cards(prefill(page.form, page.answers), page=page.page)
 
 
 def card_activity(card: Mapping[str, Any]) -> Activity:

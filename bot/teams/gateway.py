@@ -41,7 +41,8 @@ from bot.ratelimit import Limit, Throttle
 from bot.teams.cards import card_for
 from rhythm.messages import Message
 from rhythm.okr import Person
-from rhythm.ports import Clock, Conversation, DeliveryError, Store, SystemClock
+from rhythm.ports import Clock, DeliveryError, Store, SystemClock
+from rhythm.records import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,9 @@ class TeamsGateway:
 
     # ---- ChatGateway ----------------------------------------------------------------------
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         if not person.teams_user_id:
             raise DeliveryError(f"{person.email} has no Teams account linked", permanent=True)
         try:
@@ -183,6 +186,13 @@ class TeamsGateway:
                 )
             raise
         return f"{reference.conversation.id}|{ids[0]}"
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        # A bot cannot read a Teams conversation's history: a send in doubt is sent again
+        # (at most the messages in flight when a process died).
+        return None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         conversation, activity_id = split_ref(ref)

@@ -291,20 +291,14 @@ async def run_local(
     from bot.app import runtime
     from bot.okrfile import load_organisation
     from bot.server import create_app, serving, until_stopped
-    from rhythm.okr import carry_progress
 
     settings = settings.model_copy(
         update={"teams_local": True, "host": "127.0.0.1", "port": bot_port}
     )
     cli = await ensure_installed(cache)
     async with runtime(settings) as rt:
-        tree = load_organisation(okr_file)
-        existing = await rt.store.load_organisation(tree.key)
-        await rt.store.save_organisation(
-            carry_progress(tree, existing) if existing is not None else tree
-        )
+        tree = await rt.store.save_organisation(load_organisation(okr_file))
         await rt.store.link_workspace("teams", TENANT, tree.key)
-        rt.drumbeat.forget()
         org = await rt.drumbeat.organisation(tree.key)
         users = playground_users(org, current or (SAMPLE_USER if okr_file == SAMPLE else None))
         async with serving(create_app(rt), "127.0.0.1", bot_port):

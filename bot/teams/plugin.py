@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import Bot, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
 
 from bot.settings import Settings
-from bot.teams.adapter import teams_adapter
+from bot.teams.adapter import is_local, teams_adapter
 from bot.teams.bot import MemberDirectory, TeamsBot, say
 from bot.teams.gateway import TeamsGateway, TeamsLimits
+from bot.teams.ingress import MalformedActivity, parse_activity
 from rhythm.messages import Text
+from rhythm.people import Admission, allow_list
 from rhythm.ports import Store
 from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
 
 SORRY = Text("Sorry, something went wrong on my side. Please try again in a minute.")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def teams_gateway(
@@ -43,15 +49,56 @@ def attach_teams(
 ) -> None:
     """POST /api/messages: Teams' activities, through the gateway's adapter (the same
     credentials for replies and proactive messages)."""
-    adapter = gateway.adapter
-    adapter.on_turn_error = _on_turn_error
-    bot = TeamsBot(drumbeat=drumbeat, members=members)
+    bot = TeamsBot(
+        drumbeat=drumbeat, conversations=gateway.store, admission=teams_admission(settings),
+        members=members,
+    )  # fmt: skip
+    serve_activities(web_app, gateway.adapter, bot)
 
+
+def teams_admission(settings: Settings) -> Admission:
+    """Which tenants join an organisation without `drumbeat workspace link`: a single-tenant
+    app's own (only its tenant's tokens are accepted) and local mode's, and those
+    TEAMS_ALLOWED_TENANTS lists. A multi-tenant bot hears from any tenant: none joins by
+    itself."""
+    single = settings.microsoft_app_type.lower() == "singletenant" or is_local(settings)
+    return Admission(
+        join_only_organisation=single, allowed=allow_list(settings.teams_allowed_tenants)
+    )
+
+
+def serve_activities(web_app: web.Application, adapter: CloudAdapter, bot: Bot) -> None:
+    """POST /api/messages for this bot: 401 without a valid token (when the adapter has
+    credentials), 400 for what botbuilder cannot handle, botbuilder for the rest."""
+    adapter.on_turn_error = _on_turn_error
+    web_app.router.add_post("/api/messages", activity_endpoint(adapter, bot))
+
+
+def activity_endpoint(adapter: CloudAdapter, bot: Bot) -> Handler:
     async def messages(request: web.Request) -> web.StreamResponse:
+        await _authenticate(adapter, request.headers.get("Authorization", ""))
+        try:
+            parse_activity(await request.read(), request.headers.get("Content-Type"))
+        except MalformedActivity as refusal:
+            log.warning("Teams activity malformed (%d): %s", refusal.status, refusal.reason)
+            return web.json_response({"error": refusal.reason}, status=refusal.status)
+        # The raw request, as before: botbuilder reads the body (aiohttp kept it) and checks
+        # the token again, this time with the activity's channel and service URL.
         response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
 
-    web_app.router.add_post("/api/messages", messages)
+    return messages
+
+
+async def _authenticate(adapter: CloudAdapter, authorization: str) -> None:
+    """The token before the body: botbuilder's own check of it (signature, issuer, audience,
+    expiry), given an empty activity, which claims no channel (endorsements) and no service
+    URL; CloudAdapter checks those two against the activity later. Without credentials the
+    check lets a request without a token through, as CloudAdapter does."""
+    try:
+        await adapter.bot_framework_authentication.authenticate_request(Activity(), authorization)
+    except PermissionError as error:  # SingleAttemptAuthentication's "bad token", for all kinds
+        raise web.HTTPUnauthorized() from error
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:

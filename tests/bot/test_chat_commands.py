@@ -103,7 +103,6 @@ async def test_a_lead_of_a_team_above_may_subscribe(drumbeat: Drumbeat) -> None:
 async def test_admins_may_subscribe_any_team(drumbeat: Drumbeat, store: SqlStore) -> None:
     org = await drumbeat.organisation("acme")
     await store.save_organisation(replace(org, admins=(LUCAS,)))
-    drumbeat.forget()
 
     assert await say(drumbeat, LUCAS, "subscribe support") == (
         "✅ This channel now receives Customer Support's digests."

@@ -17,13 +17,17 @@ from rich.console import Console
 from bot.console.gateway import ConsoleGateway, Sent
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
-from rhythm.digest import Digest
+from rhythm.checkin import CheckedIn, FormPage
+from rhythm.digest_model import Digest
+from rhythm.errors import NotYourPrompt, UnknownPerson, UnknownWorkspace
 from rhythm.home import build_home
-from rhythm.messages import DigestMessage, Message, Notice, Table, Text
+from rhythm.messages import DigestMessage, Form, Message, Notice, Table, Text
 from rhythm.okr import DateRange, Organisation, Person
-from rhythm.ports import ON_LEAVE, DeliveryError, FixedClock
+from rhythm.people import Admission
+from rhythm.ports import DeliveryError, FixedClock
 from rhythm.prompting import OPEN
-from rhythm.service import Accepted, Drumbeat, Rejected, UnknownPerson, UnknownWorkspace
+from rhythm.records import ON_LEAVE
+from rhythm.service import Drumbeat
 from storage.store import SqlStore
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme.yaml"
@@ -50,10 +54,12 @@ class UnreliableGateway(ConsoleGateway):
         self.failures: dict[str, DeliveryError] = {}
         self.attempts: dict[str, int] = {}
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         if person.email in self.failures:
             raise self.failures[person.email]
-        return await super().send_direct(org, person, message)
+        return await super().send_direct(org, person, message, tag=tag)
 
     async def post_channel(
         self, org: str, channel: str, message: Message, *, thread: str | None = None
@@ -77,8 +83,7 @@ class World:
         await self.drumbeat.tick(at)
 
     async def replace_tree(self, org: Organisation) -> None:
-        await self.store.save_organisation(org)
-        self.drumbeat.forget()
+        await self.store.save_organisation(org)  # every process sees it on its next use
 
     def notices_to(self, email: str) -> list[Notice]:
         return [
@@ -128,43 +133,58 @@ def with_person(org: Organisation, email: str, **changes: object) -> Organisatio
 
 # ---- workspaces --------------------------------------------------------------------------
 
+SINGLE = Admission(join_only_organisation=True)  # SLACK_BOT_TOKEN, a single-tenant Teams app
 
-async def test_a_new_workspace_belongs_to_the_only_organisation(world: World) -> None:
-    assert await world.drumbeat.workspace_org("slack", "T0ACME") == "acme"
+
+async def test_a_configured_workspace_joins_the_only_organisation(world: World) -> None:
+    people = world.drumbeat.people
+    assert await people.workspace_org("slack", "T0ACME", admission=SINGLE) == "acme"
 
     assert await world.store.workspace_org("slack", "T0ACME") == "acme"
     assert await world.store.org_workspaces("acme", "slack") == ["T0ACME"]
-    assert await world.drumbeat.workspace_org("slack", "T0ACME") == "acme"
+    assert await people.workspace_org("slack", "T0ACME") == "acme"  # linked now
 
 
-async def test_with_several_organisations_an_admin_links_the_workspace(world: World) -> None:
+def connection_requests(world: World) -> list[tuple[str, Notice]]:
+    return [
+        (s.to, s.message)
+        for s in world.chat.outbox
+        if isinstance(s.message, Notice) and s.message.title.startswith("🔌")
+    ]
+
+
+async def test_a_workspace_nobody_linked_gets_nothing_and_the_admins_hear_once(
+    world: World,
+) -> None:
+    people = world.drumbeat.people
+
+    for _ in range(3):
+        with pytest.raises(UnknownWorkspace, match="not connected to Drumbeat yet; ask your"):
+            await people.workspace_org("slack", "T0STRANGER")
+    with pytest.raises(UnknownWorkspace):
+        await people.workspace_org("teams", "tenant-9")
+
+    assert await world.store.workspace_org("slack", "T0STRANGER") is None
+    told = connection_requests(world)
+    assert [(to, notice.title) for to, notice in told] == [
+        (CLAIRE, "🔌 A Slack workspace wants to use Drumbeat"),
+        (CLAIRE, "🔌 A Microsoft Teams tenant wants to use Drumbeat"),
+    ]
+    assert "drumbeat workspace link slack T0STRANGER acme" in told[0][1].lines[1]
+    await world.store.link_workspace("slack", "T0STRANGER", "acme")  # the admin's act
+    assert await people.workspace_org("slack", "T0STRANGER") == "acme"
+
+
+async def test_an_allow_list_names_the_workspaces_that_join(world: World) -> None:
     await world.store.save_organisation(replace(world.org, key="beta", name="Beta"))
+    allowed = Admission(allowed={"T0BETA": "beta", "T0ANY": None})
+    people = world.drumbeat.people
 
-    with pytest.raises(LookupError) as slack:
-        await world.drumbeat.workspace_org("slack", "T0NEW")
-    with pytest.raises(UnknownWorkspace) as teams:
-        await world.drumbeat.workspace_org("teams", "tenant-9")
-
-    assert str(slack.value) == (
-        "This Slack workspace (T0NEW) is not linked to an organisation. An admin links it "
-        "with `drumbeat workspace link slack T0NEW ORG` (organisations: acme, beta)."
-    )
-    assert str(teams.value).startswith("This Teams tenant (tenant-9) is not linked")
-    assert await world.store.workspace_org("slack", "T0NEW") is None
-    await world.store.link_workspace("teams", "tenant-9", "beta")
-    assert await world.drumbeat.workspace_org("teams", "tenant-9") == "beta"
-
-
-async def test_with_no_organisation_the_message_says_to_import_one(store: SqlStore) -> None:
-    drumbeat = Drumbeat(
-        store=store,
-        chat=ChatRouter(gateways={"console": ConsoleGateway(console=Console(file=io.StringIO()))},
-                        fallback="console"),
-        clock=FixedClock(MONDAY),
-    )  # fmt: skip
-
-    with pytest.raises(LookupError, match="Import an OKR file first"):
-        await drumbeat.workspace_org("slack", "T0NEW")
+    assert await people.workspace_org("slack", "T0BETA", admission=allowed) == "beta"
+    with pytest.raises(UnknownWorkspace):  # two organisations: "the only one" is none
+        await people.workspace_org("slack", "T0ANY", admission=allowed)
+    with pytest.raises(UnknownWorkspace):  # with several, even a configured one is linked
+        await people.workspace_org("slack", "T0ACME", admission=SINGLE)
 
 
 # ---- who is who --------------------------------------------------------------------------
@@ -174,19 +194,19 @@ async def test_identify_by_the_file_s_chat_ids(world: World) -> None:
     teams_id = world.org.person[THOMAS].teams_user_id
     assert teams_id is not None
 
-    assert await world.drumbeat.identify("acme", "slack", "U05ACME001") == CLAIRE
-    assert await world.drumbeat.identify("acme", "teams", teams_id.upper()) == THOMAS
+    assert await world.drumbeat.people.identify("acme", "slack", "U05ACME001") == CLAIRE
+    assert await world.drumbeat.people.identify("acme", "teams", teams_id.upper()) == THOMAS
     assert await world.store.chat_profiles("acme") == []  # nothing to remember
 
 
 async def test_identify_by_email_links_the_id_and_takes_the_chat_timezone(world: World) -> None:
-    found = await world.drumbeat.identify(
+    found = await world.drumbeat.people.identify(
         "acme", "slack", "U0LUCAS", email=" Lucas.Bernard@ACME.example ",
         timezone="America/Chicago",
     )  # fmt: skip
 
     assert found == LUCAS
-    assert await world.drumbeat.identify("acme", "slack", "U0LUCAS") == LUCAS  # now linked
+    assert await world.drumbeat.people.identify("acme", "slack", "U0LUCAS") == LUCAS  # now linked
     lucas = (await world.drumbeat.organisation("acme")).person[LUCAS]
     assert (lucas.slack_user_id, lucas.timezone) == ("U0LUCAS", "America/Chicago")
 
@@ -195,7 +215,7 @@ async def test_identify_by_email_links_the_id_and_takes_the_chat_timezone(world:
 async def test_identify_ignores_a_timezone_that_is_not_one(
     world: World, timezone: str | None
 ) -> None:
-    found = await world.drumbeat.identify(
+    found = await world.drumbeat.people.identify(
         "acme", "teams", "aad-ananya", email=ANANYA, timezone=timezone
     )
 
@@ -206,24 +226,36 @@ async def test_identify_ignores_a_timezone_that_is_not_one(
 
 async def test_identify_refuses_strangers(world: World) -> None:
     with pytest.raises(UnknownPerson, match=r"stranger@else\.example is not in Acme's OKR tree"):
-        await world.drumbeat.identify("acme", "slack", "U0X", email="stranger@else.example")
+        await world.drumbeat.people.identify("acme", "slack", "U0X", email="stranger@else.example")
     with pytest.raises(UnknownPerson, match="slack user U0X"):
-        await world.drumbeat.identify("acme", "slack", "U0X")
+        await world.drumbeat.people.identify("acme", "slack", "U0X")
     assert await world.store.chat_profiles("acme") == []
 
 
 # ---- paged forms -------------------------------------------------------------------------
 
 
-async def julien_pages(world: World) -> tuple[str, list[list[str]]]:
-    """Julien's weekly form, one page per key result, as Teams cards page it."""
-    form = await world.drumbeat.open_form("acme", JULIEN)
-    pages = [[f.id for f in section.fields] for section in form.sections]
+def by_key_result(form: Form) -> list[list[str]]:
+    """One page per key result (and its initiatives), as a platform with small pages would."""
+    pages: list[list[str]] = []
+    for section in form.sections:
+        ids = [f.id for f in section.fields]
+        if section.title.startswith("Initiatives") and pages:
+            pages[-1] += ids
+        else:
+            pages.append(ids)
+    return pages
+
+
+async def julien_pages(world: World) -> tuple[FormPage, list[list[str]]]:
+    """Julien's weekly form, one page per key result."""
+    opened = await world.drumbeat.checkins.open("acme", JULIEN)
+    pages = by_key_result(opened.form)
     assert [page[0] for page in pages] == [
         "kr:weekly-active-teams:value",
         "kr:nps:value",
     ]
-    return form.context, pages
+    return opened, pages
 
 
 def answered(page: Sequence[str], value: str, confidence: str = "7") -> dict[str, str | None]:
@@ -236,74 +268,82 @@ def answered(page: Sequence[str], value: str, confidence: str = "7") -> dict[str
     return answers
 
 
-async def test_pages_are_kept_as_a_draft_until_the_last_one_is_submitted(world: World) -> None:
-    context, (first, second) = await julien_pages(world)
-
-    # Only the page's own fields are checked: the second page is still empty.
-    errors = await world.drumbeat.submit_page(
-        "acme", JULIEN, context, answered(first, "4,150", "6"), fields=first
+async def submit(
+    world: World, shown: FormPage, answers: dict[str, str | None], key: str | None = None
+) -> FormPage | CheckedIn:
+    return await world.drumbeat.checkins.submit(
+        "acme", JULIEN, shown.form.context, answers, pager=by_key_result, idempotency_key=key
     )
 
-    assert errors == {}
-    draft = await world.store.load_draft("acme", JULIEN, context)
-    assert draft["kr:weekly-active-teams:value"] == "4,150"
 
-    outcome = await world.drumbeat.submit("acme", JULIEN, context, answered(second, "38"))
+async def test_pages_are_kept_as_a_draft_until_the_last_one_is_submitted(world: World) -> None:
+    opened, (first, second) = await julien_pages(world)
 
-    assert isinstance(outcome, Accepted)
-    last = await world.store.last_answers("acme", JULIEN)
+    # Only the page's own fields are checked: the second page is still empty.
+    following = await submit(world, opened, answered(first, "4,150", "6"))
+
+    assert isinstance(following, FormPage)
+    assert (following.page, dict(following.form.errors)) == (1, {})
+    assert following.answers["kr:weekly-active-teams:value"] == "4,150"
+    outcome = await submit(world, following, answered(second, "38"))
+
+    assert isinstance(outcome, CheckedIn)
+    last = await world.store.kr_states("acme", JULIEN)
     assert (last["weekly-active-teams"].value, last["weekly-active-teams"].confidence) == (
         4150.0,
         6,
     )
     assert last["nps"].value == 38.0
-    assert await world.store.load_draft("acme", JULIEN, context) == {}
+    reopened = await world.drumbeat.checkins.open("acme", JULIEN)
+    assert reopened.answers == {}  # the draft is gone with the check-in
 
 
-async def test_a_page_with_an_error_returns_it_and_keeps_no_draft(world: World) -> None:
-    context, (first, second) = await julien_pages(world)
+async def test_a_page_with_an_error_comes_back_and_the_next_page_waits(world: World) -> None:
+    opened, (first, second) = await julien_pages(world)
 
-    errors = await world.drumbeat.submit_page(
-        "acme", JULIEN, context, answered(first, "lots"), fields=first
-    )
+    refused = await submit(world, opened, answered(first, "lots"))
 
-    assert list(errors) == ["kr:weekly-active-teams:value"]
-    assert "not a number" in errors["kr:weekly-active-teams:value"]
-    assert await world.store.load_draft("acme", JULIEN, context) == {}
+    assert isinstance(refused, FormPage)
+    assert (refused.page, refused.again) == (0, True)
+    assert list(refused.form.errors) == ["kr:weekly-active-teams:value"]
+    assert "not a number" in refused.form.errors["kr:weekly-active-teams:value"]
+    following = await submit(world, refused, answered(first, "4100"))
+    assert isinstance(following, FormPage)
+    assert following.page == 1
+    later = await submit(world, following, answered(second, "-"))
 
-    assert await world.drumbeat.submit_page(
-        "acme", JULIEN, context, answered(first, "4100"), fields=first
-    ) == {}  # fmt: skip
-    later = await world.drumbeat.submit_page(
-        "acme", JULIEN, context, answered(second, "-"), fields=second
-    )
-
-    assert list(later) == ["kr:nps:value"]  # the first page's answers are fine
-    assert await world.store.load_draft("acme", JULIEN, context) == answered(first, "4100")
+    assert isinstance(later, FormPage)
+    assert list(later.form.errors) == ["kr:nps:value"]  # the first page's answers are fine
+    assert later.page == 1
+    reopened = await world.drumbeat.checkins.open("acme", JULIEN)
+    assert reopened.answers["kr:weekly-active-teams:value"] == "4100"  # the draft is kept
 
 
-async def test_an_invalid_last_page_keeps_the_draft(world: World) -> None:
-    context, (first, second) = await julien_pages(world)
-    await world.drumbeat.submit_page("acme", JULIEN, context, answered(first, "4100"), fields=first)
+async def test_answers_to_another_page_are_not_taken_from_this_one(world: World) -> None:
+    opened, (first, second) = await julien_pages(world)
+    following = await submit(world, opened, answered(first, "4100"))
+    assert isinstance(following, FormPage)
+    # A submission of the last page that also carries a first-page field: not this page's.
+    sneaky = {**answered(second, "38"), "kr:weekly-active-teams:value": "1"}
 
-    outcome = await world.drumbeat.submit("acme", JULIEN, context, answered(second, "many"))
+    outcome = await submit(world, following, sneaky)
 
-    assert isinstance(outcome, Rejected)
-    assert set(outcome.form.errors) == {"kr:nps:value"}
-    assert await world.store.load_draft("acme", JULIEN, context) == answered(first, "4100")
-    assert await world.store.last_answers("acme", JULIEN) == {}
+    assert isinstance(outcome, CheckedIn)
+    last = await world.store.kr_states("acme", JULIEN)
+    assert last["weekly-active-teams"].value == 4100.0
 
 
 async def test_a_retried_last_page_is_the_same_check_in(world: World) -> None:
-    context, (first, second) = await julien_pages(world)
-    await world.drumbeat.submit_page("acme", JULIEN, context, answered(first, "4100"), fields=first)
+    opened, (first, second) = await julien_pages(world)
+    following = await submit(world, opened, answered(first, "4100"))
+    assert isinstance(following, FormPage)
     last_page = answered(second, "38")
 
-    once = await world.drumbeat.submit("acme", JULIEN, context, last_page, idempotency_key="a1")
-    again = await world.drumbeat.submit("acme", JULIEN, context, last_page, idempotency_key="a1")
+    once = await submit(world, following, last_page, key="a1")
+    again = await submit(world, following, last_page, key="a1")
 
-    assert isinstance(once, Accepted)
-    assert isinstance(again, Accepted)
+    assert isinstance(once, CheckedIn)
+    assert isinstance(again, CheckedIn)
     assert (again.checkin_id, again.created) == (once.checkin_id, False)
 
 
@@ -314,7 +354,7 @@ async def test_off_this_week_stops_reminders_and_counts_as_leave(world: World) -
     await world.tick(PROMPTED)
     prompt_id = world.prompt_id(LUCAS)
 
-    notice = await world.drumbeat.off_this_week("acme", LUCAS, prompt_id)
+    notice = await world.drumbeat.checkins.skip_period("acme", LUCAS, prompt_id)
 
     assert notice.title.startswith("🌴")
     assert "2026-W48" in notice.title
@@ -342,14 +382,15 @@ async def test_off_this_week_only_for_an_open_prompt_of_one_s_own(world: World) 
     await world.tick(PROMPTED)
     lucas_prompt = world.prompt_id(LUCAS)
 
-    with pytest.raises(LookupError, match="not yours"):
-        await world.drumbeat.off_this_week("acme", JULIEN, lucas_prompt)
-    form = await world.drumbeat.open_form("acme", LUCAS, prompt_id=lucas_prompt)
-    first = [f.id for section in form.sections for f in section.fields]
-    assert isinstance(
-        await world.drumbeat.submit("acme", LUCAS, form.context, answered(first, "55")), Accepted
+    with pytest.raises(NotYourPrompt, match="not yours"):
+        await world.drumbeat.checkins.skip_period("acme", JULIEN, lucas_prompt)
+    opened = await world.drumbeat.checkins.open("acme", LUCAS, prompt_id=lucas_prompt)
+    first = [f.id for f in opened.form.fields]
+    done = await world.drumbeat.checkins.submit(
+        "acme", LUCAS, opened.form.context, answered(first, "55")
     )
-    notice = await world.drumbeat.off_this_week("acme", LUCAS, lucas_prompt)
+    assert isinstance(done, CheckedIn)
+    notice = await world.drumbeat.checkins.skip_period("acme", LUCAS, lucas_prompt)
 
     assert "already checked in" in notice.title
     prompt = await world.store.get_prompt("acme", lucas_prompt)
@@ -392,11 +433,12 @@ async def test_a_permanent_failure_marks_the_person_and_tells_the_admins_once(
     [sent] = world.admin_notices()  # one per tick, to Claire, who leads the top team
     assert sent.to == CLAIRE
     assert isinstance(sent.message, Notice)
-    assert sent.message.title == "⚠️ 2 check-in prompt(s) could not be delivered"
+    assert sent.message.title == "⚠️ 2 check-in prompts could not be delivered"
     assert set(sent.message.lines) == {
-        "Julien Moreau (julien.moreau@acme.example): the person blocked the bot",
-        "Lucas Bernard (lucas.bernard@acme.example): user_not_found",
+        "Julien Moreau: the person blocked the bot",
+        "Lucas Bernard: user_not_found",
     }
+    assert sent.message.footer.startswith("They will not be retried:")
 
 
 async def test_listed_admins_hear_about_delivery_failures_instead(world: World) -> None:
@@ -412,7 +454,7 @@ async def test_talking_to_the_bot_makes_a_person_reachable_again(world: World) -
     world.chat.failures[LUCAS] = DeliveryError("user_not_found", permanent=True)
     await world.tick(PROMPTED)
 
-    await world.drumbeat.reachable("acme", LUCAS)
+    await world.drumbeat.people.reachable("acme", LUCAS)
 
     assert await world.store.unreachable_people("acme") == []
 

@@ -111,7 +111,7 @@ def test_digest_and_tree_print_the_team(drumbeat):
     ("args", "message"),
     [
         (("rhythm", "tick", "--at", "next tuesday"), "is not an ISO 8601 time"),
-        (("digest", "nosuchteam"), "No team 'nosuchteam'"),
+        (("digest", "nosuchteam"), "No team “nosuchteam”"),
         (("okrs", "import", "missing.yaml"), "does not exist"),
     ],
 )

@@ -16,8 +16,11 @@ from bot.console.gateway import ConsoleGateway
 from bot.console.render import render
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
+from rhythm.cadences import RhythmKind
+from rhythm.checkin import FormPage
 from rhythm.commands import USAGES, run_command
-from rhythm.messages import DigestMessage, Form, Notice, Table, Text, Tree
+from rhythm.context import FormContext
+from rhythm.messages import DigestMessage, Notice, Table, Text, Tree
 from rhythm.ports import FixedClock
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
@@ -96,8 +99,9 @@ async def test_tree_nests_aligned_objectives_and_key_results(drumbeat: Drumbeat)
 
 async def test_checkin_opens_the_form_and_digest_previews(drumbeat: Drumbeat):
     checkin = await run_command(drumbeat, "acme", LUCAS, "checkin")
-    assert isinstance(checkin.form, Form)
-    assert checkin.form.context.startswith("weekly|2026-W48|")
+    assert isinstance(checkin.form, FormPage)
+    context = FormContext.parse(checkin.form.form.context)
+    assert (context.kind, context.period, context.page) == (RhythmKind.WEEKLY, "2026-W48", 0)
     nope = await run_command(drumbeat, "acme", LUCAS, "checkin yearly")
     assert isinstance(nope.message, Text)
     assert "Usage" in nope.message.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,16 @@ from bot.console.gateway import ConsoleGateway
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
 from rhythm.cadences import RhythmKind
+from rhythm.checkin import CheckedIn, FormPage
+from rhythm.commands import run_command
+from rhythm.context import FormContext
 from rhythm.due import due_prompts
-from rhythm.messages import DigestMessage, Message, Notice
+from rhythm.errors import NotYourPrompt, StaleForm
+from rhythm.messages import DigestMessage, Form, Message, Notice
 from rhythm.okr import Organisation, Person
 from rhythm.ports import DeliveryError, FixedClock
 from rhythm.prompting import OPEN
-from rhythm.service import Accepted, Drumbeat, Rejected
+from rhythm.service import Drumbeat
 from storage.store import SqlStore
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme.yaml"
@@ -37,10 +41,12 @@ class FlakyGateway(ConsoleGateway):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.failures: dict[str, DeliveryError] = {}
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         if person.email in self.failures:
             raise self.failures[person.email]
-        return await super().send_direct(org, person, message)
+        return await super().send_direct(org, person, message, tag=tag)
 
 
 @dataclass
@@ -66,6 +72,17 @@ class World:
         notice = self.prompts_to(email)[-1]
         return int(next(a.value for a in notice.actions if a.id == OPEN))
 
+    async def check_in(
+        self, email: str, *, prompt: bool = True, **changes: str
+    ) -> CheckedIn | FormPage:
+        """Open the form (from the prompt, else as `checkin` does) and submit valid answers
+        with `changes` (field suffix -> answer, e.g. value="520")."""
+        page = await self.drumbeat.checkins.open(
+            "acme", email, prompt_id=self.prompt_id(email) if prompt else None
+        )
+        answers = valid_answers(page.form, changes)
+        return await self.drumbeat.checkins.submit("acme", email, page.form.context, answers)
+
 
 @pytest.fixture
 async def world(store: SqlStore) -> AsyncIterator[World]:
@@ -78,17 +95,18 @@ async def world(store: SqlStore) -> AsyncIterator[World]:
     return World(org, store, drumbeat, chat, clock)
 
 
-def valid_answers(form_fields: list[str], initial: dict[str, str | None]) -> dict:
-    answers: dict[str, str | None] = {}
-    for fid in form_fields:
-        answers[fid] = initial[fid] or ""
-        if fid.endswith(":value"):
-            answers[fid] = "42"
-        elif fid.endswith(":confidence"):
-            answers[fid] = "7"
-        elif fid.endswith(":moved"):
-            answers[fid] = "Ran the pricing experiment"
-    return answers
+DEFAULTS = {"value": "42", "confidence": "7", "moved": "Ran the pricing experiment"}
+
+
+def valid_answers(form: Form, changes: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Every field answered: its prefill, or a valid default; `changes` by field suffix."""
+    wanted = {**DEFAULTS, **(changes or {})}
+    return {
+        f.id: wanted.get(f.id.rsplit(":", 1)[-1], f.initial or "")
+        if f.id.startswith("kr:")
+        else f.initial or ""
+        for f in form.fields
+    }
 
 
 async def test_a_tick_prompts_exactly_the_people_due_and_a_second_tick_adds_nothing(world: World):
@@ -119,48 +137,59 @@ async def test_an_invalid_submission_stores_nothing_and_a_valid_one_closes_the_p
 ):
     await world.tick(MONDAY + timedelta(hours=9, minutes=5))
     prompt_id = world.prompt_id(PARIS_OWNER)
-    form = await world.drumbeat.open_form("acme", PARIS_OWNER, prompt_id=prompt_id)
-    fields = [f.id for f in form.fields]
-    answers = valid_answers(fields, {f.id: f.initial for f in form.fields})
-    value_field = next(f for f in fields if f.endswith(":value"))
-    conf_field = next(f for f in fields if f.endswith(":confidence"))
+    page = await world.drumbeat.checkins.open("acme", PARIS_OWNER, prompt_id=prompt_id)
+    answers = valid_answers(page.form)
+    value_field = next(f for f in answers if f.endswith(":value"))
+    conf_field = next(f for f in answers if f.endswith(":confidence"))
+    context = page.form.context
+    before = await world.store.kr_states("acme", PARIS_OWNER)
 
     world.clock.set(MONDAY + timedelta(hours=9, minutes=14))
-    rejected = await world.drumbeat.submit(
-        "acme", PARIS_OWNER, form.context, {**answers, value_field: "ten", conf_field: "11"}
+    rejected = await world.drumbeat.checkins.submit(
+        "acme", PARIS_OWNER, context, {**answers, value_field: "ten", conf_field: "11"}
     )
-    assert isinstance(rejected, Rejected)
+    assert isinstance(rejected, FormPage)
     assert set(rejected.form.errors) == {value_field, conf_field}
     assert "not a number" in rejected.form.errors[value_field]
-    assert await world.store.last_answers("acme", PARIS_OWNER) == {}
+    assert rejected.answers[value_field] == "ten"  # shown again as typed
+    assert await world.store.kr_states("acme", PARIS_OWNER) == before
     assert (await world.store.get_prompt("acme", prompt_id)).answered_at is None
 
-    accepted = await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers)
-    assert isinstance(accepted, Accepted)
+    accepted = await world.drumbeat.checkins.submit("acme", PARIS_OWNER, context, answers)
+    assert isinstance(accepted, CheckedIn)
     assert accepted.created
-    assert accepted.notice.title == "✅ Checked in at 10:14"  # Paris time
+    assert accepted.notice.title == "✅ Checked in at 10:14 (Europe/Paris)"
     stored = await world.store.get_prompt("acme", prompt_id)
     assert stored.answered_at == MONDAY + timedelta(hours=9, minutes=14)
-    (answer,) = (await world.store.last_answers("acme", PARIS_OWNER)).values()
+    (answer,) = (await world.store.kr_states("acme", PARIS_OWNER)).values()
     assert (answer.value, answer.confidence) == (42.0, 7)
     updates = [s for s in world.chat.sent_to(PARIS_OWNER) if s.updates is not None]
     assert [u.updates for u in updates] == [stored.message_ref.partition("|")[2]]
 
-    again = await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers)
-    assert isinstance(again, Accepted)
+    again = await world.drumbeat.checkins.submit("acme", PARIS_OWNER, context, answers)
+    assert isinstance(again, CheckedIn)
     assert not again.created
     assert again.checkin_id == accepted.checkin_id
 
 
+async def test_the_confirmation_says_what_was_stored(world: World):
+    await world.tick(MONDAY + timedelta(hours=9, minutes=5))
+    [kr] = world.org.key_results_of(PARIS_OWNER)
+    assert kr.metric is not None
+    was = kr.metric.current
+
+    done = await world.check_in(PARIS_OWNER, value="58", confidence="7", status="at_risk")
+
+    assert isinstance(done, CheckedIn)
+    unit = kr.metric.unit
+    assert done.notice.lines[1] == (
+        f"{kr.title}: 58{unit} (was {was:g}{unit}) · confidence 7 · at risk"
+    )
+
+
 async def test_reminders_go_only_to_people_who_have_not_answered(world: World):
     await world.tick(MONDAY + timedelta(hours=9, minutes=5))
-    form = await world.drumbeat.open_form(
-        "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
-    )
-    answers = valid_answers([f.id for f in form.fields],
-                            {f.id: f.initial for f in form.fields})  # fmt: skip
-    assert isinstance(await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers),
-                      Accepted)  # fmt: skip
+    assert isinstance(await world.check_in(PARIS_OWNER), CheckedIn)
     for minutes in range(0, 60 * 10, 15):  # the rest of Monday, every quarter hour
         await world.tick(MONDAY + timedelta(hours=9, minutes=5 + minutes))
 
@@ -179,7 +208,6 @@ async def test_a_reminder_due_in_quiet_hours_waits_for_the_morning(world: World)
     slower = replace(weekly, reminder_after=timedelta(hours=5))
     org = replace(world.org, rhythms=tuple(slower if r is weekly else r for r in world.org.rhythms))
     await world.store.save_organisation(org)
-    world.drumbeat.forget()
     person = world.org.person[PARIS_OWNER]
     reminded_at = []
     for quarter in range(4 * 30):  # Monday 09:00 UTC and the 30 hours after, every 15 minutes
@@ -233,12 +261,7 @@ async def test_after_downtime_the_current_period_is_caught_up_once_and_older_one
 
 async def test_the_weekly_digest_reaches_its_channel_at_the_deadline(world: World):
     await world.tick(MONDAY + timedelta(hours=9, minutes=5))
-    form = await world.drumbeat.open_form(
-        "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
-    )
-    answers = valid_answers([f.id for f in form.fields],
-                            {f.id: f.initial for f in form.fields})  # fmt: skip
-    await world.drumbeat.submit("acme", PARIS_OWNER, form.context, answers)
+    assert isinstance(await world.check_in(PARIS_OWNER), CheckedIn)
     deadline = MONDAY + timedelta(days=2, hours=9)  # Monday 10:00 Paris + 2 days
     await world.tick(deadline - timedelta(minutes=1))
     posts = [s for s in world.chat.outbox if s.to == "#acme-okrs"]
@@ -257,3 +280,154 @@ async def test_the_weekly_digest_reaches_its_channel_at_the_deadline(world: Worl
     assert {r.message.digest.team for r in replies} == set(world.org.child_teams("acme"))
     await world.tick(deadline + timedelta(minutes=1))
     assert len([s for s in world.chat.outbox if s.to == "#acme-okrs" and s.thread is None]) == 1
+
+
+# ---- one answer per person per period -----------------------------------------------------
+
+EARLY = MONDAY + timedelta(hours=8, minutes=30)  # 09:30 in Paris: before Lucas's 10:00 prompt
+PROMPT_TIME = MONDAY + timedelta(hours=9, minutes=5)
+DEADLINE = MONDAY + timedelta(days=2, hours=9)  # Wednesday 10:00 in Paris
+
+
+async def weekly_digest(world: World, team: str = "growth") -> DigestMessage:
+    digest = await world.drumbeat.digests.digest("acme", team, at=world.clock.now())
+    return DigestMessage(digest)
+
+
+async def test_a_check_in_before_the_prompt_answers_the_period(world: World):
+    world.clock.set(EARLY)
+    assert isinstance(await world.check_in(PARIS_OWNER, prompt=False), CheckedIn)
+
+    for minutes in range(0, 60 * 12, 15):  # the prompt's time, and reminders' times, pass
+        await world.tick(PROMPT_TIME + timedelta(minutes=minutes))
+
+    assert world.prompts_to(PARIS_OWNER) == []  # neither prompted nor reminded
+    assert world.prompts_to("julien.moreau@acme.example")  # the others were
+    part = (await weekly_digest(world)).digest.participation
+    assert "Lucas Bernard" not in part.pending + part.missing
+    assert part.spontaneous == 1
+    assert part.on_time >= 1
+
+
+async def test_a_command_check_in_answers_the_open_prompt_and_updates_its_message(world: World):
+    await world.tick(PROMPT_TIME)
+    prompt_id = world.prompt_id(PARIS_OWNER)
+
+    reply = await run_command(world.drumbeat, "acme", PARIS_OWNER, "checkin")
+    assert reply.form is not None
+    answers = valid_answers(reply.form.form)
+    context = reply.form.form.context
+    done = await world.drumbeat.checkins.submit("acme", PARIS_OWNER, context, answers)
+
+    assert isinstance(done, CheckedIn)
+    stored = await world.store.get_prompt("acme", prompt_id)
+    assert stored is not None
+    assert stored.answered_at is not None
+    updated = [s for s in world.chat.sent_to(PARIS_OWNER) if s.updates is not None]
+    assert [u.updates for u in updated] == [stored.message_ref.partition("|")[2]]
+    part = (await weekly_digest(world)).digest.participation
+    assert part.spontaneous == 0  # he was asked
+
+
+async def test_an_edit_is_a_revision_never_another_contribution(world: World):
+    await world.tick(PROMPT_TIME)
+    assert isinstance(await world.check_in(PARIS_OWNER), CheckedIn)
+    world.clock.set(PROMPT_TIME + timedelta(hours=1))
+    again = await world.check_in(PARIS_OWNER, prompt=False, value="43")
+
+    assert isinstance(again, CheckedIn)
+    assert "revision 2" in again.notice.lines[0]
+    part = (await weekly_digest(world)).digest.participation
+    assert part.spontaneous == 0
+    (state,) = (await world.store.kr_states("acme", PARIS_OWNER)).values()
+    assert state.value == 43
+
+
+async def test_an_unusual_value_is_confirmed_by_submitting_it_again(world: World):
+    await world.tick(PROMPT_TIME)
+    [kr] = world.org.key_results_of(PARIS_OWNER)
+    assert kr.metric is not None
+    far = str(kr.metric.target + 3 * abs(kr.metric.target - kr.metric.start))
+    page = await world.drumbeat.checkins.open(
+        "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
+    )
+    answers = {**valid_answers(page.form), f"kr:{kr.key}:value": far}
+    before = await world.store.kr_states("acme", PARIS_OWNER)
+
+    warned = await world.drumbeat.checkins.submit("acme", PARIS_OWNER, page.form.context, answers)
+
+    assert isinstance(warned, FormPage)
+    assert warned.again
+    assert list(warned.form.warnings) == [f"kr:{kr.key}:value"]
+    assert warned.form.errors == {}
+    assert await world.store.kr_states("acme", PARIS_OWNER) == before  # nothing stored yet
+    stored = await world.drumbeat.checkins.submit("acme", PARIS_OWNER, warned.form.context, answers)
+    assert isinstance(stored, CheckedIn)
+    (state,) = (await world.store.kr_states("acme", PARIS_OWNER)).values()
+    assert state.value == float(far)
+
+
+async def test_a_stale_or_tampered_form_is_refused_with_a_message(world: World):
+    await world.tick(PROMPT_TIME)
+    mine = await world.drumbeat.checkins.open(
+        "acme", PARIS_OWNER, prompt_id=world.prompt_id(PARIS_OWNER)
+    )
+    someone_else = "julien.moreau@acme.example"
+    context = FormContext.parse(mine.form.context)
+    answers = valid_answers(mine.form)
+    submit = world.drumbeat.checkins.submit
+
+    with pytest.raises(NotYourPrompt):  # Lucas's prompt, submitted as Julien
+        await submit("acme", someone_else, mine.form.context, answers)
+    with pytest.raises(StaleForm, match="another organisation"):
+        await submit("acme", PARIS_OWNER, replace(context, org="other").dump(), answers)
+    last_week = replace(context, prompt=None, period="2026-W47").dump()
+    with pytest.raises(StaleForm, match="closed"):
+        await submit("acme", PARIS_OWNER, last_week, answers)
+    with pytest.raises(StaleForm, match="does not match"):  # the prompt is weekly
+        await submit("acme", PARIS_OWNER, replace(context, kind=RhythmKind.DAILY,
+                                                  period="2026-11-23").dump(), answers)  # fmt: skip
+    with pytest.raises(StaleForm):
+        await submit("acme", PARIS_OWNER, replace(context, page=7).dump(), answers)
+    invented = '{"v":1,"o":"acme","k":"weekly","p":"2026-W48","r":"abc","g":0,"f":""}'
+    with pytest.raises(StaleForm):
+        await submit("acme", PARIS_OWNER, invented, answers)
+    changed = await submit("acme", PARIS_OWNER, replace(context, layout="other").dump(), answers)
+    assert isinstance(changed, FormPage)
+    assert "changed" in changed.form.errors[""]
+    assert (await world.store.get_prompt("acme", context.prompt or 0)).answered_at is None
+
+
+async def test_a_period_that_closed_is_refused_from_its_prompt_too(world: World):
+    await world.tick(PROMPT_TIME)
+    prompt_id = world.prompt_id(PARIS_OWNER)
+    world.clock.set(MONDAY + timedelta(days=8))  # next week, past the deadline
+    with pytest.raises(StaleForm, match="closed"):
+        await world.drumbeat.checkins.open("acme", PARIS_OWNER, prompt_id=prompt_id)
+
+
+async def test_a_rhythm_moved_earlier_and_a_person_added_are_prompted_this_period(world: World):
+    weekly = next(r for r in world.org.rhythms if r.key == "acme-weekly")
+    later = replace(weekly, local_time=time(16, 0))
+    org = replace(world.org, rhythms=tuple(later if r is weekly else r for r in world.org.rhythms))
+    await world.store.save_organisation(org)
+    noon = MONDAY + timedelta(hours=11)  # 12:00 in Paris: the 16:00 prompts are not due
+    await world.tick(noon)
+    assert world.prompts_to(PARIS_OWNER) == []
+
+    newcomer = replace(world.org.person[PARIS_OWNER], email="nina.new@acme.example", name="Nina")
+    lucas_kr = world.org.key_results_of(PARIS_OWNER)[0]
+    her_kr = replace(lucas_kr, key="kr-nina", owner=newcomer.email)
+    # The file moved back to 10:00 and gained Nina, imported at noon.
+    grown = replace(
+        world.org,
+        people=(*world.org.people, newcomer),
+        key_results=(*world.org.key_results, her_kr),
+    )
+    await world.store.save_organisation(grown)
+
+    await world.tick(noon + timedelta(minutes=1))
+    assert len(world.prompts_to(PARIS_OWNER)) == 1  # 10:00 has passed: prompted now
+    assert len(world.prompts_to(newcomer.email)) == 1
+    await world.tick(noon + timedelta(minutes=2))
+    assert len(world.prompts_to(PARIS_OWNER)) == 1  # once

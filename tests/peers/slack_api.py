@@ -1,17 +1,31 @@
-"""A local Slack Web API: an aiohttp server on 127.0.0.1 that slack_sdk talks to through its
-`base_url`, for tests and benchmarks.
+"""A local Slack Web API: an aiohttp server on 127.0.0.1 that Slack clients talk to through
+their `base_url`, for tests and benchmarks.
 
 It answers the methods Drumbeat calls with the shapes Slack documents (`ok: false` and an
 error code on HTTP 200 for request errors, 429 with Retry-After for rate limits), checks the
 bearer token of every call, and rejects Block Kit that Slack would reject
 (tests/bot/slack/blockkit.py). It records every call, keeps the messages it was sent (with
-their updates), the views it opened and published, and what was posted to response URLs.
+their updates and metadata, readable back with `conversations.history`), the views it opened
+and published, and what was posted to response URLs.
 
 Rate limits: `per_channel` (messages per second to one channel) and `workspace_cap` (messages
 per second in one workspace) make chat.postMessage answer 429 like Slack does when a client
 posts faster; `tolerance` absorbs network jitter. On top, failures can be scripted: `fail`
 (an `ok: false` error), `server_error` (HTTP 5xx), `throttle` (the next calls get 429) and
 `storm` (every call gets 429 for a while, from the Nth call on).
+
+Faults: `faults` (a `FaultSchedule`) makes chosen calls of a method go wrong the way networks,
+proxies and Slack itself do: any status with any body and content type, `ok: false`
+`internal_error`, an answer that never comes (the call hangs until the client gives up) or a
+connection reset, each either before the call is carried out or after it (the message is
+posted, then the answer is lost), 429s and 429 storms. Calls are numbered per method from 1:
+
+    slack.faults.add(method="chat.postMessage", calls={3, 7}, fault=Fault.HANG_AFTER)
+    slack.faults.add(method="users.info", times=2, fault=Fault.HTML_502)
+    slack.faults.random(rate=0.02, seed=1, methods=["chat.postMessage", "users.info"])
+
+Each `Call` records the fault it got (`fault`) and whether its effect happened (`effect`), so
+a test can tell "posted but unanswered" from "never posted".
 
 Socket Mode: `apps.connections.open` (with the app-level token) hands out a websocket URL on
 this server that says hello and carries envelopes; `envelope()` sends one and waits for the
@@ -22,13 +36,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
+import dataclasses
 import itertools
 import json
 import math
+import random
+import socket
+import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -36,6 +56,9 @@ from aiohttp import WSMsgType, web
 from tests.bot.slack.blockkit import block_problems, view_problems
 
 TRIGGER_SECONDS = 3.0
+HISTORY_LIMIT = 100  # conversations.history's default page, and
+HISTORY_MAX = 999  # its largest
+HANG_POLL = 0.01  # how often a hanging call looks whether its client has left (seconds)
 
 
 @dataclass
@@ -73,14 +96,219 @@ class FakeUser:
         }
 
 
+FaultKind = Literal["answer", "hang", "reset", "rate_limited", "storm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What goes wrong with one call. `after`: the call is carried out first (its message
+    posted, its view opened) and only its answer goes wrong; else it never is.
+
+    - "answer": HTTP `status` with `body` as `content_type` instead of Slack's answer.
+    - "hang": no answer; the request is held until the client gives up (its timeout), then
+      the connection is dropped.
+    - "reset": the connection is reset (TCP RST) instead of answering.
+    - "rate_limited": 429 with Retry-After `retry_after` (never `after`: Slack refused).
+    - "storm": this call and every call of the method for `seconds` get 429.
+    """
+
+    name: str
+    kind: FaultKind
+    after: bool = False
+    status: int = 200
+    content_type: str = "application/json"
+    body: str = ""
+    retry_after: float = 1.0
+    seconds: float = 0.0
+
+    TEXT_405: ClassVar[Fault]
+    HTML_200: ClassVar[Fault]
+    HTML_502: ClassVar[Fault]
+    HTML_503: ClassVar[Fault]
+    EMPTY_200: ClassVar[Fault]
+    JSON_ARRAY_200: ClassVar[Fault]
+    INTERNAL_ERROR: ClassVar[Fault]
+    INTERNAL_ERROR_AFTER: ClassVar[Fault]
+    HANG_BEFORE: ClassVar[Fault]
+    HANG_AFTER: ClassVar[Fault]
+    RESET_BEFORE: ClassVar[Fault]
+    RESET_AFTER: ClassVar[Fault]
+    RATE_LIMITED: ClassVar[Fault]
+    STORM: ClassVar[Fault]
+
+    @classmethod
+    def answer(cls, status: int, content_type: str, body: str, *, after: bool = False) -> Fault:
+        """Any answer at all, e.g. a proxy's `405 text/plain` or an HTML error page."""
+        name = f"http_{status}_{content_type}" + ("_after" if after else "")
+        return cls(name, "answer", after, status, content_type, body)
+
+    @classmethod
+    def slack_error(cls, error: str, *, status: int = 200, after: bool = False) -> Fault:
+        """Slack's own refusal, `{"ok": false, "error": error}`."""
+        body = json.dumps({"ok": False, "error": error})
+        return cls(error + ("_after" if after else ""), "answer", after, status, body=body)
+
+    @classmethod
+    def hang(cls, *, after: bool) -> Fault:
+        return cls("hang_after" if after else "hang_before", "hang", after)
+
+    @classmethod
+    def reset(cls, *, after: bool) -> Fault:
+        return cls("reset_after" if after else "reset_before", "reset", after)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1.0) -> Fault:
+        return cls("rate_limited", "rate_limited", status=429, retry_after=retry_after)
+
+    @classmethod
+    def storm(cls, seconds: float, retry_after: float = 1.0) -> Fault:
+        return cls("storm", "storm", status=429, retry_after=retry_after, seconds=seconds)
+
+    def after_effect(self) -> Fault:
+        """The same fault, once the call has been carried out."""
+        if self.kind in ("rate_limited", "storm"):
+            raise ValueError("a 429 means Slack did not carry the call out")
+        name = self.name if self.after else self.name + "_after"
+        return dataclasses.replace(self, after=True, name=name)
+
+
+Fault.TEXT_405 = Fault.answer(405, "text/plain", "Method Not Allowed")
+Fault.HTML_200 = Fault.answer(200, "text/html", "<html><body>Please sign in</body></html>")
+Fault.HTML_502 = Fault.answer(
+    502, "text/html", "<html><head><title>502 Bad Gateway</title></head></html>"
+)
+Fault.HTML_503 = Fault.answer(
+    503, "text/html", "<html><head><title>503 Service Unavailable</title></head></html>"
+)
+Fault.EMPTY_200 = Fault.answer(200, "application/json", "")
+Fault.JSON_ARRAY_200 = Fault.answer(200, "application/json", "[]")
+Fault.INTERNAL_ERROR = Fault.slack_error("internal_error")
+Fault.INTERNAL_ERROR_AFTER = Fault.slack_error("internal_error", after=True)
+Fault.HANG_BEFORE = Fault.hang(after=False)
+Fault.HANG_AFTER = Fault.hang(after=True)
+Fault.RESET_BEFORE = Fault.reset(after=False)
+Fault.RESET_AFTER = Fault.reset(after=True)
+Fault.RATE_LIMITED = Fault.rate_limited(1.0)
+Fault.STORM = Fault.storm(seconds=5.0, retry_after=1.0)
+
+# What `FaultSchedule.random` picks from unless told otherwise.
+RANDOM_FAULTS: tuple[Fault, ...] = (
+    Fault.TEXT_405, Fault.HTML_200, Fault.HTML_502, Fault.HTML_503, Fault.INTERNAL_ERROR,
+    Fault.INTERNAL_ERROR_AFTER, Fault.HANG_BEFORE, Fault.HANG_AFTER, Fault.RESET_BEFORE,
+    Fault.RESET_AFTER, Fault.RATE_LIMITED,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    method: str
+    fault: Fault
+    start: int  # the first call number it may hit
+    calls: frozenset[int] | None  # None: every call from `start` on
+
+    def hits(self, method: str, number: int) -> bool:
+        return (
+            method == self.method
+            and number >= self.start
+            and (self.calls is None or number in self.calls)
+        )
+
+
+@dataclass(slots=True)
+class _RandomFaults:
+    rate: float
+    rng: random.Random
+    kinds: tuple[Fault, ...]
+    methods: frozenset[str] | None
+
+
+class FaultSchedule:
+    """Which calls go wrong, and how. Calls are numbered per method, from 1, in the order
+    they reach the server (faulted ones included). Planned faults come first; the first one
+    added that matches a call wins. Random faults apply to the calls no plan matched."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+        self._planned: list[_Planned] = []
+        self._random: _RandomFaults | None = None
+
+    def add(
+        self,
+        *,
+        method: str,
+        fault: Fault,
+        calls: Iterable[int] | None = None,
+        nth: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """`calls` (call numbers, e.g. {3, 7} or range(1, 20) for a storm), `nth` (one call
+        number), `times` (the next so many calls), or none of them: every call from now on."""
+        if sum(x is not None for x in (calls, nth, times)) > 1:
+            raise ValueError("say calls, nth or times, not several")
+        seen = self.seen(method)
+        chosen: frozenset[int] | None = None
+        if calls is not None:
+            chosen = frozenset(calls)
+        elif nth is not None:
+            chosen = frozenset({nth})
+        elif times is not None:
+            chosen = frozenset(range(seen + 1, seen + 1 + times))
+        if chosen is not None and any(n < 1 for n in chosen):
+            raise ValueError("calls are numbered from 1")
+        start = 1 if chosen is not None else seen + 1
+        self._planned.append(_Planned(method, fault, start, chosen))
+
+    def random(
+        self,
+        *,
+        rate: float,
+        seed: int = 1,
+        kinds: Sequence[Fault] = RANDOM_FAULTS,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Each call of `methods` (all when None) goes wrong with probability `rate`, in one
+        of `kinds` picked at random; the same seed gives the same faults for the same calls."""
+        if not 0 <= rate <= 1 or not kinds:
+            raise ValueError("a rate between 0 and 1 and at least one kind of fault")
+        self._random = _RandomFaults(
+            rate, random.Random(seed), tuple(kinds),
+            frozenset(methods) if methods is not None else None,
+        )  # fmt: skip
+
+    def clear(self) -> None:
+        """No more faults (the call numbers go on)."""
+        self._planned.clear()
+        self._random = None
+
+    def seen(self, method: str) -> int:
+        """How many calls of `method` have reached the server."""
+        return self._seen.get(method, 0)
+
+    def next_call(self, method: str) -> tuple[int, Fault | None]:
+        """Number the call that just arrived and say what goes wrong with it."""
+        number = self._seen[method] = self.seen(method) + 1
+        for planned in self._planned:
+            if planned.hits(method, number):
+                return number, planned.fault
+        chance = self._random
+        if chance is None or (chance.methods is not None and method not in chance.methods):
+            return number, None
+        if chance.rng.random() < chance.rate:
+            return number, chance.rng.choice(chance.kinds)
+        return number, None
+
+
 @dataclass
 class Call:
     method: str
     params: dict[str, Any]
     team: str | None
     at: float
-    status: int = 200
+    status: int = 200  # 0 when no answer was given (a hang, a reset)
     error: str | None = None
+    number: int = 0  # this call's number among the calls of its method, from 1
+    fault: Fault | None = None
+    effect: bool = False  # it was carried out (whatever the client was told)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +324,9 @@ class Post:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     updates: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    user: str = ""  # who posted it (the bot user)
+    bot_id: str = ""
 
     @property
     def current(self) -> dict[str, Any]:
@@ -156,6 +387,7 @@ class FakeSlack:
         client_secret: str = "fake-client-secret",
         app_token: str = "xapp-1-A0001-fake",
         clock: Callable[[], float] = time.monotonic,
+        max_hang: float = 30.0,
     ) -> None:
         self.teams = {t.id: t for t in teams}
         self.users = {u.id: u for u in users}
@@ -171,6 +403,8 @@ class FakeSlack:
         self.client_secret = client_secret
         self.app_token = app_token
         self.clock = clock
+        self.max_hang = max_hang  # a hanging call gives up after this long (real seconds)
+        self.faults = FaultSchedule()
 
         self.calls: list[Call] = []
         self.posts: list[Post] = []
@@ -190,12 +424,15 @@ class FakeSlack:
         self._team_limits: dict[str, _Gcra] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._opened: set[str] = set()  # DM channels conversations.open has opened
+        self._stopping = asyncio.Event()  # ends the hanging calls
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     # ---- life -----------------------------------------------------------------------------
 
     async def start(self) -> FakeSlack:
+        self._stopping = asyncio.Event()  # of this loop: a FakeSlack may be started again
         app = web.Application(client_max_size=8 * 2**20)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
@@ -208,6 +445,7 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -269,6 +507,10 @@ class FakeSlack:
 
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
         return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    def faulted(self, method: str | None = None) -> list[Call]:
+        """The calls (of `method`) that a fault hit."""
+        return [c for c in self.calls if c.fault and (method is None or c.method == method)]
 
     def dm_channel(self, user_id: str) -> str:
         return "D" + user_id[1:]
@@ -347,6 +589,17 @@ class FakeSlack:
         params = await _params(request)
         call = Call(method, params, None, self.clock())
         self.calls.append(call)
+        call.number, call.fault = self.faults.next_call(method)
+        if call.fault is not None and not call.fault.after:
+            return await self._go_wrong(request, call, call.fault)
+        response = await self._answer(request, call)
+        if call.fault is not None:
+            return await self._go_wrong(request, call, call.fault)
+        return response
+
+    async def _answer(self, request: web.Request, call: Call) -> web.Response:
+        """Slack's answer to `call`, having carried it out if it can be."""
+        method, params = call.method, call.params
         try:
             team = self._authenticate(request, method, params)
             call.team = team.id if team else None
@@ -360,19 +613,53 @@ class FakeSlack:
             )  # fmt: skip
         except _RateLimited as limited:
             call.status, call.error = 429, "ratelimited"
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": self._seconds(limited.retry_after)},
-            )
+            return self._rate_limited(limited.retry_after)
         except SlackApiError as error:
             call.status, call.error = error.status, error.error
             if error.status >= 500:
                 return web.Response(status=error.status, text="<html>upstream error</html>",
                                     content_type="text/html")  # fmt: skip
             return web.json_response({"ok": False, "error": error.error, **error.extra})
+        call.effect = True
         self._served[method] = self._served.get(method, 0) + 1
         return web.json_response({"ok": True, **answer})
+
+    def _rate_limited(self, retry_after: float) -> web.Response:
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": self._seconds(retry_after)},
+        )
+
+    async def _go_wrong(self, request: web.Request, call: Call, fault: Fault) -> web.Response:
+        """What the client gets instead of Slack's answer to `call`."""
+        call.status, call.error = fault.status, fault.name
+        if fault.kind == "answer":
+            return web.Response(
+                status=fault.status, body=fault.body.encode(), content_type=fault.content_type
+            )
+        if fault.kind == "storm":
+            self._storms.append(
+                _Storm(call.method, 0, fault.seconds, fault.retry_after, started=self.clock())
+            )
+        if fault.kind in ("rate_limited", "storm"):
+            return self._rate_limited(fault.retry_after)
+        call.status = 0
+        if fault.kind == "hang":
+            await self._hang(request)
+        _reset(request)
+        return web.Response(status=500)  # never delivered: the connection is gone
+
+    async def _hang(self, request: web.Request) -> None:
+        """Hold the request until its client gives up, the server stops or `max_hang`."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.max_hang
+        while _connected(request) and loop.time() < give_up:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), HANG_POLL)
+                return
+            except TimeoutError:
+                continue  # aiohttp says nothing when a client leaves: look again
 
     def _seconds(self, wait: float) -> str:
         if self.whole_seconds:
@@ -498,12 +785,102 @@ class FakeSlack:
                 return {"user": user.as_json()}
         raise SlackApiError("users_not_found")
 
+    def _dm_user(self, team: FakeTeam, channel: str) -> FakeUser | None:
+        """Whose DM with the bot `channel` is, if it is one in `team`."""
+        return next(
+            (
+                u
+                for u in self.users.values()
+                if u.team == team.id and self.dm_channel(u.id) == channel
+            ),
+            None,
+        )
+
     def _m_conversations_open(self, team: FakeTeam, params: dict[str, Any]) -> dict[str, Any]:
-        users = str(params.get("users", "")).split(",")
-        if len(users) != 1:
-            raise SlackApiError("not_implemented")
-        user = self._user(team, users[0])
-        return {"channel": {"id": self.dm_channel(user.id)}}
+        """The bot's DM with one user (`users`), or a DM reopened by its id (`channel`)."""
+        if params.get("channel"):
+            user = self._dm_user(team, str(params["channel"]))
+            if user is None:
+                raise SlackApiError("channel_not_found")
+        else:
+            users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+            if not users:
+                raise SlackApiError("users_list_not_supplied")
+            if len(users) != 1:
+                raise SlackApiError("not_implemented")  # group DMs: Drumbeat has none
+            user = self._user(team, users[0])
+            if user.deleted:
+                raise SlackApiError("user_disabled")
+        channel = self.dm_channel(user.id)
+        already_open = channel in self._opened
+        self._opened.add(channel)
+        answer: dict[str, Any] = {"channel": {"id": channel}}
+        if _flag(params.get("return_im")):
+            answer["channel"] |= {"is_im": True, "user": user.id, "is_open": True}
+        if already_open:
+            answer |= {"no_op": True, "already_open": True}
+        return answer
+
+    def _m_conversations_history(self, team: FakeTeam, params: dict[str, Any]) -> dict[str, Any]:
+        """A conversation's messages, newest first, a page at a time (thread replies left
+        out, as Slack does); message metadata only with `include_all_metadata`."""
+        channel = self._readable_channel(team, str(params.get("channel") or ""))
+        inclusive = _flag(params.get("inclusive"))
+        oldest = _timestamp(params.get("oldest"), "invalid_ts_oldest") or Decimal(0)
+        latest = _timestamp(params.get("latest"), "invalid_ts_latest")
+        start = _cursor_ts(params.get("cursor"))
+        limit = min(int(params.get("limit") or HISTORY_LIMIT), HISTORY_MAX)
+        if limit < 1:
+            raise SlackApiError("invalid_limit")
+
+        def in_range(ts: Decimal) -> bool:
+            above = ts >= oldest if inclusive else ts > oldest
+            below = latest is None or (ts <= latest if inclusive else ts < latest)
+            return above and below and (start is None or ts <= start)
+
+        found = sorted(
+            (p for p in self.posts if p.team == team.id and p.channel == channel
+             and p.thread_ts in (None, p.ts) and in_range(Decimal(p.ts))),
+            key=lambda p: Decimal(p.ts), reverse=True,
+        )  # fmt: skip
+        page, rest = found[:limit], found[limit:]
+        metadata = _flag(params.get("include_all_metadata"))
+        answer: dict[str, Any] = {
+            "messages": [self._history_message(p, metadata=metadata) for p in page],
+            "has_more": bool(rest), "pin_count": 0, "channel_actual_pin_count": 0,
+        }  # fmt: skip
+        if rest:
+            cursor = base64.b64encode(f"next_ts:{rest[0].ts}".encode()).decode()
+            answer["response_metadata"] = {"next_cursor": cursor}
+        return answer
+
+    def _readable_channel(self, team: FakeTeam, channel: str) -> str:
+        """A conversation id whose history the bot may read, or Slack's error for it."""
+        if channel.startswith("D"):
+            if self._dm_user(team, channel) is None:
+                raise SlackApiError("channel_not_found")
+            return channel
+        if channel in self.private_channels:
+            raise SlackApiError("not_in_channel")
+        if channel not in self.channels and channel not in self.archived_channels:
+            raise SlackApiError("channel_not_found")  # a user id among them: not a conversation
+        return channel
+
+    def _history_message(self, post: Post, *, metadata: bool) -> dict[str, Any]:
+        current = post.current
+        message: dict[str, Any] = {
+            "type": "message", "user": post.user, "bot_id": post.bot_id, "app_id": "A0001",
+            "text": current["text"], "ts": post.ts, "team": post.team,
+        }  # fmt: skip
+        if current["blocks"]:
+            message["blocks"] = current["blocks"]
+        replies = [p for p in self.posts if p.thread_ts == post.ts and p.channel == post.channel]
+        if replies:
+            message |= {"thread_ts": post.ts, "reply_count": len(replies),
+                        "latest_reply": replies[-1].ts}  # fmt: skip
+        if metadata and post.metadata is not None:
+            message["metadata"] = post.metadata
+        return message
 
     def _channel(self, team: FakeTeam, channel: str) -> str:
         """The channel id a message to `channel` lands in, or Slack's error for it."""
@@ -546,13 +923,22 @@ class FakeSlack:
     def _m_chat_postMessage(self, team: FakeTeam, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(team, str(params.get("channel", "")))
         text, blocks = self._message_content(params)
+        metadata = _metadata(params.get("metadata"))
         self._enforce_message_limits(team, channel)
         ts = self._ts()
         thread = params.get("thread_ts")
-        self.posts.append(Post(team.id, channel, ts, text, blocks, str(thread) if thread else None))
-        message = {"type": "message", "subtype": "bot_message", "text": text, "ts": ts,
-                   "user": team.bot_user_id, "bot_id": team.bot_id, "team": team.id,
-                   "blocks": blocks}  # fmt: skip
+        self.posts.append(Post(
+            team.id, channel, ts, text, blocks, str(thread) if thread else None,
+            metadata=metadata, user=team.bot_user_id, bot_id=team.bot_id,
+        ))  # fmt: skip
+        if channel.startswith("D"):
+            self._opened.add(channel)  # a DM to a user id opens it
+        message: dict[str, Any] = {
+            "type": "message", "subtype": "bot_message", "text": text, "ts": ts,
+            "user": team.bot_user_id, "bot_id": team.bot_id, "team": team.id, "blocks": blocks,
+        }  # fmt: skip
+        if metadata is not None:
+            message["metadata"] = metadata
         return {"channel": channel, "ts": ts, "message": message}
 
     def _m_chat_update(self, team: FakeTeam, params: dict[str, Any]) -> dict[str, Any]:
@@ -562,6 +948,8 @@ class FakeSlack:
         if post is None:
             raise SlackApiError("message_not_found")
         text, blocks = self._message_content(params)
+        if params.get("metadata"):
+            post.metadata = _metadata(params["metadata"])
         post.updates.append({"text": text, "blocks": blocks})
         return {"channel": channel, "ts": ts, "text": text,
                 "message": {"text": text, "blocks": blocks}}  # fmt: skip
@@ -651,3 +1039,68 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if isinstance(params.get(key), str) and params[key][:1] in ("[", "{"):
             params[key] = json.loads(params[key])
     return params
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the connection with a TCP reset, as a crashed proxy or a lost route would."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # linger 0: close sends RST rather than FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _flag(value: object) -> bool:
+    """A boolean argument as JSON (true), a form ("1", "true") or a query string sends it."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _timestamp(value: object, error: str) -> Decimal | None:
+    """A message timestamp argument ("1700000000.000123"), exactly; None when not given."""
+    if value is None or value == "":
+        return None
+    try:
+        ts = Decimal(str(value))
+    except InvalidOperation:
+        raise SlackApiError(error) from None
+    if not ts.is_finite() or ts < 0:
+        raise SlackApiError(error)
+    return ts
+
+
+def _cursor_ts(cursor: object) -> Decimal | None:
+    """Where a conversations.history page starts: Slack's cursors read "next_ts:<ts>"."""
+    if not cursor:
+        return None
+    try:
+        decoded = base64.b64decode(str(cursor), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise SlackApiError("invalid_cursor") from None
+    prefix, _, ts = decoded.partition(":")
+    if prefix != "next_ts":
+        raise SlackApiError("invalid_cursor")
+    return _timestamp(ts, "invalid_cursor")
+
+
+def _metadata(value: object) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata`, as a JSON string (a form) or an object (a JSON body)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackApiError("invalid_metadata_format") from None
+    if not isinstance(value, dict):
+        raise SlackApiError("invalid_metadata_format")
+    event_type, payload = value.get("event_type"), value.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise SlackApiError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}

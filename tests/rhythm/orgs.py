@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rhythm.cadences import Rhythm, RhythmKind
-from rhythm.forms import Status
+from rhythm.forms import build_form
+from rhythm.messages import Form
 from rhythm.okr import (
     Cycle,
     DateRange,
@@ -31,7 +32,8 @@ from rhythm.okr import (
     Role,
     Team,
 )
-from rhythm.ports import Snapshot
+from rhythm.records import KrState, Snapshot
+from rhythm.status import Status
 
 PARIS = "Europe/Paris"
 NEW_YORK = "America/New_York"
@@ -355,3 +357,20 @@ def sprint_org(
         objectives=[objective("o-eng", cycle=SPRINT.key)],
         key_results=[kr("k", owner, title="Activation", m=metric(0, 100, 60))],
     )
+
+
+def file_states(org: Organisation, person: str) -> dict[str, KrState]:
+    """Where a person's key results stand when nobody reported since the OKR file was
+    imported: what the store hands the form builder then."""
+    return {kr.key: KrState(kr.metric.current if kr.metric else None)
+            for kr in org.key_results_of(person)}  # fmt: skip
+
+
+def fresh_form(
+    org: Organisation, person: str, kind: RhythmKind, *, cycle: str, context: str = "c"
+) -> Form:
+    """`build_form` right after the import: the file's values and initiative statuses."""
+    return build_form(
+        org, person, kind, cycle=cycle, context=context, states=file_states(org, person),
+        initiatives={i.key: i.status for i in org.initiatives},
+    )  # fmt: skip

@@ -1,7 +1,8 @@
 """Who is due a prompt and which digests are due: date maths for a given `now`, never a clock.
 
-A scheduler tick is simulated by calling `due_prompts(org, now, since=previous tick)` in a loop
-over datetimes, so "exactly once" is checked the way production ticks see it.
+A scheduler tick is simulated the way the tick works: `due_prompts(org, now)` in a loop over
+datetimes, keeping the (rhythm, person, period) not written yet, so "exactly once" is checked
+the way production ticks see it.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ THURSDAY_NOON = utc(2026, 5, 7, 12)  # same ISO week (2026-W19) as Monday 2026-0
 def tick(
     org: Organisation, start: datetime, end: datetime, step: timedelta = MINUTE
 ) -> list[DuePrompt]:
-    """Every prompt a scheduler ticking every `step` from `start` to `end` would create."""
+    """Every prompt a scheduler ticking every `step` from `start` to `end` would write: those
+    due and still answerable whose (rhythm, person, period) was not written before (the
+    scheduler was already running at `start - step`)."""
     found: list[DuePrompt] = []
-    since = start - step
+    written = {(p.rhythm, p.person, p.period) for p in due_prompts(org, start - step)}
     for now in minutes(start, end, step):
-        found.extend(due_prompts(org, now, since))
-        since = now
+        for p in due_prompts(org, now):
+            if p.deadline > now and (p.rhythm, p.person, p.period) not in written:
+                written.add((p.rhythm, p.person, p.period))
+                found.append(p)
     return found
 
 
@@ -60,11 +65,23 @@ def tick_digests(
     org: Organisation, start: datetime, end: datetime, step: timedelta
 ) -> list[DueDigest]:
     found: list[DueDigest] = []
-    since = start - step
+    written = {(d.rhythm, d.period) for d in due_digests(org, start - step)}
     for now in minutes(start, end, step):
-        found.extend(due_digests(org, now, since))
-        since = now
+        for d in due_digests(org, now):
+            if (d.rhythm, d.period) not in written:
+                written.add((d.rhythm, d.period))
+                found.append(d)
     return found
+
+
+def due_between(org: Organisation, now: datetime, since: datetime) -> list[DuePrompt]:
+    """What became due in (since, now]: the prompts a tick at `now` writes after one at
+    `since`."""
+    return [p for p in due_prompts(org, now) if p.scheduled_for > since]
+
+
+def digests_between(org: Organisation, now: datetime, since: datetime) -> list[DueDigest]:
+    return [d for d in due_digests(org, now) if d.scheduled_for > since]
 
 
 def assert_once_per_period(prompts: list[DuePrompt]) -> None:
@@ -90,7 +107,7 @@ def test_each_person_is_due_at_their_own_local_time(who: str) -> None:
     org = three_timezones()
     instant = MONDAY_0930[who]
 
-    assert list(due_prompts(org, instant, since=instant - MINUTE)) == [
+    assert list(due_between(org, instant, instant - MINUTE)) == [
         DuePrompt(
             rhythm="eng-weekly",
             kind=WEEKLY,
@@ -101,7 +118,7 @@ def test_each_person_is_due_at_their_own_local_time(who: str) -> None:
             is_lead=False,
         )
     ]
-    assert list(due_prompts(org, instant - MINUTE, since=instant - 2 * MINUTE)) == []
+    assert list(due_between(org, instant - MINUTE, instant - 2 * MINUTE)) == []
 
 
 def test_a_day_of_ticks_prompts_everyone_once_at_their_local_time() -> None:
@@ -113,22 +130,22 @@ def test_a_day_of_ticks_prompts_everyone_once_at_their_local_time() -> None:
 def test_the_window_is_since_exclusive_now_inclusive() -> None:
     org = three_timezones()
     at = MONDAY_0930[ANA]
-    assert [p.person for p in due_prompts(org, at, since=at - MINUTE)] == [ANA]
-    assert list(due_prompts(org, at + MINUTE, since=at)) == []
+    assert [p.person for p in due_between(org, at, at - MINUTE)] == [ANA]
+    assert list(due_between(org, at + MINUTE, at)) == []
     # one long window covering the whole Monday returns all three, earliest first
-    everyone = list(due_prompts(org, utc(2026, 5, 4, 23), since=utc(2026, 5, 4, 0)))
+    everyone = list(due_between(org, utc(2026, 5, 4, 23), utc(2026, 5, 4, 0)))
     assert [p.person for p in everyone] == [CHITRA, ANA, BEN]
 
 
-def test_without_since_the_current_week_is_caught_up_once_and_last_week_not_replayed() -> None:
+def test_the_current_week_is_caught_up_once_and_last_week_not_replayed() -> None:
     org = three_timezones()
 
     caught_up = list(due_prompts(org, THURSDAY_NOON))
     assert [(p.person, p.period, p.scheduled_for) for p in caught_up] == [
         (who, "2026-W19", at) for who, at in MONDAY_0930.items()
     ]
-    # the following tick has a watermark: nothing more
-    assert list(due_prompts(org, THURSDAY_NOON + MINUTE, since=THURSDAY_NOON)) == []
+    # the following tick finds the same prompts, already written: nothing more
+    assert list(due_prompts(org, THURSDAY_NOON + MINUTE)) == caught_up
     # early on Monday in Paris, last week's prompt is not replayed and this week's is not due
     assert [p.person for p in due_prompts(org, local(PARIS, 2026, 5, 4, 9, 29))] == [CHITRA]
 
@@ -147,10 +164,10 @@ def test_leads_are_prompted_lead_time_earlier_and_listed_first(lead_time: timede
     assert ana.scheduled_for == nominal - lead_time
     assert ana.deadline == nominal + timedelta(days=2)  # the deadline does not move
     assert [
-        p.person for p in due_prompts(org, nominal - lead_time, nominal - lead_time - MINUTE)
+        p.person for p in due_between(org, nominal - lead_time, nominal - lead_time - MINUTE)
     ] == [ANA]
     assert (
-        list(due_prompts(org, nominal - lead_time - MINUTE, nominal - lead_time - 2 * MINUTE)) == []
+        list(due_between(org, nominal - lead_time - MINUTE, nominal - lead_time - 2 * MINUTE)) == []
     )
 
 
@@ -422,9 +439,9 @@ def test_the_weekly_digest_is_due_at_the_answer_deadline() -> None:
     deadline = local(PARIS, 2026, 5, 6, 9, 30)  # Monday 09:30 + 2 days
     expected = DueDigest("eng-weekly", "eng", "2026-W19", deadline)
 
-    assert list(due_digests(org, deadline, since=deadline - MINUTE)) == [expected]
-    assert list(due_digests(org, deadline - MINUTE, since=deadline - 2 * MINUTE)) == []
-    assert list(due_digests(org, deadline + MINUTE, since=deadline)) == []
+    assert list(digests_between(org, deadline, deadline - MINUTE)) == [expected]
+    assert list(digests_between(org, deadline - MINUTE, deadline - 2 * MINUTE)) == []
+    assert list(digests_between(org, deadline + MINUTE, deadline)) == []
     assert list(due_digests(org, THURSDAY_NOON)) == [expected]  # caught up once
     assert list(due_digests(org, utc(2026, 5, 5, 12))) == []  # not last week's again
     week = tick_digests(org, utc(2026, 5, 4), utc(2026, 5, 18), timedelta(minutes=10))
@@ -452,7 +469,7 @@ def test_digest_of_each_kind_at_its_deadline(
 ) -> None:
     org = owners_org([person(ANA)], r)
     assert [(d.period, d.scheduled_for) for d in due_digests(org, now)] == [(period, scheduled)]
-    assert [d.period for d in due_digests(org, scheduled, since=scheduled - MINUTE)] == [period]
+    assert [d.period for d in digests_between(org, scheduled, scheduled - MINUTE)] == [period]
 
 
 @pytest.mark.parametrize(
@@ -521,15 +538,13 @@ def _mixed_org() -> Organisation:
 def test_due_prompts_is_prompt_for_for_everyone(hours: int) -> None:
     org = _mixed_org()
     now = utc(2026, 5, 1) + timedelta(hours=hours, minutes=7 * hours % 60)
-    for since in (None, now - timedelta(hours=5)):
-        expected = [
-            p
-            for one in org.people
-            for kind in RhythmKind
-            if (r := org.covering_rhythm(one, kind))
-            and (p := prompt_for(org, r, one, now))
-            and p.scheduled_for <= now
-            and (since is None or p.scheduled_for > since)
-        ]
-        expected.sort(key=lambda p: (not p.is_lead, p.scheduled_for, p.person))
-        assert list(due_prompts(org, now, since)) == expected
+    expected = [
+        p
+        for one in org.people
+        for kind in RhythmKind
+        if (r := org.covering_rhythm(one, kind))
+        and (p := prompt_for(org, r, one, now))
+        and p.scheduled_for <= now
+    ]
+    expected.sort(key=lambda p: (not p.is_lead, p.scheduled_for, p.person))
+    assert list(due_prompts(org, now)) == expected

@@ -7,11 +7,8 @@ import pytest
 from rhythm.cadences import RhythmKind
 from rhythm.forms import (
     CheckInDraft,
-    Decision,
     FormErrors,
     KrUpdate,
-    LastAnswer,
-    Status,
     build_form,
     parse_number,
     suggest_status,
@@ -19,6 +16,8 @@ from rhythm.forms import (
 )
 from rhythm.messages import FieldKind, Form, FormField
 from rhythm.okr import InitiativeStatus
+from rhythm.records import KrState
+from rhythm.status import Decision, Status
 from tests.rhythm.orgs import form_org
 
 ANA, BEN, DAN = "ana@acme.test", "ben@acme.test", "dan@acme.test"
@@ -32,8 +31,20 @@ ORG = form_org()
 KR_PARTS = ["value", "confidence", "status", "moved", "blockers", "blocked_by", "next"]
 
 
-def form(person: str, kind: RhythmKind, last: dict[str, LastAnswer] | None = None) -> Form:
-    return build_form(ORG, person, kind, cycle="2026-Q2", context="ctx-1", last=last)
+def stored(person: str, changes: dict[str, KrState] | None = None) -> dict[str, KrState]:
+    """Where the person's key results stand, as the store says: the file's values, unless
+    `changes` says otherwise."""
+    now = {kr.key: KrState(kr.metric.current if kr.metric else None)
+           for kr in ORG.key_results_of(person)}  # fmt: skip
+    return {**now, **(changes or {})}
+
+
+def form(person: str, kind: RhythmKind, states: dict[str, KrState] | None = None) -> Form:
+    initiatives = {i.key: i.status for i in ORG.initiatives}
+    return build_form(
+        ORG, person, kind, cycle="2026-Q2", context="ctx-1", states=stored(person, states),
+        initiatives=initiatives,
+    )  # fmt: skip
 
 
 def field(f: Form, fid: str) -> FormField:
@@ -42,9 +53,15 @@ def field(f: Form, fid: str) -> FormField:
 
 
 def check(
-    answers: dict[str, str | None], kind: RhythmKind = WEEKLY, person: str = ANA
+    answers: dict[str, str | None],
+    kind: RhythmKind = WEEKLY,
+    person: str = ANA,
+    confirmed: dict[str, str] | None = None,
 ) -> CheckInDraft | FormErrors:
-    return validate(ORG, person, kind, answers, cycle="2026-Q2", expected_progress=0.5)
+    return validate(
+        ORG, person, kind, answers, cycle="2026-Q2", expected_progress=0.5,
+        states=stored(person), confirmed=confirmed,
+    )  # fmt: skip
 
 
 def weekly(**changes: str | None) -> dict[str, str | None]:
@@ -100,26 +117,35 @@ def test_weekly_form_is_prefilled_from_the_current_value_without_a_last_answer()
     assert field(f, "kr:nps:next").initial is None
 
 
-def test_weekly_form_is_prefilled_from_the_last_answer() -> None:
-    last = {
-        "nps": LastAnswer(value=42.0, confidence=7, status=Status.AT_RISK, next_step="call"),
-        "launch": LastAnswer(value=1.0, confidence=None, status=None),
+def test_weekly_form_is_prefilled_from_where_things_stand() -> None:
+    now = {
+        "nps": KrState(value=42.0, confidence=7, status=Status.AT_RISK, next_step="call"),
+        "launch": KrState(value=1.0),
     }
-    f = form(ANA, WEEKLY, last)
-    assert [field(f, f"kr:nps:{p}").initial for p in ("value", "confidence", "status", "next")] == [
+    f = form(ANA, WEEKLY, now)
+    assert [field(f, f"kr:nps:{p}").initial for p in ("value", "confidence", "next")] == [
         "42",
         "7",
-        "at_risk",
         "call",
     ]
     assert field(f, "kr:launch:value").initial == "1"
     assert field(f, "kr:launch:confidence").initial is None
+    assert f.sections[0].subtitle == "20 → 50, now 42"
+
+
+def test_the_status_is_never_carried_over() -> None:
+    """Left as it was, last week's "on track" would stay on a key result stuck at 0%."""
+    f = form(ANA, WEEKLY, {"nps": KrState(value=20, confidence=7, status=Status.ON_TRACK)})
+    status = field(f, "kr:nps:status")
+    assert status.initial is None
+    assert "Last time: on track." in status.hint
+    assert "suggested" in status.hint
 
 
 @pytest.mark.parametrize("value", [12345.67, 1234567.5, 0.125, 99.95, -4.0, 1e-3])
 def test_a_prefilled_value_reads_back_as_the_same_number(value: float) -> None:
     """Submitting the form unchanged must not change the value (no rounding in the prefill)."""
-    f = form(ANA, WEEKLY, {"nps": LastAnswer(value=value, confidence=5, status=None)})
+    f = form(ANA, WEEKLY, {"nps": KrState(value=value, confidence=5)})
     initial = field(f, "kr:nps:value").initial
     assert initial is not None
     assert parse_number(initial) == value
@@ -131,11 +157,12 @@ def test_value_bounds_and_kinds() -> None:
     latency, margin = field(ben, "kr:latency:value"), field(ben, "kr:temp:value")
     confidence = field(ana, "kr:nps:confidence")
 
-    assert (nps.kind, nps.required, nps.minimum, nps.maximum) == (FieldKind.NUMBER, True, 0, None)
+    # No bounds on values: an unusual one is asked to be confirmed, never clamped by a client.
+    assert (nps.kind, nps.required, nps.minimum, nps.maximum) == (
+        FieldKind.NUMBER, True, None, None,
+    )  # fmt: skip
     assert nps.hint == "target 50"
-    # a key result that goes down is still never below zero
-    assert (latency.minimum, latency.maximum) == (0, None)
-    # a metric that may go negative has no lower bound
+    assert (latency.minimum, latency.maximum) == (None, None)
     assert (margin.label, margin.minimum, margin.maximum) == ("New value (%)", None, None)
     # a milestone is done or not done
     assert launch.kind is FieldKind.CHOICE
@@ -156,7 +183,7 @@ def test_daily_form_is_two_lines_whatever_one_owns() -> None:
 
 
 def test_monthly_form_asks_confidence_and_status_then_a_reflection() -> None:
-    f = form(ANA, MONTHLY, {"nps": LastAnswer(value=40, confidence=6, status=Status.ON_TRACK)})
+    f = form(ANA, MONTHLY, {"nps": KrState(value=40, confidence=6, status=Status.ON_TRACK)})
     assert f.title == "Monthly review · Ana"
     assert [x.id for x in f.fields] == [
         "kr:nps:confidence",
@@ -168,7 +195,7 @@ def test_monthly_form_asks_confidence_and_status_then_a_reflection() -> None:
     ]
     assert (field(f, "kr:nps:confidence").initial, field(f, "kr:nps:status").initial) == (
         "6",
-        "on_track",
+        None,
     )
     assert field(f, "note:reflection").required
 
@@ -271,11 +298,8 @@ def test_a_valid_weekly_submission_gives_the_exact_draft() -> None:
             ),
             KrUpdate("launch", value=0.0, confidence=5, status=Status.ON_TRACK),  # as given
         ),
-        # an initiative left out keeps its current status
-        initiatives=(
-            ("survey", InitiativeStatus.DONE),
-            ("interviews", InitiativeStatus.NOT_STARTED),
-        ),
+        # an initiative left out keeps its current status: no update for it
+        initiatives=(("survey", InitiativeStatus.DONE),),
         notes={},
     )
 
@@ -385,9 +409,9 @@ def test_a_valid_end_of_cycle_refresh() -> None:
         ("kr:nps:value", "ten", "is not a number"),
         ("kr:nps:value", "", "Please enter a value"),
         ("kr:nps:value", None, "Please enter a value"),
-        ("kr:nps:value", "-1", "at least 0"),
+        ("kr:nps:value", "1e13", "too large"),
         ("kr:nps:value", "1e400", "is not a number"),
-        ("kr:launch:value", "2", "at most 1"),
+        ("kr:launch:value", "2", "done or not"),
         ("kr:launch:value", "0.5", "done or not"),
         ("kr:nps:confidence", "11", "whole number from 0 to 10"),
         ("kr:nps:confidence", "-1", "whole number from 0 to 10"),
@@ -490,3 +514,92 @@ def test_someone_outside_the_tree_gets_an_error_not_a_draft() -> None:
     errors = errors_of(check(weekly(), person="eve@elsewhere.test"))
     assert list(errors) == [""]
     assert "eve@elsewhere.test" in errors[""]
+
+
+# ---- values that look like typos: confirmed, never clamped -------------------------------
+
+
+def warnings_of(outcome: CheckInDraft | FormErrors) -> dict[str, str]:
+    assert isinstance(outcome, FormErrors), f"expected warnings, got a draft: {outcome}"
+    assert dict(outcome.errors) == {}
+    return dict(outcome.warnings)
+
+
+@pytest.mark.parametrize(
+    ("fid", "raw", "person", "says"),
+    [
+        ("kr:nps:value", "520", ANA, "far outside"),  # 20 -> 50: more than 30 beyond 50
+        ("kr:nps:value", "-11", ANA, "far outside"),
+        ("kr:nps:value", "-5", ANA, "other sign"),  # 20 -> 50 never goes below zero
+        ("kr:latency:value", "1600", BEN, "far outside"),  # 900 -> 300, decreasing
+        ("kr:latency:value", "-1", BEN, "other sign"),
+    ],
+)
+def test_an_unusual_value_is_a_warning_that_a_second_submit_accepts(
+    fid: str, raw: str, person: str, says: str
+) -> None:
+    answers = weekly(**{fid.replace(":", "__"): raw}) if person == ANA else ben_weekly(fid, raw)
+
+    first = warnings_of(check(answers, person=person))
+
+    assert list(first) == [fid]
+    assert says in first[fid]
+    assert "Submit again" in first[fid]
+    accepted = check(answers, person=person, confirmed={fid: raw})
+    assert isinstance(accepted, CheckInDraft)
+    [stored] = [u for u in accepted.kr_updates if u.key_result == fid.split(":")[1]]
+    assert stored.value == float(raw)  # as typed: nothing clamped
+    # Another value than the one confirmed is asked about again.
+    other = str(float(raw) * 2)
+    changed = {**answers, fid: other}
+    assert list(warnings_of(check(changed, person=person, confirmed={fid: raw}))) == [fid]
+
+
+@pytest.mark.parametrize("raw", ["50", "20", "-10", "80", "35.5"])
+def test_values_within_a_range_s_length_of_it_are_taken_at_once(raw: str) -> None:
+    assert isinstance(check(weekly(kr__nps__value=raw)), CheckInDraft) is (float(raw) >= 0)
+
+
+def test_a_key_result_that_may_be_negative_takes_negative_values() -> None:
+    assert isinstance(check(ben_weekly("kr:temp:value", "-25"), person=BEN), CheckInDraft)
+
+
+@pytest.mark.parametrize("raw", ["1e13", "-2e12", "1e308"])
+def test_numbers_beyond_a_trillion_are_field_errors(raw: str) -> None:
+    errors = errors_of(check(weekly(kr__nps__value=raw)))
+    assert list(errors) == ["kr:nps:value"]
+    assert "too large" in errors["kr:nps:value"]
+
+
+def test_a_warning_and_an_error_come_back_together() -> None:
+    outcome = check(weekly(kr__nps__value="900", kr__nps__confidence="12"))
+    assert isinstance(outcome, FormErrors)
+    assert list(outcome.errors) == ["kr:nps:confidence"]
+    assert list(outcome.warnings) == ["kr:nps:value"]
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("20", Status.OFF_TRACK), ("27", Status.AT_RISK), ("40", Status.ON_TRACK)],
+)
+def test_the_suggested_status_follows_this_update_s_progress(value: str, status: Status) -> None:
+    """Half the cycle is gone; 20 -> 50 at 20 is 0%, at 27 a quarter, at 40 two thirds."""
+    draft = check(weekly(kr__nps__value=value, kr__nps__confidence="8"))
+    assert isinstance(draft, CheckInDraft)
+    assert draft.kr_updates[0].status is status
+
+
+def test_text_that_is_not_valid_unicode_is_stored_readable() -> None:
+    draft = check(weekly(kr__nps__moved="fixed \ud800 the pipeline"))
+    assert isinstance(draft, CheckInDraft)
+    draft.kr_updates[0].moved.encode("utf-8")  # a lone surrogate would not encode
+
+
+def ben_weekly(fid: str, raw: str) -> dict[str, str | None]:
+    answers: dict[str, str | None] = {
+        "kr:latency:value": "700",
+        "kr:latency:confidence": "6",
+        "kr:temp:value": "0",
+        "kr:temp:confidence": "6",
+    }
+    return {**answers, fid: raw}

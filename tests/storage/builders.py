@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from rhythm.cadences import Rhythm, RhythmKind
 from rhythm.due import DuePrompt
-from rhythm.forms import CheckInDraft, KrUpdate, Status
+from rhythm.forms import CheckInDraft, KrUpdate
 from rhythm.okr import (
     Cycle,
     DateRange,
@@ -22,6 +22,7 @@ from rhythm.okr import (
     Role,
     Team,
 )
+from rhythm.status import Status
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # ISO week 2026-W10
 WEEK = "2026-W10"

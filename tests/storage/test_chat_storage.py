@@ -8,9 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from rhythm.forms import LastAnswer, Status
 from rhythm.okr import Cycle, KeyResult, Membership, Metric, Objective, Organisation, Person, Team
-from rhythm.ports import Conversation, Subscription, Unreachable
+from rhythm.ports import Answering
+from rhythm.records import Conversation, Draft, KrState, Subscription, Unreachable
+from rhythm.status import Status
 from storage.store import SqlStore
 from tests.storage.builders import ANA, BEN, CAI, DEV, MONDAY, WEEK, acme, due, update, weekly
 
@@ -352,19 +353,17 @@ CONTEXT = f"weekly|{WEEK}|7"
 
 
 async def test_a_draft_is_saved_replaced_and_cleared(acme_store: SqlStore) -> None:
-    assert await acme_store.load_draft("acme", BEN, CONTEXT) == {}
+    assert await acme_store.load_draft("acme", BEN, CONTEXT) == Draft()
 
-    await acme_store.save_draft("acme", BEN, CONTEXT, {"kr:kr-lead:value": "7", "note": None})
-    assert await acme_store.load_draft("acme", BEN, CONTEXT) == {
-        "kr:kr-lead:value": "7",
-        "note": None,
-    }
+    first = Draft({"kr:kr-lead:value": "7", "note": None}, {"kr:kr-lead:value": "7"})
+    await acme_store.save_draft("acme", BEN, CONTEXT, first)
+    assert await acme_store.load_draft("acme", BEN, CONTEXT) == first
 
-    await acme_store.save_draft("acme", BEN, CONTEXT, {"kr:kr-lead:value": "6.5"})
-    assert await acme_store.load_draft("acme", BEN, CONTEXT) == {"kr:kr-lead:value": "6.5"}
+    await acme_store.save_draft("acme", BEN, CONTEXT, Draft({"kr:kr-lead:value": "6.5"}))
+    assert await acme_store.load_draft("acme", BEN, CONTEXT) == Draft({"kr:kr-lead:value": "6.5"})
 
     await acme_store.clear_draft("acme", BEN, CONTEXT)
-    assert await acme_store.load_draft("acme", BEN, CONTEXT) == {}
+    assert await acme_store.load_draft("acme", BEN, CONTEXT) == Draft()
     await acme_store.clear_draft("acme", BEN, CONTEXT)  # nothing left: no error
 
 
@@ -372,29 +371,29 @@ async def test_drafts_are_kept_per_person_context_and_organisation(store: SqlSto
     await store.save_organisation(acme("a"))
     await store.save_organisation(acme("b"))
     other_context = "monthly|2026-03|"
-    await store.save_draft("a", BEN, CONTEXT, {"f": "ben"})
-    await store.save_draft("a", ANA, CONTEXT, {"f": "ana"})
-    await store.save_draft("a", BEN, other_context, {"f": "ben monthly"})
+    await store.save_draft("a", BEN, CONTEXT, Draft({"f": "ben"}))
+    await store.save_draft("a", ANA, CONTEXT, Draft({"f": "ana"}))
+    await store.save_draft("a", BEN, other_context, Draft({"f": "ben monthly"}))
 
-    assert await store.load_draft("a", BEN, CONTEXT) == {"f": "ben"}
-    assert await store.load_draft("a", ANA, CONTEXT) == {"f": "ana"}
-    assert await store.load_draft("a", BEN, other_context) == {"f": "ben monthly"}
-    assert await store.load_draft("b", BEN, CONTEXT) == {}
+    assert (await store.load_draft("a", BEN, CONTEXT)).answers == {"f": "ben"}
+    assert (await store.load_draft("a", ANA, CONTEXT)).answers == {"f": "ana"}
+    assert (await store.load_draft("a", BEN, other_context)).answers == {"f": "ben monthly"}
+    assert await store.load_draft("b", BEN, CONTEXT) == Draft()
 
     await store.clear_draft("a", BEN, CONTEXT)
 
-    assert await store.load_draft("a", BEN, CONTEXT) == {}
-    assert await store.load_draft("a", ANA, CONTEXT) == {"f": "ana"}
-    assert await store.load_draft("a", BEN, other_context) == {"f": "ben monthly"}
+    assert await store.load_draft("a", BEN, CONTEXT) == Draft()
+    assert (await store.load_draft("a", ANA, CONTEXT)).answers == {"f": "ana"}
+    assert (await store.load_draft("a", BEN, other_context)).answers == {"f": "ben monthly"}
 
 
 # ---- batches: last answers of many people, sends of many prompts -------------------------
 
 
-async def test_last_answers_many_is_last_answers_per_person(acme_store: SqlStore) -> None:
+async def test_kr_states_many_is_kr_states_per_person(acme_store: SqlStore) -> None:
     async def save(key: str, *updates: object, person: str = BEN, hours: int = 0) -> None:
         await acme_store.save_checkin(
-            "acme", weekly(person, *updates), period=WEEK, prompt_id=None,  # type: ignore[arg-type]
+            "acme", weekly(person, *updates), period=WEEK, answering=Answering(),  # type: ignore[arg-type]
             submitted_at=MONDAY + timedelta(hours=hours), idempotency_key=key,
         )  # fmt: skip
 
@@ -403,14 +402,17 @@ async def test_last_answers_many_is_last_answers_per_person(acme_store: SqlStore
     await save("a1", update("kr-nps", 20, 4), person=ANA)
     people = [ANA, BEN, CAI, DEV, "nobody@acme.test"]  # Cai and Dev never answered
 
-    many = await acme_store.last_answers_many("acme", people)
+    many = await acme_store.kr_states_many("acme", people)
 
-    assert many == {p: a for p in people if (a := await acme_store.last_answers("acme", p))}
-    assert set(many) == {ANA, BEN}
-    assert many[BEN]["kr-lead"] == LastAnswer(7.0, 8, Status.AT_RISK, "CI")
+    assert many == {p: a for p in people if (a := await acme_store.kr_states("acme", p))}
+    assert set(many) == {ANA, BEN, CAI, DEV}  # every owner, answered or not
+    assert many[BEN]["kr-lead"] == KrState(7.0, 8, Status.AT_RISK, "CI")
     assert many[BEN]["kr-launch"].value == 0.0
-    assert await acme_store.last_answers("acme", CAI) == {}
-    assert await acme_store.last_answers_many("acme", []) == {}
+    # Never checked in: where the file left them, with no confidence yet.
+    assert many[DEV] == {"kr-uptime": KrState(99.5)}
+    assert many[CAI] == {"kr-vague": KrState(None)}
+    assert await acme_store.kr_states("acme", "nobody@acme.test") == {}
+    assert await acme_store.kr_states_many("acme", []) == {}
 
 
 def crowd(size: int) -> Organisation:
@@ -433,7 +435,7 @@ def crowd(size: int) -> Organisation:
     )
 
 
-async def test_last_answers_many_reads_more_people_than_one_in_list_holds(
+async def test_kr_states_many_reads_more_people_than_one_in_list_holds(
     store: SqlStore,
 ) -> None:
     org = crowd(1_205)
@@ -442,26 +444,32 @@ async def test_last_answers_many_reads_more_people_than_one_in_list_holds(
     for i, value in answering.items():
         await store.save_checkin(
             "crowd", weekly(f"p{i:04d}@crowd.test", update(f"kr{i:04d}", value, 6)),
-            period=WEEK, prompt_id=None, submitted_at=MONDAY, idempotency_key=f"k{i}",
+            period=WEEK, answering=Answering(), submitted_at=MONDAY, idempotency_key=f"k{i}",
         )  # fmt: skip
 
-    many = await store.last_answers_many("crowd", [p.email for p in reversed(org.people)])
+    many = await store.kr_states_many("crowd", [p.email for p in reversed(org.people)])
 
-    assert {person: {kr: a.value for kr, a in krs.items()} for person, krs in many.items()} == {
+    answered = {
+        person: {kr: a.value for kr, a in krs.items()}
+        for person, krs in many.items()
+        if any(a.confidence is not None for a in krs.values())
+    }
+    assert answered == {
         f"p{i:04d}@crowd.test": {f"kr{i:04d}": value} for i, value in answering.items()
     }
-    assert many["p1204@crowd.test"] == await store.last_answers("crowd", "p1204@crowd.test")
+    assert len(many) == 1_205
+    assert many["p1204@crowd.test"] == await store.kr_states("crowd", "p1204@crowd.test")
 
 
-async def test_mark_sent_many_marks_each_prompt_with_its_ref(acme_store: SqlStore) -> None:
+async def test_mark_sent_marks_each_prompt_with_its_ref(acme_store: SqlStore) -> None:
     await acme_store.add_prompts("acme", [due(ANA), due(BEN), due(CAI)])
     ana, ben, cai = await acme_store.claim_unsent(
         "acme", now=MONDAY, worker="w", limit=9, lease=LEASE
     )
     at = MONDAY + timedelta(seconds=5)
 
-    await acme_store.mark_sent_many([(ana.id, "slack|D1:1"), (cai.id, "teams|a:1")], at=at)
-    await acme_store.mark_sent_many([], at=at)
+    assert await acme_store.mark_sent(ana.id, at=at, message_ref="slack|D1:1")
+    assert await acme_store.mark_sent(cai.id, at=at, message_ref="teams|a:1")
 
     sent = {p.person: await acme_store.get_prompt("acme", p.id) for p in (ana, ben, cai)}
     assert {person: (p.sent_at, p.message_ref) for person, p in sent.items() if p} == {

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from rhythm.cadences import RhythmKind
-from rhythm.forms import CheckInDraft, Decision, KrUpdate, LastAnswer, Status
+from rhythm.forms import CheckInDraft, KrUpdate
 from rhythm.okr import InitiativeStatus
-from rhythm.ports import SavedCheckIn
+from rhythm.ports import Answering
+from rhythm.records import KrState, SavedCheckIn
+from rhythm.status import Decision, Status
 from storage import checkins
 from storage.store import SqlStore, open_store
 from storage.tables import checkin_t, kr_update_t
@@ -40,7 +42,7 @@ async def test_revisions_count_per_person_kind_and_period(acme_store: SqlStore) 
         key: str, draft: CheckInDraft, period: str = WEEK, minutes: int = 0
     ) -> Coroutine[Any, Any, SavedCheckIn]:
         return acme_store.save_checkin(
-            "acme", draft, period=period, prompt_id=None,
+            "acme", draft, period=period, answering=Answering(),
             submitted_at=MONDAY + timedelta(minutes=minutes), idempotency_key=key,
         )  # fmt: skip
 
@@ -58,7 +60,12 @@ async def test_revisions_count_per_person_kind_and_period(acme_store: SqlStore) 
 
 async def test_the_same_submission_is_stored_once(acme_store: SqlStore) -> None:
     draft = weekly(BEN, update("kr-lead", 8))
-    kwargs = {"period": WEEK, "prompt_id": None, "submitted_at": MONDAY, "idempotency_key": "same"}
+    kwargs = {
+        "period": WEEK,
+        "answering": Answering(),
+        "submitted_at": MONDAY,
+        "idempotency_key": "same",
+    }
 
     first = await acme_store.save_checkin("acme", draft, **kwargs)  # type: ignore[arg-type]
     second = await acme_store.save_checkin("acme", draft, **kwargs)  # type: ignore[arg-type]
@@ -72,13 +79,13 @@ async def test_the_same_submission_is_stored_once(acme_store: SqlStore) -> None:
 async def test_edits_append_rows_and_never_rewrite_them(acme_store: SqlStore) -> None:
     await acme_store.save_checkin(
         "acme", weekly(BEN, update("kr-lead", 8), update("kr-launch", 0)), period=WEEK,
-        prompt_id=None, submitted_at=MONDAY, idempotency_key="k1",
+        answering=Answering(), submitted_at=MONDAY, idempotency_key="k1",
     )  # fmt: skip
     before = await kr_update_rows(acme_store)
 
     await acme_store.save_checkin(
         "acme", weekly(BEN, update("kr-lead", 7), update("kr-launch", 1)), period=WEEK,
-        prompt_id=None, submitted_at=MONDAY + timedelta(hours=1), idempotency_key="k2",
+        answering=Answering(), submitted_at=MONDAY + timedelta(hours=1), idempotency_key="k2",
     )  # fmt: skip
 
     after = await kr_update_rows(acme_store)
@@ -99,12 +106,13 @@ async def test_saving_answers_the_prompt_and_updates_the_tree(acme_store: SqlSto
     )  # fmt: skip
 
     saved = await acme_store.save_checkin(
-        "acme", draft, period=WEEK, prompt_id=prompt.id, submitted_at=answered_at,
-        idempotency_key="k1",
+        "acme", draft, period=WEEK, answering=Answering(prompt_id=prompt.id),
+        submitted_at=answered_at, idempotency_key="k1",
     )  # fmt: skip
     await acme_store.save_checkin(
-        "acme", weekly(BEN, update("kr-lead", 6)), period=WEEK, prompt_id=prompt.id,
-        submitted_at=answered_at + timedelta(hours=1), idempotency_key="k2",
+        "acme", weekly(BEN, update("kr-lead", 6)), period=WEEK,
+        answering=Answering(prompt_id=prompt.id), submitted_at=answered_at + timedelta(hours=1),
+        idempotency_key="k2",
     )  # fmt: skip
 
     stored = await acme_store.get_prompt("acme", prompt.id)
@@ -124,31 +132,73 @@ async def test_saving_answers_the_prompt_and_updates_the_tree(acme_store: SqlSto
 async def test_checkins_record_spontaneity_and_notes(acme_store: SqlStore) -> None:
     await acme_store.add_prompts("acme", [due(BEN)])
     [prompt] = await acme_store.claim_unsent("acme", now=MONDAY, worker="w", limit=1, lease=LEASE)
+    await acme_store.mark_sent(prompt.id, at=MONDAY, message_ref="console|1")
     empty = CheckInDraft(BEN, RhythmKind.DAILY, notes={"focus": " ", "blockers": ""})
 
-    await acme_store.save_checkin(
-        "acme",
-        weekly(BEN, update("kr-lead", 8)),
-        period=WEEK,
-        prompt_id=prompt.id,
-        submitted_at=MONDAY,
-        idempotency_key="a",
-    )
-    await acme_store.save_checkin(
-        "acme",
-        weekly(BEN, update("kr-lead", 8)),
-        period=WEEK,
-        prompt_id=None,
-        submitted_at=MONDAY,
-        idempotency_key="b",
-    )
-    await acme_store.save_checkin("acme", empty, period="2026-03-02", prompt_id=None,
-                                  submitted_at=MONDAY, idempotency_key="c")  # fmt: skip
+    async def save(draft: CheckInDraft, key: str, answering: Answering, period: str = WEEK) -> bool:
+        saved = await acme_store.save_checkin(
+            "acme", draft, period=period, answering=answering, submitted_at=MONDAY,
+            idempotency_key=key,
+        )  # fmt: skip
+        return saved.spontaneous
+
+    assert not await save(weekly(BEN, update("kr-lead", 8)), "a", Answering(prompt_id=prompt.id))
+    assert not await save(weekly(BEN, update("kr-lead", 7)), "b", Answering())  # an edit
+    assert await save(empty, "c", Answering(), period="2026-03-02")  # nobody asked
 
     c = checkin_t.c
     async with acme_store.engine.connect() as conn:
-        rows = (await conn.execute(select(c.spontaneous, c.notes).order_by(c.id))).all()
-    assert [tuple(r) for r in rows] == [(False, None), (True, None), (True, None)]
+        rows = (await conn.execute(select(c.spontaneous, c.notes, c.revision).order_by(c.id))).all()
+    assert [tuple(r) for r in rows] == [(False, None, 1), (False, None, 2), (True, None, 1)]
+
+
+async def test_a_check_in_before_its_prompt_answers_the_period(acme_store: SqlStore) -> None:
+    """No tick wrote the prompt yet: the check-in writes it, answered, so none will, and the
+    digest counts the person as prompted and checked in."""
+    early = MONDAY - timedelta(hours=1)
+    saved = await acme_store.save_checkin(
+        "acme", weekly(BEN, update("kr-lead", 8)), period=WEEK,
+        answering=Answering(due=due(BEN)), submitted_at=early, idempotency_key="early",
+    )  # fmt: skip
+
+    assert saved.spontaneous
+    assert saved.prompt is not None
+    assert (saved.prompt.sent_at, saved.prompt.answered_at) == (None, None)  # as it was
+    stored = await acme_store.find_prompt("acme", rhythm="r-weekly", person=BEN, period=WEEK)
+    assert stored is not None
+    assert stored.answered_at == early
+    assert await acme_store.add_prompts("acme", [due(BEN), due(ANA)]) == 1  # Ana's only
+    claimed = await acme_store.claim_unsent("acme", now=MONDAY, worker="w", limit=9, lease=LEASE)
+    assert [p.person for p in claimed] == [ANA]
+
+
+async def test_a_check_in_answers_a_prompt_a_tick_wrote_meanwhile(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(BEN)])
+    saved = await acme_store.save_checkin(
+        "acme", weekly(BEN, update("kr-lead", 8)), period=WEEK,
+        answering=Answering(due=due(BEN)), submitted_at=MONDAY, idempotency_key="k",
+    )  # fmt: skip
+
+    assert saved.prompt is not None
+    stored = await acme_store.get_prompt("acme", saved.prompt.id)
+    assert stored is not None
+    assert stored.answered_at == MONDAY
+    assert await acme_store.claim_unsent("acme", now=MONDAY, worker="w", limit=9, lease=LEASE) == []
+
+
+async def test_answering_clears_leave_and_failures(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(BEN)])
+    [prompt] = await acme_store.claim_unsent("acme", now=MONDAY, worker="w", limit=1, lease=LEASE)
+    await acme_store.mark_failed(prompt.id, at=MONDAY, error="on leave")
+
+    await acme_store.save_checkin(
+        "acme", weekly(BEN, update("kr-lead", 8)), period=WEEK,
+        answering=Answering(prompt_id=prompt.id), submitted_at=MONDAY, idempotency_key="k",
+    )  # fmt: skip
+
+    stored = await acme_store.get_prompt("acme", prompt.id)
+    assert stored is not None
+    assert (stored.answered_at, stored.failure) == (MONDAY, None)
 
 
 async def test_end_of_cycle_answers_are_kept(acme_store: SqlStore) -> None:
@@ -157,7 +207,7 @@ async def test_end_of_cycle_answers_are_kept(acme_store: SqlStore) -> None:
         kr_updates=(KrUpdate("kr-lead", final_score=0.7, decision=Decision.CARRY_OVER),),
         notes={"learnings": "smaller batches"},
     )  # fmt: skip
-    saved = await acme_store.save_checkin("acme", draft, period="2026-Q1", prompt_id=None,
+    saved = await acme_store.save_checkin("acme", draft, period="2026-Q1", answering=Answering(),
                                           submitted_at=MONDAY, idempotency_key="eoc")  # fmt: skip
 
     u = kr_update_t.c
@@ -167,11 +217,11 @@ async def test_end_of_cycle_answers_are_kept(acme_store: SqlStore) -> None:
     assert saved.revision == 1
 
 
-async def test_last_answers_are_the_latest_with_a_value_or_confidence(
+async def test_kr_states_are_current_values_and_the_latest_confidence(
     acme_store: SqlStore,
 ) -> None:
     async def save(key: str, draft: CheckInDraft, hours: int, period: str = WEEK) -> None:
-        await acme_store.save_checkin("acme", draft, period=period, prompt_id=None,
+        await acme_store.save_checkin("acme", draft, period=period, answering=Answering(),
                                       submitted_at=MONDAY + timedelta(hours=hours),
                                       idempotency_key=key)  # fmt: skip
 
@@ -181,13 +231,15 @@ async def test_last_answers_are_the_latest_with_a_value_or_confidence(
     await save("4", weekly(BEN, update("kr-launch", 1, 9)), 1)
     await save("5", weekly(ANA, update("kr-nps", 30)), 3)  # someone else's
 
-    answers = await acme_store.last_answers("acme", BEN)
-
-    assert answers == {
-        "kr-lead": LastAnswer(8, 6, Status.AT_RISK, "x"),
-        "kr-launch": LastAnswer(1, 9, Status.ON_TRACK, ""),
+    assert await acme_store.kr_states("acme", BEN) == {
+        "kr-lead": KrState(8, 6, Status.AT_RISK, "x"),
+        "kr-launch": KrState(1, 9, Status.ON_TRACK, ""),
     }
-    assert await acme_store.last_answers("acme", "nobody@acme.test") == {}
+    await acme_store.set_current_values("acme", {"kr-lead": 4.0})  # pushed from elsewhere
+    assert (await acme_store.kr_states("acme", BEN))["kr-lead"] == KrState(
+        4, 6, Status.AT_RISK, "x"
+    )
+    assert await acme_store.kr_states("acme", "nobody@acme.test") == {}
 
 
 async def test_checkins_belong_to_their_organisation(store: SqlStore) -> None:
@@ -196,9 +248,14 @@ async def test_checkins_belong_to_their_organisation(store: SqlStore) -> None:
     draft = weekly(BEN, update("kr-lead", 3))
 
     in_a = await store.save_checkin(
-        "a", draft, period=WEEK, prompt_id=None, submitted_at=MONDAY, idempotency_key="same-key"
+        "a",
+        draft,
+        period=WEEK,
+        answering=Answering(),
+        submitted_at=MONDAY,
+        idempotency_key="same-key",
     )
-    in_b = await store.save_checkin("b", draft, period=WEEK, prompt_id=None,
+    in_b = await store.save_checkin("b", draft, period=WEEK, answering=Answering(),
                                     submitted_at=MONDAY, idempotency_key="same-key")  # fmt: skip
 
     assert (in_a.created, in_b.created) == (True, True)
@@ -211,7 +268,7 @@ async def test_checkins_belong_to_their_organisation(store: SqlStore) -> None:
         "a",
         weekly(BEN, update("kr-lead", 1)),
         period=WEEK,
-        prompt_id=None,
+        answering=Answering(),
         submitted_at=MONDAY,
         idempotency_key="k2",
     )
@@ -219,7 +276,7 @@ async def test_checkins_belong_to_their_organisation(store: SqlStore) -> None:
     assert b is not None
     assert b.key_result["kr-lead"].metric is not None
     assert b.key_result["kr-lead"].metric.current == 3
-    assert (await store.last_answers("b", BEN))["kr-lead"].value == 3  # fmt: skip
+    assert (await store.kr_states("b", BEN))["kr-lead"].value == 3  # fmt: skip
 
 
 async def test_racing_identical_submissions_store_one(
@@ -231,7 +288,12 @@ async def test_racing_identical_submissions_store_one(
 
         async def submit(store: SqlStore, key: str) -> tuple[int, int, bool]:
             saved = await store.save_checkin(
-                "acme", draft, period=WEEK, prompt_id=None, submitted_at=MONDAY, idempotency_key=key
+                "acme",
+                draft,
+                period=WEEK,
+                answering=Answering(),
+                submitted_at=MONDAY,
+                idempotency_key=key,
             )
             return saved.id, saved.revision, saved.created  # fmt: skip
 
@@ -260,7 +322,12 @@ async def test_a_duplicate_that_slips_past_the_check_returns_the_stored_one(
     into the stored check-in."""
     draft = weekly(BEN, update("kr-lead", 8))
     stored = await acme_store.save_checkin(
-        "acme", draft, period=WEEK, prompt_id=None, submitted_at=MONDAY, idempotency_key="dup"
+        "acme",
+        draft,
+        period=WEEK,
+        answering=Answering(),
+        submitted_at=MONDAY,
+        idempotency_key="dup",
     )
     real_find = checkins._find
     calls = 0
@@ -273,7 +340,12 @@ async def test_a_duplicate_that_slips_past_the_check_returns_the_stored_one(
     monkeypatch.setattr(checkins, "_find", find_missing_once)
     # A new revision number, so only the idempotency key collides.
     again = await acme_store.save_checkin(
-        "acme", draft, period=WEEK, prompt_id=None, submitted_at=MONDAY, idempotency_key="dup"
+        "acme",
+        draft,
+        period=WEEK,
+        answering=Answering(),
+        submitted_at=MONDAY,
+        idempotency_key="dup",
     )
 
     assert calls == 2

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rhythm.cadences import RhythmKind
-from rhythm.forms import CheckInDraft, Status
-from rhythm.ports import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.forms import CheckInDraft
+from rhythm.ports import Answering
+from rhythm.records import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.status import Status
 from storage import digest_facts
 from storage.store import SqlStore
 from tests.storage.builders import (
@@ -60,7 +62,7 @@ class History:
                       at: datetime | None = None) -> None:  # fmt: skip
         self.keys += 1
         await self.store.save_checkin(
-            self.org, draft, period=period, prompt_id=prompt_id,
+            self.org, draft, period=period, answering=Answering(prompt_id=prompt_id),
             submitted_at=at or week_start(period) + 3 * H, idempotency_key=f"k{self.keys}",
         )  # fmt: skip
 
@@ -75,7 +77,7 @@ async def history(store: SqlStore) -> SqlStore:
     await h.prompt(ANA, "2026-W08", is_lead=True)
     await h.prompt(ANA, LAST_WEEK, answer=weekly(ANA, update("kr-nps", 15)), is_lead=True)
     await h.prompt(ANA, WEEK, answer=weekly(ANA, update("kr-nps", 20, 8)), is_lead=True)
-    # Ben: answered W08..W10, then edited W10 twice, spontaneously.
+    # Ben: answered W08..W10, then edited W10 from a command (a revision: no contribution).
     await h.prompt(BEN, "2026-W08", answer=weekly(BEN, update("kr-lead", 9.5)))
     await h.prompt(BEN, LAST_WEEK, answer=weekly(BEN, update("kr-lead", 9, 6)))
     await h.prompt(
@@ -162,8 +164,9 @@ async def test_only_the_asked_key_results_and_people(history: SqlStore) -> None:
     assert set(facts.current) == {"kr-lead"}
     assert set(facts.previous) == {"kr-lead"}
     assert [p.person for p in facts.prompts] == [BEN, CAI]
-    assert facts.spontaneous == {BEN: 1}
+    assert facts.spontaneous == {}  # Ben's edit is a revision of his answer
     assert facts.streaks == {BEN: 3, CAI: 1}
+    assert facts.values == {"kr-lead": 7}  # where it stands now: the edit's value
 
 
 @pytest.mark.usefixtures("in_list_limit")
@@ -177,7 +180,7 @@ async def test_participation(history: SqlStore) -> None:
         PromptFact(BEN, False, deadline, MONDAY + H),
         PromptFact(CAI, False, deadline, None),
     ]
-    assert facts.spontaneous == {BEN: 1, DEV: 1}
+    assert facts.spontaneous == {DEV: 1}  # Ben's edit is no contribution of its own
 
 
 @pytest.mark.usefixtures("in_list_limit")

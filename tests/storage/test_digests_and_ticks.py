@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 from rhythm.due import DueDigest
 from storage.store import SqlStore
-from tests.storage.builders import MONDAY, WEEK, acme
+from tests.storage.builders import ANA, BEN, LAST_WEEK, MONDAY, WEEK, acme, due
 
 LEASE = timedelta(minutes=10)
 
@@ -55,17 +55,26 @@ async def test_digests_belong_to_their_organisation(store: SqlStore) -> None:
     assert await store.add_digests("b", [digest()]) == 1
 
 
-async def test_tick_watermark_never_goes_backwards(store: SqlStore) -> None:
+async def test_prompted_periods_are_those_somebody_was_asked_about(store: SqlStore) -> None:
     await store.save_organisation(acme("a"))
     await store.save_organisation(acme("b"))
-    assert await store.last_tick("a") is None
+    await store.add_prompts("a", [due(ANA), due(BEN, period=LAST_WEEK)])
+    await store.add_prompts("b", [due(ANA, period="2026-W01")])
 
-    await store.record_tick("a", MONDAY)
-    await store.record_tick("a", MONDAY - timedelta(minutes=1))  # a slow, overlapping tick
-    await store.record_tick("b", MONDAY - timedelta(days=1))
+    wanted = [("r-weekly", WEEK), ("r-weekly", LAST_WEEK), ("r-weekly", "2026-W01"),
+              ("r-daily", WEEK)]  # fmt: skip
+    assert await store.prompted_periods("a", wanted) == {
+        ("r-weekly", WEEK),
+        ("r-weekly", LAST_WEEK),
+    }
+    assert await store.prompted_periods("b", wanted) == {("r-weekly", "2026-W01")}
+    assert await store.prompted_periods("a", []) == set()
 
-    assert await store.last_tick("a") == MONDAY
-    assert (await store.last_tick("a")).tzinfo == UTC  # type: ignore[union-attr]
-    await store.record_tick("a", MONDAY + timedelta(minutes=1))
-    assert await store.last_tick("a") == MONDAY + timedelta(minutes=1)
-    assert await store.last_tick("b") == MONDAY - timedelta(days=1)
+
+async def test_rhythms_prompted_are_those_that_ever_asked_anyone(store: SqlStore) -> None:
+    await store.save_organisation(acme("a"))
+    await store.save_organisation(acme("b"))
+    await store.add_prompts("a", [due(ANA, period="2026-W01")])
+
+    assert await store.rhythms_prompted("a", ["r-weekly", "r-daily"]) == {"r-weekly"}
+    assert await store.rhythms_prompted("b", ["r-weekly"]) == set()

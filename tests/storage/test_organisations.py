@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from rhythm.okr import Team
+from rhythm.okr import InitiativeStatus, Metric, Organisation, Team
+from rhythm.ports import Answering
+from rhythm.records import Stamp
 from storage.store import SqlStore
 from tests.storage.builders import ANA, BEN, MONDAY, WEEK, acme, due, update, weekly
 
@@ -70,14 +72,14 @@ async def test_saving_the_tree_keeps_prompts_and_checkins(store: SqlStore) -> No
         "acme", now=MONDAY, worker="w", limit=10, lease=__import__("datetime").timedelta(minutes=5)
     )
     await store.save_checkin(
-        "acme", weekly(ANA, update("kr-nps", 20)), period=WEEK, prompt_id=prompt.id,
-        submitted_at=MONDAY, idempotency_key="k1",
+        "acme", weekly(ANA, update("kr-nps", 20)), period=WEEK,
+        answering=Answering(prompt_id=prompt.id), submitted_at=MONDAY, idempotency_key="k1",
     )  # fmt: skip
 
     await store.save_organisation(acme())
 
     assert await store.get_prompt("acme", prompt.id) is not None
-    assert "kr-nps" in await store.last_answers("acme", ANA)
+    assert "kr-nps" in await store.kr_states("acme", ANA)
 
 
 async def test_set_current_values(store: SqlStore) -> None:
@@ -108,3 +110,70 @@ async def test_organisations_are_isolated(store: SqlStore) -> None:
     assert await store.organisation_keys() == ["a", "b"]
     assert await store.load_organisation("a") == a
     assert await store.load_organisation("b") == smaller_b
+
+
+async def test_an_import_keeps_what_check_ins_reported_unless_told_not_to(
+    store: SqlStore,
+) -> None:
+    await store.save_organisation(acme())
+    await store.save_checkin(
+        "acme", weekly(BEN, update("kr-lead", 6.0), initiatives=(("i-ci", InitiativeStatus.DONE),)),
+        period=WEEK, answering=Answering(), submitted_at=MONDAY, idempotency_key="k",
+    )  # fmt: skip
+
+    saved = await store.save_organisation(acme())
+
+    values = await store.current_values("acme", ["kr-lead", "kr-nps"])
+    assert values == {"kr-lead": 6.0, "kr-nps": 12}
+    assert (await store.initiative_statuses("acme", ["kr-lead"]))["i-ci"] is InitiativeStatus.DONE
+    assert saved.key_result["kr-lead"].metric == replace_current(acme(), "kr-lead", 6.0)
+
+    await store.save_organisation(acme(), keep_progress=False)
+
+    assert await store.current_values("acme", ["kr-lead"]) == {"kr-lead": 8.5}  # the file's
+    assert (await store.initiative_statuses("acme"))["i-ci"] is not InitiativeStatus.DONE
+
+
+async def test_a_key_result_that_becomes_a_milestone_starts_from_the_file(store: SqlStore) -> None:
+    await store.save_organisation(acme())
+    await store.set_current_values("acme", {"kr-lead": 4.0})
+    lead = acme().key_result["kr-lead"]
+    assert lead.metric is not None
+    now_a_milestone = dataclasses.replace(
+        lead, metric=dataclasses.replace(lead.metric, start=0, target=1, current=0, milestone=True)
+    )
+    changed = dataclasses.replace(
+        acme(), key_results=tuple(now_a_milestone if k.key == "kr-lead" else k
+                                  for k in acme().key_results),
+    )  # fmt: skip
+
+    await store.save_organisation(changed)
+
+    assert await store.current_values("acme", ["kr-lead"]) == {"kr-lead": 0}
+
+
+async def test_stamps_move_with_imports_and_chat_profiles(store: SqlStore) -> None:
+    assert await store.organisation_stamp("acme") is None
+    await store.save_organisation(acme())
+    assert await store.organisation_stamp("acme") == Stamp(1, 0)
+    await store.save_organisation(acme())
+    assert await store.organisation_stamp("acme") == Stamp(2, 0)
+
+    await store.link_chat_user("acme", ANA, platform="teams", user_id="aad-ana")
+    await store.set_timezone("acme", BEN, "Asia/Tokyo")
+    await store.mark_unreachable("acme", ANA, reason="blocked", at=MONDAY)  # not the tree's
+    await store.clear_unreachable("acme", ANA)
+
+    assert await store.organisation_stamp("acme") == Stamp(2, 2)
+    assert [p.person for p in await store.profiles_since("acme", 1)] == [BEN]
+    assert {p.person for p in await store.profiles_since("acme", 0)} == {ANA, BEN}
+    snapshot = await store.load_tree("acme")
+    assert snapshot is not None
+    assert snapshot.stamp == Stamp(2, 2)
+    assert snapshot.profiles[BEN].chosen_timezone == "Asia/Tokyo"
+    assert snapshot.tree.person[BEN].timezone == acme().person[BEN].timezone  # as imported
+
+
+def replace_current(org: Organisation, key: str, value: float) -> Metric | None:
+    metric = org.key_result[key].metric
+    return dataclasses.replace(metric, current=value) if metric else None

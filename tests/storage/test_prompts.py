@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rhythm.cadences import RhythmKind
-from rhythm.ports import PromptRecord
+from rhythm.ports import Answering
+from rhythm.records import PromptRecord
 from storage.store import SqlStore
 from tests.storage.builders import (
     ANA,
@@ -117,10 +118,70 @@ async def test_release_makes_it_claimable_at_retry_time(acme_store: SqlStore) ->
     [prompt] = await claim(acme_store)
     retry_at = MONDAY + timedelta(seconds=30)
 
-    await acme_store.release(prompt.id, retry_at=retry_at)
+    await acme_store.release(prompt.id, retry_at=retry_at, in_doubt=False)
 
     assert await claim(acme_store, now=retry_at - timedelta(seconds=1)) == []
     assert [p.id for p in await claim(acme_store, now=retry_at)] == [prompt.id]
+
+
+async def test_a_send_that_began_is_in_doubt_until_recorded(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(ANA), due(BEN)])
+    ana, ben = await claim(acme_store)
+    began = MONDAY + timedelta(seconds=1)
+    await acme_store.mark_attempt(ana.id, at=began)
+    await acme_store.mark_attempt(ben.id, at=began)
+
+    # Ana's answer never came (a timeout): in doubt. Ben's failed for sure: not in doubt.
+    await acme_store.release(ana.id, retry_at=MONDAY, in_doubt=True)
+    await acme_store.release(ben.id, retry_at=MONDAY, in_doubt=False)
+
+    again = {p.person: p for p in await claim(acme_store, now=MONDAY + timedelta(seconds=2))}
+    assert again[ANA].in_doubt
+    assert (again[ANA].attempted_at, again[ANA].attempts) == (began, 1)
+    assert not again[BEN].in_doubt
+    assert again[BEN].attempts == 1
+    assert await acme_store.mark_sent(ana.id, at=began, message_ref="D1:1")
+    stored = await acme_store.get_prompt("acme", ana.id)
+    assert stored is not None
+    assert not stored.in_doubt
+
+
+async def test_recording_a_send_says_when_it_was_answered_meanwhile(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(BEN)])
+    [ben] = await claim(acme_store)
+    await acme_store.save_checkin(
+        "acme", weekly(BEN, update("kr-lead", 7)), period=WEEK,
+        answering=Answering(prompt_id=ben.id), submitted_at=MONDAY, idempotency_key="k",
+    )  # fmt: skip
+
+    assert not await acme_store.mark_sent(ben.id, at=MONDAY, message_ref="D1:1")
+
+
+async def test_claims_are_renewed_by_their_holder_and_given_back(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(ANA), due(BEN), due(CAI)])
+    held = await claim(acme_store, worker="w1")
+    ids = [p.id for p in held]
+    await acme_store.mark_sent(ids[0], at=MONDAY, message_ref="D1:1")
+
+    await acme_store.renew_claims(ids, worker="w2", until=MONDAY + 10 * LEASE)  # not its claims
+    assert await claim(acme_store, now=MONDAY + LEASE, worker="w2") != []
+    assert await acme_store.release_claims("acme", worker="w2") == 2
+
+    again = await claim(acme_store, worker="w1")
+    await acme_store.renew_claims([p.id for p in again], worker="w1", until=MONDAY + 10 * LEASE)
+    assert await claim(acme_store, now=MONDAY + 5 * LEASE, worker="w2") == []
+    assert await acme_store.release_claims("acme", worker="w1") == 2
+    assert await acme_store.release_claims("acme", worker="w1") == 0
+    assert len(await claim(acme_store, now=MONDAY, worker="w2")) == 2  # at once, lease or not
+
+
+async def test_a_prompt_is_found_by_rhythm_person_and_period(acme_store: SqlStore) -> None:
+    await acme_store.add_prompts("acme", [due(ANA), due(BEN)])
+
+    found = await acme_store.find_prompt("acme", rhythm="r-weekly", person=BEN, period=WEEK)
+    assert found is not None
+    assert found.person == BEN
+    assert await acme_store.find_prompt("acme", rhythm="r-weekly", person=BEN, period="x") is None
 
 
 async def test_a_failed_prompt_is_never_claimed_again(acme_store: SqlStore) -> None:
@@ -172,8 +233,9 @@ async def test_answered_prompts_are_neither_reminded_nor_open(acme_store: SqlSto
     [ben] = await claim(acme_store)
     await acme_store.mark_sent(ben.id, at=MONDAY, message_ref="m")
     await acme_store.save_checkin(
-        "acme", weekly(BEN, update("kr-lead", 7)), period=WEEK, prompt_id=ben.id,
-        submitted_at=MONDAY + timedelta(hours=1), idempotency_key="k",
+        "acme", weekly(BEN, update("kr-lead", 7)), period=WEEK,
+        answering=Answering(prompt_id=ben.id), submitted_at=MONDAY + timedelta(hours=1),
+        idempotency_key="k",
     )  # fmt: skip
 
     assert await acme_store.reminder_candidates("acme", now=MONDAY + timedelta(hours=2)) == []

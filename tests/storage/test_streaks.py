@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from rhythm.cadences import RhythmKind
+from rhythm.ports import Answering
 from storage.store import SqlStore
 from storage.tables import prompt_t
 from tests.storage.builders import BEN, MONDAY, acme, due, weekly
@@ -34,7 +35,7 @@ async def answer(store: SqlStore, ids: dict[str, int], period: str) -> None:
         "acme",
         weekly(BEN, kr_update("kr-lead", 5)),
         period=period,
-        prompt_id=ids[period],
+        answering=Answering(prompt_id=ids[period]),
         submitted_at=MONDAY,
         idempotency_key=period,
     )

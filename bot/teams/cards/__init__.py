@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.teams.cards.form import first_error_page, form_cards, form_pages, prefill
+from bot.teams.cards.form import form_cards, form_pages, page_fields, prefill
 from bot.teams.cards.messages import done_card, render
 from bot.teams.cards.packing import CARD_BUDGET, card_size
 from bot.teams.cards.submits import ActionSubmit, FormSubmit, answers_from_submit, parse_submit
@@ -31,9 +31,9 @@ __all__ = [
     "card_for",
     "card_size",
     "done_card",
-    "first_error_page",
     "form_cards",
     "form_pages",
+    "page_fields",
     "parse_submit",
     "prefill",
 ]

@@ -10,18 +10,9 @@ from collections.abc import Sequence
 
 from bot.teams.cards.elements import Element, container, heading, line, paragraph, run, subtle
 from bot.teams.cards.packing import pack_cards
-from rhythm.digest import (
-    STATUS_EMOJI,
-    BlockerLine,
-    Digest,
-    KrLine,
-    ObjectiveLine,
-    SubteamLine,
-    progress_bar,
-    trend_arrow,
-)
+from rhythm.digest_model import BlockerLine, Digest, KrLine, ObjectiveLine, SubteamLine
 from rhythm.messages import DigestMessage
-from rhythm.prompting import fmt_value
+from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
 
 
 def digest_cards(message: DigestMessage) -> list[Element]:

@@ -91,14 +91,6 @@ def form_cards(form: Form, *, page: int = 0) -> dict[str, Any]:
     return card
 
 
-def first_error_page(form: Form) -> int:
-    """The page to show after a rejected submission: the first one with a field error."""
-    for number, sections in enumerate(form_pages(form)):
-        if any(f.id in form.errors for s in sections for f in s.fields):
-            return number
-    return 0
-
-
 def prefill(form: Form, answers: Mapping[str, str | None]) -> Form:
     """`form` with `answers` as the inputs' values: a rejected form shows what was typed."""
     return replace(
@@ -109,10 +101,15 @@ def prefill(form: Form, answers: Mapping[str, str | None]) -> Form:
     )
 
 
+def page_fields(form: Form) -> list[list[str]]:
+    """The field ids on each page: how the check-in session knows what a card held."""
+    return [[f.id for s in page for f in s.fields] for page in form_pages(form)]
+
+
 def _structure(form: Form) -> Form:
-    """The form without what varies between renderings of it: prefills and errors."""
+    """The form without what varies between renderings of it: prefills, errors, warnings."""
     bare = _map_fields(form.sections, lambda f: replace(f, initial=None))
-    return replace(form, sections=bare, errors={})
+    return replace(form, sections=bare, errors={}, warnings={})
 
 
 def _part(section: FormSection, positions: list[int]) -> FormSection:
@@ -133,7 +130,7 @@ def _map_fields(
 
 
 def _section_cost(section: FormSection) -> int:
-    return card_size(_section(section, {}, first=False)) + SEPARATOR
+    return card_size(_section(section, {}, {}, first=False)) + SEPARATOR
 
 
 def _page_card(
@@ -142,23 +139,30 @@ def _page_card(
     where = f" · page {page + 1} of {pages}" if pages > 1 else ""
     head = [heading(form.title, size="large"), subtle(form.intro + where)]
     head.extend(_error_summary(form))
-    body = [_section(s, form.errors, first=i == 0) for i, s in enumerate(sections)]
+    body = [_section(s, form.errors, form.warnings, first=i == 0) for i, s in enumerate(sections)]
     final = page == pages - 1
     submit = {
         "type": "Action.Submit",
         "title": form.submit_label if final else NEXT_LABEL,
         "style": "positive",
-        "data": {"drumbeat": SUBMIT, "context": form.context, "page": page, "pages": pages},
+        "data": {"drumbeat": SUBMIT, "context": form.context},
     }
     return adaptive_card([*head, *body], actions=[submit], full_width=True)
 
 
 def _error_summary(form: Form) -> list[Element]:
-    if not form.errors:
-        return []
     fields = {f.id for f in form.fields}
-    on_fields = [fid for fid in form.errors if fid in fields]
     lines: list[Element] = []
+    warned = [fid for fid in form.warnings if fid in fields and fid not in form.errors]
+    if warned:
+        count = len(warned)
+        text = (
+            f"⚠ {count} answer{' looks' if count == 1 else 's look'} unusual: submit again to keep"
+        )
+        lines.append(line(text, color="warning", weight="bolder", spacing="medium"))
+    if not form.errors:
+        return lines
+    on_fields = [fid for fid in form.errors if fid in fields]
     if on_fields:
         count = len(on_fields)
         text = f"⚠ {count} answer{' needs' if count == 1 else 's need'} fixing"
@@ -172,21 +176,29 @@ def _error_summary(form: Form) -> list[Element]:
     return lines
 
 
-def _section(section: FormSection, errors: Mapping[str, str], *, first: bool) -> Element:
+def _section(
+    section: FormSection,
+    errors: Mapping[str, str],
+    warnings: Mapping[str, str],
+    *,
+    first: bool,
+) -> Element:
     items = [line(section.title, weight="bolder", size="medium")]
     if section.subtitle:
         items.append(subtle(section.subtitle))
     for field in section.fields:
-        items.extend(_field(field, errors.get(field.id)))
+        items.extend(_field(field, errors.get(field.id), warnings.get(field.id)))
     return container(items, separator=not first, spacing="default" if first else "large")
 
 
-def _field(field: FormField, error: str | None) -> list[Element]:
+def _field(field: FormField, error: str | None, warning: str | None) -> list[Element]:
     items = [_input(field)]
     if field.hint:
         items.append(subtle(field.hint))
     if error:
         items.append(line(f"⚠ {error[:ERROR_SHOWN]}", color="attention", spacing="none"))
+    elif warning:
+        items.append(line(f"⚠ {warning[:ERROR_SHOWN]}", color="warning", spacing="none"))
     return items
 
 
@@ -200,11 +212,9 @@ def _input(field: FormField) -> Element:
             _choices([(str(n), str(n)) for n in range(low, high + 1)], _whole(field.initial))
         )
     elif field.kind in (FieldKind.NUMBER, FieldKind.INTEGER):
+        # No min/max: Teams clients clamp to them (-5 would silently become 0); the core
+        # checks the range and says what is wrong.
         element["type"] = "Input.Number"
-        if field.minimum is not None:
-            element["min"] = _number(field.minimum)
-        if field.maximum is not None:
-            element["max"] = _number(field.maximum)
         value = _parsed(field.initial)
         if value is not None:
             element["value"] = value

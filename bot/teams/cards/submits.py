@@ -12,22 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.teams.cards.form import SUBMIT, form_pages
+from bot.teams.cards.form import SUBMIT
 from bot.teams.cards.messages import ACTION
-from rhythm.messages import Form
 
 
 @dataclass(frozen=True, slots=True)
 class FormSubmit:
-    """A press of a form page's button: "Next", or the form's own submit label on the last."""
+    """A press of a form page's button: "Next", or the form's own submit label on the last.
+    `context` is the core's, handed back to it as it came."""
 
-    context: str  # the Form's context, for Drumbeat.submit
-    page: int
-    pages: int
-
-    @property
-    def final(self) -> bool:
-        return self.page >= self.pages - 1
+    context: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,30 +42,29 @@ def parse_submit(value: object) -> FormSubmit | ActionSubmit | None:
         if isinstance(action, str) and isinstance(argument, str):
             return ActionSubmit(action, argument)
     elif kind == SUBMIT:
-        context, page, pages = (
-            value.get("context"),
-            _count(value.get("page")),
-            _count(value.get("pages")),
-        )
-        if isinstance(context, str) and page is not None and pages and page < pages:
-            return FormSubmit(context, page, pages)
+        context = value.get("context")
+        if isinstance(context, str):
+            return FormSubmit(context)
     return None
 
 
-def answers_from_submit(form: Form, value: Mapping[str, Any]) -> dict[str, str | None]:
-    """{field id: text, or None when empty} for the fields of the page that was submitted.
+def answers_from_submit(value: Mapping[str, Any]) -> dict[str, str | None]:
+    """{input id: text, or None when empty} for every input the card sent. Which of them
+    belong to the submitted page is the check-in session's business (an input of the page
+    that is missing is taken as empty)."""
+    return {
+        key: _text(raw)
+        for key, raw in value.items()
+        if isinstance(key, str) and key not in BUTTON_KEYS and _is_input(raw)
+    }
 
-    A multi-page form's pages arrive one by one: merge the pages' answers, and give the core
-    the merged answers with the last page. A value that names no page of this form's layout
-    gives only the fields it carries, so it never blanks answers given on other pages.
-    """
-    pages = form_pages(form)
-    page, count = _count(value.get("page")), _count(value.get("pages"))
-    if page is not None and count == len(pages) and page < count:
-        fields = [f for section in pages[page] for f in section.fields]
-    else:
-        fields = [f for f in form.fields if f.id in value]
-    return {f.id: _text(value.get(f.id)) for f in fields}
+
+BUTTON_KEYS = frozenset({"drumbeat", "context", "action", "value"})  # the button's own data
+
+
+def _is_input(raw: object) -> bool:
+    """What an input of ours sends: text, a number, a toggle, or nothing."""
+    return raw is None or isinstance(raw, str | int | float | bool)
 
 
 def _text(raw: object) -> str | None:
@@ -86,13 +79,3 @@ def _text(raw: object) -> str | None:
     if isinstance(raw, str):
         return raw if raw.strip() else None
     return None  # absent, null, or a shape no input of ours sends
-
-
-def _count(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw if raw >= 0 else None
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    return None

@@ -18,6 +18,7 @@ from bot.okrfile import load_organisation
 from bot.server import create_app
 from bot.slack.gateway import SlackGateway
 from bot.slack.plugin import SocketMode
+from rhythm.context import FormContext
 from rhythm.ports import FixedClock
 from storage.store import SqlStore
 from tests.bot.slack import payloads
@@ -84,13 +85,13 @@ async def test_the_acknowledgement_does_not_wait_for_the_work(
     world: SlackWorld, monkeypatch: pytest.MonkeyPatch
 ):
     release = asyncio.Event()
-    slow_digest = world.drumbeat.digest
+    slow_digest = world.drumbeat.digests.digest
 
     async def digest(*args: Any, **kwargs: Any) -> Any:
         await release.wait()
         return await slow_digest(*args, **kwargs)
 
-    monkeypatch.setattr(world.drumbeat, "digest", digest)
+    monkeypatch.setattr(world.drumbeat.digests, "digest", digest)
     response = await world.command("status", who=OWNER)
     assert response.status == 200  # acknowledged while the digest is still blocked
     assert responses(world) == []
@@ -171,7 +172,7 @@ async def test_the_prompt_button_opens_the_modal_of_that_prompt(world: SlackWorl
     assert response.status == 200
     [view] = await eventually(world.opened_views)
     assert time.monotonic() - started < 3.0  # Slack's trigger window
-    assert f"|{prompt}" in view["private_metadata"]
+    assert FormContext.parse(view["private_metadata"]).prompt == int(prompt)
 
 
 async def test_snooze_answers_privately(world: SlackWorld):
@@ -255,7 +256,7 @@ async def test_an_invalid_submission_comes_back_with_errors_on_its_fields(world:
     assert answer["response_action"] == "errors"
     assert list(answer["errors"]) == [blocked]
     assert "the moon team" in answer["errors"][blocked]
-    assert await world.store.last_answers("acme", OWNER) == {}
+    assert all(s.confidence is None for s in (await world.store.kr_states("acme", OWNER)).values())
 
 
 def prompt_id(world: SlackWorld, email: str) -> int:
@@ -330,3 +331,45 @@ async def test_the_composition_root_serves_slack(database_url: str):
                 assert (await slack.command(fields)).status == 200
                 [(_, reply)] = await eventually(lambda: fake.responses)
     assert "Lucas Bernard" in text_of(reply)
+
+
+# ---- bugs: logged with their traceback, the person gets an apology ---------------------------
+
+
+def broken(*_: Any, **__: Any) -> Any:
+    raise KeyError("kr:onboarding-completion:value")
+
+
+async def test_a_bug_behind_a_command_is_logged_and_the_person_gets_an_apology(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    monkeypatch.setattr(world.drumbeat.digests, "digest", broken)
+
+    assert (await world.command("status", who=OWNER)).status == 200
+
+    [reply] = await eventually(lambda: responses(world))
+    assert "Sorry, something went wrong on my side" in text_of(reply)
+    assert "kr:" not in text_of(reply)
+    assert reply["response_type"] == "ephemeral"
+    [logged] = [r for r in caplog.records if r.exc_info]
+    assert logged.exc_info is not None
+    assert logged.exc_info[0] is KeyError
+
+
+async def test_a_bug_behind_a_modal_shows_an_apology_on_the_form(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    await world.tick(PROMPT_TIME)
+    await world.click("checkin:open", str(prompt_id(world, OWNER)), who=OWNER)
+    [view] = await eventually(world.opened_views)
+    monkeypatch.setattr(world.drumbeat.checkins, "submit", broken)
+
+    answer = await world.submit(view, payloads.valid_answers(view), who=OWNER)
+
+    assert answer.status == 200
+    shown = await answer.json()
+    assert shown["response_action"] == "errors"
+    [message] = shown["errors"].values()
+    assert message.startswith("Sorry, something went wrong on my side")
+    assert "kr:" not in message
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)

@@ -26,13 +26,16 @@ from bot.slack.blocks import (
     message_chunks,
 )
 from rhythm.cadences import RhythmKind
-from rhythm.digest import BlockerLine, Digest, DigestScope, LeaderNote, build_digest, progress_bar
-from rhythm.forms import Status, build_form
+from rhythm.digest import build_digest
+from rhythm.digest_model import BlockerLine, Digest, DigestScope, LeaderNote
 from rhythm.messages import DigestMessage, Message, Notice, Table, Text, Tree, TreeNode
-from rhythm.okr import Organisation
-from rhythm.ports import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.okr import KeyResult, Organisation
+from rhythm.present import progress_bar
 from rhythm.prompting import OPEN, SNOOZE, kr_summary, prompt_actions
+from rhythm.records import DigestFacts, KrState, NoteFact, PromptFact, Snapshot
+from rhythm.status import Status
 from tests.bot.slack.blockkit import block_problems, message_problems, text_size
+from tests.rhythm.orgs import fresh_form
 
 ACME = Path(__file__).resolve().parents[3] / "examples" / "acme.yaml"
 LUCAS = "lucas.bernard@acme.example"
@@ -99,6 +102,7 @@ def acme_facts(*, blocker: str = "waiting for the onboarding API") -> DigestFact
                 ),
             ),
         ),
+        values={kr.key: kr.metric.current for kr in acme().key_results if kr.metric},
     )
 
 
@@ -108,10 +112,19 @@ def acme_digest(team: str = "acme", facts: DigestFacts | None = None) -> Digest:
     return build_digest(acme(), scope, facts or acme_facts(), now=NOW)
 
 
+def current(kr: KeyResult) -> float | None:
+    """The value the store holds for a key result nobody reported on: the file's."""
+    return kr.metric.current if kr.metric else None
+
+
+def now(kr: KeyResult) -> float:
+    return kr.progress(current(kr))
+
+
 def kr_table(org: Organisation, person: str) -> Table:
     """What `/okr mine` shows, built from the organisation like the command builds it."""
     rows = tuple(
-        (kr.title, f"{progress_bar(kr.progress())} {kr.progress():.0%}",
+        (kr.title, f"{progress_bar(now(kr))} {now(kr):.0%}",
          f"{kr.metric.current} / {kr.metric.target}" if kr.metric else "no metric", "7/10",
          "on track")
         for kr in org.key_results_of(person)
@@ -160,7 +173,7 @@ def sample_messages() -> list[Message]:
     return [
         Text("Commands:\n  /okr mine  — your key results"),
         Notice("Weekly check-in · 2026-W48",
-               tuple(kr_summary(kr, 7) for kr in org.key_results_of(LUCAS)),
+               tuple(kr_summary(kr, KrState(current(kr), 7)) for kr in org.key_results_of(LUCAS)),
                prompt_actions(42), "Please answer by Tue 24 Nov 18:00 (Europe/Paris)."),
         kr_table(org, "julien.moreau@acme.example"),
         okr_tree(org),
@@ -179,7 +192,7 @@ def test_every_message_renders_to_valid_block_kit(message: Message):
 
 
 def test_a_form_is_not_a_message():
-    form = build_form(acme(), LUCAS, RhythmKind.WEEKLY, cycle="2026-Q4", context="c")
+    form = fresh_form(acme(), LUCAS, RhythmKind.WEEKLY, cycle="2026-Q4", context="c")
     with pytest.raises(TypeError, match="modal"):
         message_chunks(form)
     with pytest.raises(TypeError, match="modal"):

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.okrfile import load_organisation
-from bot.slack.metadata import ModalState
 from bot.slack.modal import form_pages
+from rhythm.context import FormContext
 from rhythm.okr import KeyResult, Metric, Organisation
+from rhythm.records import Draft
 from storage.store import SqlStore
 from storage.tables import checkin_t
 from tests.bot.slack import payloads
@@ -73,8 +74,8 @@ async def test_prompt_modal_errors_check_in_dm_update_and_digest(world: SlackWor
     await world.click("checkin:open", str(prompt_id(world, OWNER)), who=OWNER)
     [view] = await eventually(world.opened_views)
     assert view_problems(view) == []
-    state = ModalState.parse(view["private_metadata"])
-    assert (state.org, state.page) == ("acme", 0)
+    state = FormContext.parse(view["private_metadata"])
+    assert (state.org, state.page, state.prompt) == ("acme", 0, prompt_id(world, OWNER))
 
     # An invalid submission: errors on the right inputs, nothing stored.
     invalid = payloads.valid_answers(view) | {block_id(view, ":blocked_by"): "the moon team"}
@@ -98,7 +99,8 @@ async def test_prompt_modal_errors_check_in_dm_update_and_digest(world: SlackWor
     await world.gateway.drain()
     [update] = [c for c in world.fake.calls_to("chat.update", ok=True)]
     assert (update.params["channel"], update.params["ts"]) == (prompt.channel, prompt.ts)
-    assert "Checked in at 10:05" in prompt.current["text"]
+    assert "Checked in at 10:05 (Europe/Paris)" in prompt.current["text"]
+    assert "61% (was" in str(prompt.current["blocks"])  # what was stored, echoed
 
     # At the deadline the digest reaches the subscribed channel, sub-teams in its thread.
     await world.tick(DEADLINE)
@@ -159,8 +161,8 @@ async def test_many_key_results_get_a_paged_modal_and_one_check_in(store: SqlSto
     async with slack_world(store, org=org) as world:
         await world.command("checkin", who=OWNER, channel="D0001ACME")
         [first] = await eventually(world.opened_views)
-        state = ModalState.parse(first["private_metadata"])
-        form = await world.drumbeat.open_form("acme", OWNER)
+        state = FormContext.parse(first["private_metadata"])
+        form = (await world.drumbeat.checkins.open("acme", OWNER)).form
         pages = len(form_pages(form))
         assert pages >= 3
         assert first["submit"]["text"] == "Next"
@@ -181,12 +183,12 @@ async def test_many_key_results_get_a_paged_modal_and_one_check_in(store: SqlSto
                 assert answer["response_action"] == "update"
                 view = answer["view"]
                 assert view_problems(view) == []
-                assert ModalState.parse(view["private_metadata"]) == state.at(page + 1)
+                assert FormContext.parse(view["private_metadata"]) == state.at(page + 1)
                 assert len(view["blocks"]) <= 100
             else:
                 assert answer == {"response_action": "clear"}
         assert await checkins(store) == 1
-        last = await store.last_answers("acme", OWNER)
+        last = await store.kr_states("acme", OWNER)
         key = next(k for k in typed if k.endswith(":next")).split(":")[1]
         assert last[key].next_step == "call legal"  # page 1's answers were kept
 
@@ -201,17 +203,17 @@ async def test_an_error_on_an_earlier_page_brings_that_page_back(store: SqlStore
         answers = payloads.valid_answers(view)
         answer = await (await world.submit(view, answers, who=OWNER)).json()
         view = answer["view"]
-        context = ModalState.parse(view["private_metadata"]).context
-        draft = await store.load_draft("acme", OWNER, context)
-        broken = next(k for k in draft if k.endswith(":blocked_by"))
-        await store.save_draft("acme", OWNER, context, draft | {broken: "a team that left"})
+        key = FormContext.parse(view["private_metadata"]).draft_key
+        draft = await store.load_draft("acme", OWNER, key)
+        broken = next(k for k in draft.answers if k.endswith(":blocked_by"))
+        await store.save_draft("acme", OWNER, key, Draft({**draft.answers, broken: "gone team"}))
         for _ in range(10):  # the remaining pages, until the last one sends page 1 back
             answer = await (
                 await world.submit(view, payloads.valid_answers(view), who=OWNER)
             ).json()
-            if ModalState.parse(answer["view"]["private_metadata"]).page == 0:
+            if FormContext.parse(answer["view"]["private_metadata"]).page == 0:
                 break
             view = answer["view"]
         assert answer["response_action"] == "update"
-        assert "a team that left" in str(answer["view"]["blocks"])
+        assert "gone team" in str(answer["view"]["blocks"])
         assert await checkins(store) == 0

@@ -17,11 +17,12 @@ from bot.ratelimit import Limit
 from bot.slack.gateway import SlackGateway, parse_ref
 from bot.slack.identity import SlackDirectory, SlackRecipients
 from bot.slack.limits import POST_MESSAGE, SlackLimits
-from bot.slack.webapi import SlackError, SlackWebApi
+from bot.slack.webapi import SlackError, SlackWebApi, Workspace
 from bot.slack.workspaces import SingleWorkspace
 from rhythm.messages import Notice, Table, Text
 from rhythm.okr import Person
-from rhythm.ports import DeliveryError, Unreachable
+from rhythm.ports import DeliveryError
+from rhythm.records import Unreachable
 from tests.bot.slack.world import fast_limits
 from tests.peers.slack_api import FakeSlack, FakeTeam, FakeUser
 
@@ -253,22 +254,38 @@ async def test_429s_that_go_on_become_a_transient_failure_with_retry_after(fake:
     assert len(fake.calls_to(POST_MESSAGE)) == 1 + gateway.api.rate_limit_retries
 
 
-async def test_server_errors_are_retried_with_backoff(fake: FakeSlack, gateway: SlackGateway):
+async def test_server_errors_on_a_post_are_not_retried_blindly(
+    fake: FakeSlack, gateway: SlackGateway
+):
+    """A 5xx on chat.postMessage may come after the message was posted: the send fails as
+    "maybe done", for the core to look for the message before sending it again."""
     fake.server_error(POST_MESSAGE, times=2, status=503)
-    await gateway.send_direct("acme", person(ANA), PROMPT)
-    assert [c.status for c in fake.calls_to(POST_MESSAGE)] == [503, 503, 200]
-    assert len(fake.dms_to(ANA.id)) == 1
+    with pytest.raises(DeliveryError) as caught:
+        await gateway.send_direct("acme", person(ANA), PROMPT)
+    assert not caught.value.permanent
+    assert caught.value.maybe_done
+    assert [c.status for c in fake.calls_to(POST_MESSAGE)] == [503]
+
+
+async def test_server_errors_on_reads_are_retried_with_backoff(
+    fake: FakeSlack, gateway: SlackGateway
+):
+    fake.server_error("users.info", times=2, status=503)
+    answer = await gateway.api.call(Workspace("single", TEAM.bot_token), "users.info", user=ANA.id)
+    assert answer["ok"]
+    assert [c.status for c in fake.calls_to("users.info")] == [503, 503, 200]
 
 
 async def test_server_errors_that_persist_are_transient_failures(
     fake: FakeSlack, gateway: SlackGateway
 ):
-    fake.server_error(POST_MESSAGE, times=10, status=500)
+    fake.server_error("users.info", times=10, status=500)
     with pytest.raises(DeliveryError) as caught:
-        await gateway.send_direct("acme", person(ANA), PROMPT)
+        await gateway.api.call(Workspace("single", TEAM.bot_token), "users.info", user=ANA.id)
     assert not caught.value.permanent
+    assert not caught.value.maybe_done
     assert caught.value.retry_after is not None
-    assert len(fake.calls_to(POST_MESSAGE)) == 1 + gateway.api.retries
+    assert len(fake.calls_to("users.info")) == 1 + gateway.api.retries
 
 
 async def test_an_unreachable_api_is_a_transient_failure(fake: FakeSlack):

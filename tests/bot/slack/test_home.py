@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.slack.home import HOME_ACTIONS_BLOCK, MAX_HOME_BLOCKS, TREE, home_view
-from rhythm.digest import progress_bar
 from rhythm.messages import Table, Text
+from rhythm.present import progress_bar
 from rhythm.prompting import OPEN
 from tests.bot.slack.blockkit import view_problems
 from tests.bot.slack.test_blocks import INJECTION, LUCAS, acme, acme_digest, kr_table
@@ -39,7 +39,9 @@ def test_a_persons_home_shows_key_results_next_check_in_and_the_team_digest():
     assert view["blocks"][0]["text"]["text"] == "Lucas Bernard's OKRs"
     text = shown(view)
     assert "Onboarding completion rate from 40% to 70%" in text
-    assert progress_bar(acme().key_result["onboarding-completion"].progress()) in text
+    kr = acme().key_result["onboarding-completion"]
+    assert kr.metric is not None
+    assert progress_bar(kr.progress(kr.metric.current)) in text
     assert "7/10" in text  # confidence column
     assert f"Next check-in: {NEXT_DUE}" in text
     assert "📣 Growth · weekly digest" in text

@@ -151,7 +151,7 @@ async def test_an_install_is_stored_and_linked_to_the_workspaces_organisation(
     # Two organisations: a new workspace waits for an admin to link it.
     status, page = await install(world, GLOBEX_TEAM)
     assert status == 200
-    assert "drumbeat workspace link slack T0GLOBEX" in page
+    assert "not connected" in page
     assert await bot_tokens(world.store) == {GLOBEX_TEAM.id: GLOBEX_TEAM.bot_token}
     await world.store.link_workspace("slack", GLOBEX_TEAM.id, "globex")
     await world.store.link_workspace("slack", ACME_TEAM.id, "acme")
@@ -185,6 +185,46 @@ async def test_an_install_is_stored_and_linked_to_the_workspaces_organisation(
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     for secret in (ACME_TEAM.bot_token, GLOBEX_TEAM.bot_token, world.fake.client_secret, SECRET):
         assert secret not in logged
+
+
+STRANGER_TEAM = FakeTeam("T0EVIL", "Evil", "xoxb-0003-evil-installed-secret", "UBOTEVIL", "BEVIL")
+
+
+async def test_a_stranger_workspace_sees_nothing_until_an_admin_links_it(store: SqlStore):
+    """One organisation in the database, and anybody may complete the install of a
+    distributed app: the stranger's workspace joins nothing, not even for someone whose
+    Slack profile has a member's email."""
+    acme = load_organisation(ACME)
+    impostor = FakeUser("U0EVIL", OWNER, team=STRANGER_TEAM.id, name="Not Lucas")
+    users = [*slack_users(acme, ACME_TEAM.id), impostor]
+    fake = FakeSlack(teams=[ACME_TEAM, STRANGER_TEAM], users=users, channels=["C0OKRS"])
+    async with slack_world(
+        store, org=acme, fake=fake, slack_bot_token=None,
+        slack_client_id=fake.client_id, slack_client_secret=fake.client_secret,
+    ) as world:  # fmt: skip
+        await world.store.link_workspace("slack", ACME_TEAM.id, "acme")
+        await install(world, ACME_TEAM)
+
+        status, page = await install(world, STRANGER_TEAM)
+
+        assert status == 200
+        assert "not connected" in page
+        assert await world.store.workspace_org("slack", STRANGER_TEAM.id) is None
+        for command in ("status", "tree", "mine", "status growth"):
+            world.fake.responses.clear()
+            await world.slack.command(status_command(world, "U0EVIL", STRANGER_TEAM.id, command))
+            [reply] = await eventually(lambda: responses(world))
+            shown = text_of(reply)
+            assert "not connected to Drumbeat yet" in shown, command
+            for secret in ("Growth", "Onboarding", "Acme", "Lucas Bernard"):
+                assert secret not in shown, (command, secret)
+        # The admins heard of it once (Claire, through Acme's own workspace).
+        told = [c for c in world.fake.calls_to("chat.postMessage", ok=True)
+                if "wants to use Drumbeat" in c.params.get("text", "")]  # fmt: skip
+        assert len(told) == 1
+        assert told[0].team == ACME_TEAM.id
+        assert "T0EVIL" in str(told[0].params["blocks"])
+        assert await world.store.profiles_since("acme", 0) == []  # nobody was linked
 
 
 async def test_a_workspace_that_never_installed_is_told_to_reinstall(world: SlackWorld):

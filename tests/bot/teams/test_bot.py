@@ -19,8 +19,11 @@ import bot.teams.cards.form as card_form
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
 from bot.teams.bot import Member, TeamsBot
+from bot.teams.plugin import _on_turn_error
+from rhythm.context import FormContext
 from rhythm.messages import Message
 from rhythm.okr import Person
+from rhythm.people import Admission
 from rhythm.ports import FixedClock
 from rhythm.prompting import OFF, OPEN, SNOOZE
 from rhythm.service import Drumbeat
@@ -51,9 +54,16 @@ class RecordingChat:
     sent: list[Sent] = field(default_factory=list)
     updated: list[tuple[str, Message]] = field(default_factory=list)
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self, org: str, person: Person, message: Message, *, tag: str | None = None
+    ) -> str:
         self.sent.append(Sent(person.email, message))
         return f"m{len(self.sent)}"
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        return None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         self.updated.append((ref, message))
@@ -232,7 +242,10 @@ async def teams(store: SqlStore) -> Teams:
     drumbeat = Drumbeat(
         store=store, chat=ChatRouter(gateways={"teams": chat}, fallback="teams"), clock=clock
     )
-    bot = TeamsBot(drumbeat=drumbeat, members=Directory(LUCAS, SOFIA, STRANGER))
+    bot = TeamsBot(
+        drumbeat=drumbeat, conversations=store, admission=Admission(join_only_organisation=True),
+        members=Directory(LUCAS, SOFIA, STRANGER),
+    )  # fmt: skip
     return Teams(TestAdapter(bot.on_turn), drumbeat, store, chat, clock)
 
 
@@ -335,11 +348,12 @@ async def test_an_invalid_value_comes_back_in_the_card_and_nothing_is_stored(tea
     await teams.say(personal(LUCAS, text="checkin"))
     [form] = teams.replies()
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(form, value="-5000")))
+    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(form, value="ten")))
 
     [(replaced, shown)] = teams.updates()
     assert replaced == "card-1"
     assert "⚠" in texts(shown)
+    assert "not a number" in texts(shown)
     assert [i for i in inputs(shown) if i.endswith(":value")]  # the form again, not a notice
     assert await teams.checkins() == 0
 
@@ -377,21 +391,23 @@ async def test_a_long_form_is_filled_page_by_page(teams: Teams, monkeypatch: pyt
     monkeypatch.setattr(card_form, "LAYOUT_BUDGET", 2_500)  # Lucas's short form on pages
     await teams.say(personal(LUCAS, text="checkin"))
     [page] = teams.replies()
-    pages = submit_data(page)["pages"]
+    pages = len(card_form.form_pages(
+        (await teams.drumbeat.checkins.open("acme", LUCAS.email)).form
+    ))  # fmt: skip
     assert pages > 1
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(page, value="-5000")))
+    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(page, value="ten")))
     [(_, again)] = teams.updates()
     if any(i.endswith(":value") for i in inputs(page)):
         assert "⚠" in texts(again)
-        assert submit_data(again)["page"] == 0
+        assert FormContext.parse(submit_data(again)["context"]).page == 0
     for number in range(pages):
         last = filled(page)
         await teams.say(personal(LUCAS, replyToId="card-1", value=last))
         [(replaced, page)] = teams.updates()
         assert replaced == "card-1"
         if number < pages - 1:
-            assert submit_data(page)["page"] == number + 1
+            assert FormContext.parse(submit_data(page)["context"]).page == number + 1
             assert await teams.checkins() == 0
     assert "Checked in" in texts(page)
     assert await teams.checkins() == 1
@@ -425,7 +441,7 @@ async def test_check_in_on_a_prompt_turns_the_prompt_into_the_form(teams: Teams)
 
     [(replaced, form)] = teams.updates()
     assert replaced == "prompt-1"
-    assert submit_data(form)["context"].endswith(f"|{prompt_id}")
+    assert FormContext.parse(submit_data(form)["context"]).prompt == int(prompt_id)
     await teams.say(personal(LUCAS, replyToId="prompt-1", value=filled(form)))
     [(_, done)] = teams.updates()
     assert "Checked in" in texts(done)
@@ -452,8 +468,83 @@ async def test_off_this_week_replaces_the_prompt(teams: Teams):
     assert "time off" in texts(notice)
 
 
-async def test_someone_elses_submit_payload_is_ignored(teams: Teams):
+async def test_someone_elses_submit_payload_gets_a_short_answer(teams: Teams):
     await teams.say(personal(LUCAS, replyToId="x", value={"verb": "vote", "choice": "a"}))
 
-    assert teams.replies() == []
+    [reply] = teams.replies()
+    assert "not one I know" in texts(reply)
     assert teams.updates() == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"drumbeat": "action", "action": "checkin:open", "value": "abc"},
+        {"drumbeat": "action", "action": "checkin:snooze", "value": "1e309"},
+        {"drumbeat": "action", "action": "checkin:off", "value": "²"},
+        {"drumbeat": "action", "action": "checkin:nonsense", "value": "1"},
+        {"drumbeat": "submit", "context": '{"v":1,"o":"acme","k":"yearly"}'},
+        {"drumbeat": "submit", "context": "not json at all"},
+    ],
+)
+async def test_a_tampered_button_gets_a_message_not_a_crash(teams: Teams, value: dict[str, Any]):
+    await teams.say(personal(LUCAS, replyToId="x", value=value))
+
+    [reply] = teams.replies()
+    assert "checkin" in texts(reply)  # how to get a fresh form
+    assert "Sorry" not in texts(reply)
+    assert await teams.checkins() == 0
+
+
+# ---- a tenant nobody linked -------------------------------------------------------------------
+
+
+async def test_a_tenant_nobody_linked_reads_nothing_even_with_a_member_s_email(
+    store: SqlStore,
+):
+    """A multi-tenant bot hears from any tenant: one no admin linked joins no organisation,
+    not even when its user's email is a member's."""
+    await store.save_organisation(load_organisation(ACME))
+    drumbeat = Drumbeat(
+        store=store, chat=ChatRouter(gateways={"teams": RecordingChat()}, fallback="teams"),
+        clock=FixedClock(MONDAY),
+    )  # fmt: skip
+    impostor = Member("29:evil", "aad-evil", LUCAS.email, "Not Lucas")
+    bot = TeamsBot(drumbeat=drumbeat, conversations=store, members=Directory(impostor))
+    teams = Teams(TestAdapter(bot.on_turn), drumbeat, store, RecordingChat(), FixedClock(MONDAY))
+    other_tenant = {"conversation": {"id": "a:29:evil", "conversationType": "personal",
+                                     "tenantId": "evil-tenant"},
+                    "channelData": {"tenant": {"id": "evil-tenant"}}}  # fmt: skip
+
+    for text in ("status growth", "tree", "mine", "checkin"):
+        await teams.say({**personal(impostor, text=text), **other_tenant})
+        [reply] = teams.replies()
+        shown = texts(reply)
+        assert "not connected to Drumbeat yet" in shown, text
+        assert "Growth" not in shown
+        assert "Onboarding" not in shown
+
+    assert await store.workspace_org("teams", "evil-tenant") is None
+    assert await store.conversation("teams", "aad-evil") is None  # nothing of it kept
+    assert (await drumbeat.organisation("acme")).person_by_chat_id("teams", "aad-evil") is None
+    await store.link_workspace("teams", "evil-tenant", "acme")  # an admin says it is ours
+    await teams.say({**personal(impostor, text="mine"), **other_tenant})
+    [reply] = teams.replies()
+    assert "Lucas Bernard's key results" in texts(reply)
+
+
+async def test_a_bug_is_logged_with_its_traceback_and_the_person_gets_an_apology(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    teams.adapter.on_turn_error = _on_turn_error  # as attach_teams sets it
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise KeyError("kr:onboarding-completion:value")
+
+    monkeypatch.setattr(teams.drumbeat.digests, "digest", broken)
+    await teams.say(personal(LUCAS, text="status growth"))
+
+    [reply] = teams.replies()
+    assert "Sorry, something went wrong on my side" in texts(reply)
+    assert "kr:" not in texts(reply)
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)

@@ -27,16 +27,17 @@ from bot.teams.cards import (
     card_for,
     card_size,
     done_card,
-    first_error_page,
     form_cards,
     form_pages,
+    page_fields,
     parse_submit,
     prefill,
 )
 from rhythm.cadences import RhythmKind
+from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import run_command
-from rhythm.digest import Digest
-from rhythm.forms import CheckInDraft, build_form, validate
+from rhythm.digest_model import Digest
+from rhythm.forms import CheckInDraft, validate
 from rhythm.messages import (
     Action,
     DigestMessage,
@@ -61,10 +62,11 @@ from rhythm.okr import (
 )
 from rhythm.ports import FixedClock
 from rhythm.prompting import OPEN, SNOOZE
-from rhythm.service import Accepted, Drumbeat, Rejected
+from rhythm.service import Drumbeat
 from storage.store import SqlStore, open_store
 from tests.bot.teams.cardrules import card_problems
 from tests.databases import Backend
+from tests.rhythm.orgs import file_states, fresh_form
 
 ACME = Path(__file__).resolve().parents[3] / "examples" / "acme.yaml"
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -97,25 +99,25 @@ class World:
         return next(n for n in reversed(notices) if any(a.id == OPEN for a in n.actions))
 
     def prompted_since(self, sent: int) -> dict[str, int]:
-        """{person: prompt id} of the prompts sent after the first `sent` messages."""
+        """{person: prompt id} of the weekly prompts sent after the first `sent` messages."""
         return {
             s.to: int(a.value)
             for s in self.chat.outbox[sent:]
-            if isinstance(s.message, Notice)
+            if isinstance(s.message, Notice) and s.message.title.startswith("Weekly check-in")
             for a in s.message.actions
             if a.id == OPEN
         }
 
-    async def check_in(self, email: str, prompt: int | None = None, **overrides: str) -> Accepted:
+    async def check_in(self, email: str, prompt: int | None = None, **overrides: str) -> CheckedIn:
         """A weekly check-in with plausible answers; `overrides` by key-result field part."""
-        form = await self.drumbeat.open_form("acme", email, prompt_id=prompt)
+        form = (await self.drumbeat.checkins.open("acme", email, prompt_id=prompt)).form
         answers = plausible_answers(form)
         for fid in answers:
             part = fid.rsplit(":", 1)[-1]
             if fid.startswith("kr:") and part in overrides:
                 answers[fid] = overrides[part]
-        outcome = await self.drumbeat.submit("acme", email, form.context, answers)
-        assert isinstance(outcome, Accepted), getattr(outcome, "form", None)
+        outcome = await self.drumbeat.checkins.submit("acme", email, form.context, answers)
+        assert isinstance(outcome, CheckedIn), getattr(outcome, "form", None)
         return outcome
 
 
@@ -429,7 +431,7 @@ async def two_weeks_of_check_ins(world: World, *, blocker: str = "") -> None:
 async def test_a_real_digest_with_its_sub_team_details(world: World):
     await two_weeks_of_check_ins(world)
     world.clock.set(MONDAY + timedelta(days=9))
-    digest = await world.drumbeat.digest("acme", "acme")
+    digest = await world.drumbeat.digests.digest("acme", "acme")
     assert digest.blockers
     assert digest.status_changes
     assert digest.warnings
@@ -464,7 +466,7 @@ async def test_long_blockers_spread_a_digest_over_several_cards(world: World):
     blocker = ("Waiting on **Platform** for the API — «übersetzt» 🚧 " * 60)[:2900]
     await two_weeks_of_check_ins(world, blocker=blocker)
     world.clock.set(MONDAY + timedelta(days=9))
-    digest = await world.drumbeat.digest("acme", "acme")
+    digest = await world.drumbeat.digests.digest("acme", "acme")
     assert sum(b.text == blocker for b in digest.blockers) >= 8
     cards = card_for(DigestMessage(digest))
     assert len(cards) >= 2
@@ -488,17 +490,19 @@ def test_one_enormous_paragraph_is_split_between_words():
 
 
 async def test_a_rejected_form_shows_each_error_under_its_field(world: World):
-    form = await world.drumbeat.open_form("acme", LUCAS)
+    form = (await world.drumbeat.checkins.open("acme", LUCAS)).form
     answers = plausible_answers(form)
     value_id = next(f.id for f in form.fields if f.id.endswith(":value"))
     blocked_by_id = next(f.id for f in form.fields if f.id.endswith(":blocked_by"))
     moved_id = next(f.id for f in form.fields if f.id.endswith(":moved"))
-    typed = {**answers, value_id: "-5", blocked_by_id: "nowhere", moved_id: MARKUP}
-    outcome = await world.drumbeat.submit("acme", LUCAS, form.context, typed)
-    assert isinstance(outcome, Rejected)
+    typed = {**answers, value_id: "ten", blocked_by_id: "nowhere", moved_id: MARKUP}
+    outcome = await world.drumbeat.checkins.submit(
+        "acme", LUCAS, form.context, typed, pager=page_fields
+    )
+    assert isinstance(outcome, FormPage)
     assert set(outcome.form.errors) == {value_id, blocked_by_id}
-    shown = prefill(outcome.form, typed)
-    assert first_error_page(shown) == 0
+    assert outcome.page == 0
+    shown = prefill(outcome.form, outcome.answers)
     card = form_cards(shown)
     assert_sendable([card])
     assert "⚠ 2 answers need fixing" in texts(card)
@@ -521,7 +525,7 @@ async def test_a_rejected_form_shows_each_error_under_its_field(world: World):
 async def test_a_submitted_card_reads_back_into_answers_the_core_accepts(world: World):
     await world.tick(MONDAY + timedelta(hours=9, minutes=5))
     prompt_id = int(next(a.value for a in world.prompt_to(LUCAS).actions if a.id == OPEN))
-    form = await world.drumbeat.open_form("acme", LUCAS, prompt_id=prompt_id)
+    form = (await world.drumbeat.checkins.open("acme", LUCAS, prompt_id=prompt_id)).form
     assert len(form_pages(form)) == 1
     card = form_cards(form)
     assert_sendable([card])
@@ -529,14 +533,15 @@ async def test_a_submitted_card_reads_back_into_answers_the_core_accepts(world: 
     assert card["actions"][0]["title"] == form.submit_label
     value = teams_submit(card, value="55", confidence="8", moved="", next="Ship it")
     submitted = parse_submit(value)
-    assert submitted == FormSubmit(form.context, 0, 1)
-    assert submitted.final
-    answers = answers_from_submit(form, value)
+    assert submitted == FormSubmit(form.context)
+    answers = answers_from_submit(value)
     assert set(answers) == {f.id for f in form.fields}
     assert next(v for k, v in answers.items() if k.endswith(":moved")) is None
     assert next(v for k, v in answers.items() if k.endswith(":value")) == "55"
-    outcome = await world.drumbeat.submit("acme", LUCAS, submitted.context, answers)
-    assert isinstance(outcome, Accepted)
+    outcome = await world.drumbeat.checkins.submit(
+        "acme", LUCAS, submitted.context, answers, pager=page_fields
+    )
+    assert isinstance(outcome, CheckedIn)
     done = done_card(outcome.notice)
     assert_sendable([done])
     assert "actions" not in done
@@ -545,17 +550,19 @@ async def test_a_submitted_card_reads_back_into_answers_the_core_accepts(world: 
 
 
 def test_numbers_may_come_back_as_json_numbers_and_junk_is_ignored():
-    form = build_form(many_krs(1), ADA, RhythmKind.WEEKLY, cycle="2026-Q4", context="c")
+    form = fresh_form(many_krs(1), ADA, RhythmKind.WEEKLY, cycle="2026-Q4", context="c")
     card = form_cards(form)
     value = teams_submit(card)
     value_id = next(f.id for f in form.fields if f.id.endswith(":value"))
     conf_id = next(f.id for f in form.fields if f.id.endswith(":confidence"))
     next_id = next(f.id for f in form.fields if f.id.endswith(":next"))
     value.update({value_id: 42.0, conf_id: 7, next_id: {"nested": "junk"}, "msteams": {}})
-    answers = answers_from_submit(form, value)
-    assert (answers[value_id], answers[conf_id], answers[next_id]) == ("42", "7", None)
-    assert answers_from_submit(form, {value_id: 3.5}) == {value_id: "3.5"}  # no page: its own
+    answers = answers_from_submit(value)
+    assert (answers[value_id], answers[conf_id]) == ("42", "7")
+    assert next_id not in answers  # junk is no answer: the page's field counts as empty
+    assert answers_from_submit({value_id: 3.5}) == {value_id: "3.5"}
     assert "drumbeat" not in answers
+    assert "context" not in answers
     assert "msteams" not in answers
 
 
@@ -566,10 +573,9 @@ def test_numbers_may_come_back_as_json_numbers_and_junk_is_ignored():
         "checkin",
         {},
         {"drumbeat": "other"},
-        {"drumbeat": "submit", "context": "c", "page": 2, "pages": 2},
-        {"drumbeat": "submit", "context": "c", "page": -1, "pages": 2},
-        {"drumbeat": "submit", "context": 5, "page": 0, "pages": 1},
-        {"drumbeat": "submit", "context": "c", "page": True, "pages": 1},
+        {"drumbeat": "submit"},
+        {"drumbeat": "submit", "context": 5},
+        {"drumbeat": "submit", "context": ["c"]},
         {"drumbeat": "action", "action": ["x"], "value": "1"},
     ],
 )
@@ -607,7 +613,7 @@ def many_krs(count: int, *, initiatives: int = 0) -> Organisation:
 
 
 def test_a_section_longer_than_a_page_continues_on_the_next():
-    form = build_form(
+    form = fresh_form(
         many_krs(1, initiatives=120), ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c"
     )
     (initiatives,) = [s for s in form.sections if s.title.startswith("Initiatives")]
@@ -623,7 +629,7 @@ def test_a_section_longer_than_a_page_continues_on_the_next():
 
 @pytest.mark.parametrize("kind", list(RhythmKind))
 def test_forty_key_results_make_pages_that_each_fit_and_cover_every_field_once(kind: RhythmKind):
-    form = build_form(many_krs(40), ADA, kind, cycle=Q4.key, context=f"{kind.value}|p|")
+    form = fresh_form(many_krs(40), ADA, kind, cycle=Q4.key, context=f"{kind.value}|p|")
     pages = form_pages(form)
     if kind is not RhythmKind.DAILY:
         assert len(pages) > 1
@@ -635,24 +641,20 @@ def test_forty_key_results_make_pages_that_each_fit_and_cover_every_field_once(k
         (button,) = card["actions"]
         final = number == len(pages) - 1
         assert button["title"] == (form.submit_label if final else "Next")
-        assert button["data"] == {
-            "drumbeat": "submit",
-            "context": form.context,
-            "page": number,
-            "pages": len(pages),
-        }
+        assert button["data"] == {"drumbeat": "submit", "context": form.context}
 
 
 def test_errors_and_prefills_never_move_fields_to_another_page():
     org = many_krs(40)
-    form = build_form(org, ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c")
+    form = fresh_form(org, ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c")
     typed: dict[str, str | None] = {}
     for field in form.fields:  # a mistake in every field the core checks, text everywhere
         part = field.id.rsplit(":", 1)[-1]
         typed[field.id] = {"value": "ten", "confidence": "eleven", "blocked_by": "Nowhere"}.get(
             part, "Shipped the onboarding checklist to 20% of sign-ups — größer als gedacht"
         )
-    outcome = validate(org, ADA, RhythmKind.WEEKLY, typed, cycle=Q4.key, expected_progress=0.5)
+    outcome = validate(org, ADA, RhythmKind.WEEKLY, typed, cycle=Q4.key, expected_progress=0.5,
+                       states=file_states(org, ADA))  # fmt: skip
     assert not isinstance(outcome, CheckInDraft)
     assert len(outcome.errors) == 4 * 40 + 10  # value, confidence, status, blocked by; initiatives
     shown = prefill(form.with_errors(outcome.errors), typed)
@@ -666,33 +668,29 @@ def test_errors_and_prefills_never_move_fields_to_another_page():
         for element in inputs(card):
             if element["type"] == "Input.Text":
                 assert element["value"] == typed[element["id"]]
-    assert first_error_page(shown) == 0
-    late = {form.fields[-1].id: "Please fill this in."}
-    assert first_error_page(form.with_errors(late)) == len(form_pages(form)) - 1
 
 
 def test_a_paged_form_submitted_page_by_page_gives_the_core_a_complete_check_in():
     org = many_krs(40)
-    form = build_form(org, ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="weekly|2026-W48|")
+    form = fresh_form(org, ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="weekly|2026-W48|")
     merged: dict[str, str | None] = {}
     pages = len(form_pages(form))
     for number in range(pages):
         value = teams_submit(form_cards(form, page=number), value="50", confidence="6")
-        submitted = parse_submit(value)
-        assert isinstance(submitted, FormSubmit)
-        assert submitted.final == (number == pages - 1)
-        page_answers = answers_from_submit(form, value)
+        assert parse_submit(value) == FormSubmit(form.context)
+        page_answers = answers_from_submit(value)
         assert not set(page_answers) & set(merged)  # each page answers its own fields
         merged.update(page_answers)
     assert set(merged) == {f.id for f in form.fields}
-    draft = validate(org, ADA, RhythmKind.WEEKLY, merged, cycle=Q4.key, expected_progress=0.5)
+    draft = validate(org, ADA, RhythmKind.WEEKLY, merged, cycle=Q4.key, expected_progress=0.5,
+                     states=file_states(org, ADA))  # fmt: skip
     assert isinstance(draft, CheckInDraft)
     assert len(draft.kr_updates) == 40
     assert {u.value for u in draft.kr_updates} == {50.0}
 
 
 def test_a_prefilled_text_too_long_to_fit_is_left_empty_rather_than_breaking_the_card():
-    form = build_form(many_krs(12), ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c")
+    form = fresh_form(many_krs(12), ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c")
     huge = {f.id: "🚧" * 600 for f in form.fields if f.id.endswith((":moved", ":blockers"))}
     shown = prefill(form, huge)
     for number in range(len(form_pages(shown))):

@@ -18,7 +18,8 @@ from bot.teams.adapter import teams_adapter
 from bot.teams.gateway import TeamsGateway, TeamsLimits, reference_dict, tenant_address
 from rhythm.messages import Action, Notice
 from rhythm.okr import Person
-from rhythm.ports import Conversation, DeliveryError
+from rhythm.ports import DeliveryError
+from rhythm.records import Conversation
 from storage.store import SqlStore
 from tests.bot.teams.cardrules import card_problems
 from tests.peers.teams_connector import Call, TeamsConnector

@@ -35,6 +35,7 @@ from bot.teams.playground import (
     playground_config,
     playground_users,
 )
+from rhythm.context import FormContext
 from rhythm.ports import FixedClock
 from rhythm.prompting import OPEN
 from storage.tables import checkin_t
@@ -267,7 +268,8 @@ async def test_a_scheduler_tick_delivers_the_prompt_into_the_users_conversation(
     opened = await teams.seen(
         "updateMessage", teams.chat, lambda m: m["messageId"] == prompt["messageId"]
     )
-    assert submit_data(card_of(opened))["context"].endswith(f"|{button['data']['value']}")
+    context = FormContext.parse(submit_data(card_of(opened))["context"])
+    assert context.prompt == int(button["data"]["value"])
 
 
 async def test_a_digest_arrives_in_the_team_channel_after_subscribe_there(teams: Session):

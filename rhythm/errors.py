@@ -1,0 +1,64 @@
+"""Domain refusals: one error family, each carrying the sentence the person is told.
+
+Adapters catch `DrumbeatError` and show `message`; anything else that escapes a use case is a
+bug and reaches the adapter's one error handler, logged with its traceback, while the person
+gets a short apology. Never raise these for programming mistakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class DrumbeatError(Exception):
+    """Something the person asked for that Drumbeat refuses, with the reason in their words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnknownOrganisation(DrumbeatError):
+    def __init__(self, org: str) -> None:
+        super().__init__(f"No organisation '{org}'. Import an OKR file first.")
+
+
+class NoOrganisation(DrumbeatError):
+    def __init__(self) -> None:
+        super().__init__("No organisation yet. Import one: drumbeat okrs import examples/acme.yaml")
+
+
+class UnknownPerson(DrumbeatError):
+    def __init__(self, who: str, org: str) -> None:
+        super().__init__(f"{who} is not in {org}'s OKR tree. Ask an admin to add you.")
+
+
+class UnknownWorkspace(DrumbeatError):
+    """A Slack workspace or Teams tenant no admin connected to an organisation."""
+
+    def __init__(self) -> None:
+        super().__init__("This workspace is not connected to Drumbeat yet; ask your admin.")
+
+
+class UnknownTeam(DrumbeatError):
+    def __init__(self, name: str, teams: Iterable[str]) -> None:
+        super().__init__(f"No team “{name[:60]}”. Teams: {', '.join(teams)}")
+
+
+class NoCycle(DrumbeatError):
+    def __init__(self, org: str) -> None:
+        super().__init__(f"{org} has no OKR cycle yet.")
+
+
+class NotYourPrompt(DrumbeatError):
+    def __init__(self) -> None:
+        super().__init__("That check-in is not yours or no longer exists.")
+
+
+class StaleForm(DrumbeatError):
+    """A form that came back from a platform and cannot be taken as it is: tampered with,
+    made up, from another organisation, or for a period that is over."""
+
+
+class CommandError(DrumbeatError):
+    """A command a person got wrong; the message tells them how to get it right."""

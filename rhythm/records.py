@@ -1,0 +1,168 @@
+"""What the repositories hand back: plain values, read fresh from the database on every use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rhythm.cadences import RhythmKind
+from rhythm.status import Status
+
+ON_LEAVE = "on leave"  # a prompt's failure when its person said "I'm off this week"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRecord:
+    id: int
+    rhythm: str
+    kind: RhythmKind
+    person: str
+    period: str
+    scheduled_for: datetime
+    deadline: datetime
+    is_lead: bool
+    sent_at: datetime | None = None
+    message_ref: str | None = None
+    answered_at: datetime | None = None
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    failure: str | None = None
+    # When a send of this prompt last began; with no `sent_at`, nobody knows whether that
+    # send reached the person (a crash or a lost answer): look before sending again.
+    attempted_at: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.attempted_at is not None and self.sent_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    id: int
+    rhythm: str
+    team: str
+    period: str
+    scheduled_for: datetime
+    posted_at: datetime | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCheckIn:
+    id: int
+    revision: int  # 1 for the first check-in of this person, kind and period; +1 per edit
+    created: bool  # False when the same submission had already been stored
+    # The prompt this check-in answers (whether or not it was ever sent), as it was before.
+    prompt: PromptRecord | None = None
+    spontaneous: bool = False  # the first check-in of the period, and no prompt was sent
+
+
+@dataclass(frozen=True, slots=True)
+class KrState:
+    """Where one key result stands now: its current value (the latest check-in, or the OKR
+    file's) and its owner's latest confidence, status and next step."""
+
+    value: float | None
+    confidence: int | None = None
+    status: Status | None = None
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The latest revision of one key result's update within one period."""
+
+    person: str
+    submitted_at: datetime
+    value: float | None
+    confidence: int | None
+    status: Status | None
+    moved: str = ""
+    blockers: str = ""
+    blocked_by_team: str | None = None
+    blocked_by_kr: str | None = None
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFact:
+    person: str
+    is_lead: bool
+    deadline: datetime
+    answered_at: datetime | None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteFact:
+    """Free-text answers of one check-in in the period (daily focus, monthly reflection...)."""
+
+    person: str
+    submitted_at: datetime
+    notes: Mapping[str, str]
+    blocked_by_team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """What SQL aggregated for one digest: latest state per key result in the period and the
+    one before, participation, and notes. Sized by the team, never by history."""
+
+    current: Mapping[str, Snapshot] = field(default_factory=dict)
+    previous: Mapping[str, Snapshot] = field(default_factory=dict)
+    prompts: Sequence[PromptFact] = ()
+    spontaneous: Mapping[str, int] = field(default_factory=dict)
+    streaks: Mapping[str, int] = field(default_factory=dict)
+    notes: Sequence[NoteFact] = ()
+    blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
+    values: Mapping[str, float | None] = field(default_factory=dict)  # current, per key result
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel that receives a team's digests, asked for with `subscribe` in that channel."""
+
+    team: str
+    channel: str  # "platform:address"
+    created_by: str
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    person: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where a platform can reach a person or a channel proactively (a Teams conversation
+    reference, say): stored, never only in memory, so restarts and replicas keep it."""
+
+    platform: str
+    address: str  # the platform's id for the user or channel
+    reference: Mapping[str, object]
+    org: str | None = None
+    person: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a cached organisation is checked against on every use: the tree's revision (an
+    import) and the people's (a chat link, a chosen timezone), each bumped in the
+    transaction that changed it."""
+
+    tree: int
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A paged form's answers so far, and the unusual values the person already confirmed."""
+
+    answers: Mapping[str, str | None] = field(default_factory=dict)
+    confirmed: Mapping[str, str] = field(default_factory=dict)
