@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from rich.console import Console
 
@@ -72,6 +73,10 @@ async def runtime(
         gateways = gateways or chat_gateways(settings, console, store)
         router = ChatRouter(gateways=gateways, fallback=default_platform(gateways))
         drumbeat = Drumbeat(
-            store=store, chat=router, clock=clock or SystemClock(), worker=settings.worker_id
+            store=store,
+            chat=router,
+            clock=clock or SystemClock(),
+            worker=settings.worker_id,
+            lease=timedelta(seconds=settings.claim_lease_seconds),
         )
         yield Runtime(settings, store, drumbeat, router)

@@ -71,6 +71,10 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     get a few seconds to finish, and every claim still held is given back, so the other
     replicas (or the next start) pick those prompts up at once."""
     runtime = app[RUNTIME]
+    # Claims under this worker's name are an earlier run's (a crash, with a WORKER_ID that
+    # stays the same across restarts): they need not wait for their lease to run out.
+    if recovered := await runtime.drumbeat.ticker.release_own_claims():
+        log.info("took back %d prompts this worker held when it stopped last", recovered)
     scheduler = start_scheduler(runtime.drumbeat, seconds=runtime.settings.tick_seconds)
     yield
     scheduler.shutdown(wait=False)

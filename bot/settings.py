@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     port: int = 3978
     log_level: str = "INFO"
     worker_id: str = Field(default_factory=_worker_id)
-    tick_seconds: int = 60
+    tick_seconds: int = Field(default=60, ge=1)
+    # How long a replica's claim on a prompt lasts unless renewed (it renews while it sends):
+    # when a replica dies, the others send its prompts after at most this long.
+    claim_lease_seconds: int = Field(default=60, ge=5)
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

@@ -142,6 +142,10 @@ class Ticker:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        return await self.release_own_claims()
+
+    async def release_own_claims(self) -> int:
+        """Give back every unsent prompt claimed under this worker's name."""
         released = 0
         for key in await self.orgs.keys():
             released += await self.store.release_claims(key, worker=self.worker)
