@@ -14,10 +14,11 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from azure.core.exceptions import DeserializationError  # what msrest raises for non-JSON
 from botbuilder.core import ActivityHandler, CardFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
@@ -90,7 +91,7 @@ class TeamsMembers:
     async def member(self, context: TurnContext, user_id: str) -> Member | None:
         try:
             found = await TeamsInfo.get_member(context, user_id)
-        except HttpOperationError as error:
+        except (HttpOperationError, DeserializationError) as error:  # refused, or not JSON
             log.warning("Teams member lookup of %s failed: %s", user_id, error)
             return None
         return _member(found)
@@ -101,7 +102,7 @@ class TeamsMembers:
         while True:
             try:
                 page = await TeamsInfo.get_paged_team_members(context, continuation_token=token)
-            except HttpOperationError as error:
+            except (HttpOperationError, DeserializationError) as error:
                 log.warning("Teams team member listing failed: %s", error)
                 return members
             members.extend(_member(m) for m in page.members or [])
@@ -115,6 +116,18 @@ def _member(account: Any) -> Member:
     return Member(account.id, account.aad_object_id, email, account.name or "")
 
 
+T = TypeVar("T")
+PACING = "drumbeat.pacing"  # the turn state's key of the bot's Pacing, for the replies
+
+
+class Pacing(Protocol):
+    """Paces and retries calls to one conversation by Teams' limits (the TeamsGateway)."""
+
+    async def paced(
+        self, tenant: str, key: str, call: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]]
+    ) -> T: ...
+
+
 UNKNOWN_BUTTON = "That button is not one I know any more. Type checkin to check in."
 
 
@@ -126,13 +139,17 @@ class TeamsBot(ActivityHandler):
         conversations: ConversationRepository,
         admission: Admission | None = None,
         members: MemberDirectory | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.drumbeat = drumbeat
         self.conversations = conversations
         self.admission = admission or Admission()
         self.members = members or TeamsMembers()
+        self.pacing = pacing
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        if self.pacing is not None:
+            turn_context.turn_state[PACING] = self.pacing
         try:
             await super().on_turn(turn_context)
         except DrumbeatError as error:  # a refusal carries the sentence for the person
@@ -400,11 +417,12 @@ def card_activity(card: Mapping[str, Any]) -> Activity:
 
 
 async def say(context: TurnContext, message: Message) -> None:
-    await context.send_activities([card_activity(card) for card in card_for(message)])
+    for card in card_for(message):  # one by one: a retry never sends an earlier card again
+        await send_card(context, card)
 
 
 async def send_card(context: TurnContext, card: Mapping[str, Any]) -> None:
-    await context.send_activity(card_activity(card))
+    await _reply(context, lambda: context.send_activity(card_activity(card)))
 
 
 async def replace_card(context: TurnContext, card: Mapping[str, Any]) -> None:
@@ -415,7 +433,25 @@ async def replace_card(context: TurnContext, card: Mapping[str, Any]) -> None:
         return
     activity = card_activity(card)
     activity.id = target
-    await context.update_activity(activity)
+    await _reply(context, lambda: context.update_activity(activity))
+
+
+async def _reply(context: TurnContext, call: Callable[[], Awaitable[object]]) -> None:
+    """A reply within Teams' per-conversation limit, which the proactive messages share: a
+    person typing fast, or two replicas answering one conversation, wait for their slot
+    instead of being refused, and a 429 is retried after its Retry-After (a refused reply
+    was not sent, so sending it again sends it once)."""
+    pacing: Pacing | None = context.turn_state.get(PACING)
+    if pacing is None:
+        await call()
+        return
+    conversation = context.activity.conversation
+
+    async def once(paced: Callable[[], Awaitable[None]]) -> None:
+        await paced()
+        await call()
+
+    await pacing.paced(conversation.tenant_id or "", conversation.id.split(";")[0], once)
 
 
 __all__ = ["Member", "MemberDirectory", "TeamsBot", "TeamsMembers"]

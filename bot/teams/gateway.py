@@ -261,7 +261,7 @@ class TeamsGateway:
                 self.app_id, remember, parameters, CHANNEL_ID, tenant.service_url
             )
 
-        await self._attempt(tenant_id or "", f"create:{aad}", create)
+        await self.paced(tenant_id or "", f"create:{aad}", create)
         reference = ConversationReference(
             conversation=ConversationAccount(
                 id=created[0].conversation.id, tenant_id=tenant_id, conversation_type="personal"
@@ -354,16 +354,17 @@ class TeamsGateway:
             return results[0]
 
         key = reference.conversation.id.split(";")[0]
-        return await self._attempt(reference.conversation.tenant_id or "", key, once)
+        return await self.paced(reference.conversation.tenant_id or "", key, once)
 
-    async def _attempt(
+    async def paced(
         self,
         tenant: str,
         key: str,
         call: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]],
     ) -> T:
         """`call(paced)` until it succeeds, fails for good, or runs out of attempts; `call`
-        awaits `paced()` right before its request, which waits for Teams' limits."""
+        awaits `paced()` right before its request, which waits for Teams' limits. The bot's
+        replies go through here too: they count against the same conversation's limit."""
         throttle = self._throttle(tenant)
         recent = self._recent.setdefault(tenant, RecentSends(self.limits.per_tenant))
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from botbuilder.core import Bot, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
+from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.settings import Settings
 from bot.teams.adapter import is_local, teams_adapter
@@ -17,7 +18,7 @@ from bot.teams.gateway import TeamsGateway, TeamsLimits
 from bot.teams.ingress import MalformedActivity, parse_activity
 from rhythm.messages import Text
 from rhythm.people import Admission, allow_list
-from rhythm.ports import Store
+from rhythm.ports import DeliveryError, Store
 from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def attach_teams(
     credentials for replies and proactive messages)."""
     bot = TeamsBot(
         drumbeat=drumbeat, conversations=gateway.store, admission=teams_admission(settings),
-        members=members,
+        members=members, pacing=gateway,
     )  # fmt: skip
     serve_activities(web_app, gateway.adapter, bot)
 
@@ -104,4 +105,7 @@ async def _authenticate(adapter: CloudAdapter, authorization: str) -> None:
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
     """The one error handler of the Teams adapter: log with the traceback, tell the person."""
     log.error("Teams turn failed: %s", error, exc_info=error)
-    await say(context, SORRY)
+    try:
+        await say(context, SORRY)
+    except (DeliveryError, HttpOperationError, ClientRequestError) as failed:  # Teams refuses
+        log.warning("Teams: could not tell the person about it either: %s", failed)

@@ -7,19 +7,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
 from bot.okrfile import load_organisation
+from bot.routing import ChatRouter
 from bot.settings import Settings
 from bot.teams.adapter import teams_adapter
 from bot.teams.gateway import TeamsGateway, TeamsLimits, reference_dict, tenant_address
+from bot.teams.plugin import attach_teams
 from rhythm.messages import Action, Notice
 from rhythm.okr import Person
-from rhythm.ports import DeliveryError
+from rhythm.ports import DeliveryError, FixedClock
 from rhythm.records import Conversation
+from rhythm.service import Drumbeat
 from storage.store import SqlStore
 from tests.bot.teams.cardrules import card_problems
 from tests.peers.teams_connector import Call, TeamsConnector
@@ -242,6 +248,57 @@ async def test_sends_in_one_tenant_keep_to_thirty_per_second(world: World) -> No
     # Sends leave at most 29 a second; threads and sockets bunch a few on the way, and the
     # connector refuses those: retried after Retry-After, never lost, and rare.
     assert len(world.connector.refused(429)) <= 64 // 10
+
+
+async def test_replies_share_the_conversations_limit_and_wait_for_their_slot(
+    world: World,
+) -> None:
+    """Someone who fires off a dozen commands at once while a prompt goes out gets every
+    answer: the replies keep to the same per-conversation limit as the proactive messages
+    (which are the gateway's), instead of Teams refusing the eighth and the bot failing."""
+    lucas = world.person("lucas.bernard@acme.example", "aad-lucas")
+    await world.known_conversation("aad-lucas", "29:lucas", "a:lucas")
+    drumbeat = Drumbeat(
+        store=world.store,
+        chat=ChatRouter(gateways={"teams": world.gateway}, fallback="teams"),
+        clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+    )
+    web_app = web.Application()
+    attach_teams(web_app, settings=Settings(teams_local=True), drumbeat=drumbeat,
+                 gateway=world.gateway)  # fmt: skip
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def help_from_lucas(n: int) -> dict[str, object]:
+        return {
+            "type": "message", "id": f"in-{n}", "channelId": "msteams", "text": "help",
+            "serviceUrl": world.connector.url,
+            "from": {"id": "29:lucas", "aadObjectId": "aad-lucas"},
+            "recipient": {"id": BOT.id}, "channelData": {"tenant": {"id": TENANT}},
+            "conversation": {"id": "a:lucas", "conversationType": "personal", "tenantId": TENANT},
+        }  # fmt: skip
+
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def post(n: int) -> int:
+                url = f"http://127.0.0.1:{port}/api/messages"
+                async with http.post(url, json=help_from_lucas(n)) as answer:
+                    return answer.status
+
+            statuses = await asyncio.gather(
+                world.gateway.send_direct("acme", lucas, PROMPT), *(post(n) for n in range(12))
+            )
+    finally:
+        await runner.cleanup()
+
+    assert all(status < 300 for status in statuses[1:]), statuses
+    assert len(world.connector.delivered("reply")) == 12
+    assert len(world.connector.delivered("send")) == 1
+    assert len(world.connector.refused(429)) <= 2  # thread jitter, retried
 
 
 async def test_the_limits_hold_without_the_connector_enforcing_them() -> None:
