@@ -266,9 +266,10 @@ class _Reader:
         self.errors: dict[str, str] = {}
 
     def raw(self, fid: str) -> str:
-        # Lone surrogates (a JSON "\ud800") would fail on their way into the database.
+        # Lone surrogates (a JSON "\ud800") would fail on their way into the database, and
+        # PostgreSQL refuses NUL in text: neither is anything a person meant to type.
         text = (self.answers.get(fid) or "").encode("utf-8", "replace").decode("utf-8")
-        return text.strip()
+        return text.replace("\x00", "").strip()
 
     def text(self, fid: str, *, required: bool = False, limit: int = TEXT_LIMIT) -> str:
         value = _check_text(fid, self.raw(fid), limit, self.errors)
