@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "drumbeat_message"  # the metadata event type of a tagged message
 HISTORY_PAGE = 100
+NO_HISTORY = frozenset({"missing_scope", "not_allowed_token_type"})  # no im:history granted
 HISTORY_PAGES = 5  # a DM with more than 500 messages since the send began: give up looking
 
 
@@ -77,10 +78,21 @@ class SlackGateway:
         cursor: str | None = None
         oldest = f"{since.timestamp():.6f}"
         for _ in range(HISTORY_PAGES):
-            page = await self.api.call(
-                workspace, "conversations.history", channel=channel, oldest=oldest,
-                include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor,
-            )  # fmt: skip
+            try:
+                page = await self.api.call(
+                    workspace, "conversations.history", channel=channel, oldest=oldest,
+                    include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor,
+                )  # fmt: skip
+            except SlackError as error:
+                if error.code not in NO_HISTORY:
+                    raise
+                # Installed before Drumbeat asked for im:history: it cannot look, so it sends
+                # again (the person may see this one prompt twice) rather than never.
+                log.warning(
+                    "cannot read %s's DM to find %s (%s): sending again; reinstall the Slack "
+                    "app to grant im:history", person.name, tag, error.code,
+                )  # fmt: skip
+                return None
             for found in page.get("messages") or ():
                 if isinstance(found, Mapping) and _tag_of(found) == tag:
                     return make_ref(channel, str(found.get("ts")))

@@ -21,12 +21,16 @@ Bot scopes, and why each is needed (nothing more is asked for):
 - `users:read`: read a person's Slack profile (`users.info`: timezone, deactivated accounts).
 - `users:read.email`: link the OKR file's people, listed by email, to Slack users
   (`users.lookupByEmail`) when the file gives no `slack_id`.
+- `im:history`: after a crash or a timeout mid-send, read the bot's own DM with that person
+  (`conversations.history`, back to when the send began) for the prompt whose metadata names
+  it, so a prompt that did arrive is not sent twice. The bot reads nothing else there.
 - `channels:read`, `groups:read`: resolve digest channels given by name (`#eng-okrs`) to ids
   (`conversations.list`), public and private.
 
-Not asked for: `im:history` and message events (commands go through `/okr` and the buttons; the
-Messages tab is read-only so nobody writes into a void), `member_joined_channel` (a digest
-channel needs no set-up when the bot joins it).
+Not asked for: message events (commands go through `/okr` and the buttons; the Messages tab
+is read-only so nobody writes into a void), `member_joined_channel` (a digest channel needs no
+set-up when the bot joins it). A workspace installed without `im:history` still works: a
+prompt in doubt is then sent again.
 
 Bot events: `app_home_opened` (publish the Home tab), `app_uninstalled` and `tokens_revoked`
 (forget the installation's tokens).

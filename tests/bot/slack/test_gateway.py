@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,7 +24,7 @@ from rhythm.okr import Person
 from rhythm.ports import DeliveryError
 from rhythm.records import Unreachable
 from tests.bot.slack.world import fast_limits
-from tests.peers.slack_api import FakeSlack, FakeTeam, FakeUser
+from tests.peers.slack_api import FakeSlack, FakeTeam, FakeUser, Fault
 
 TEAM = FakeTeam("T0001", "Acme", "xoxb-0001-gateway-secret")
 ANA = FakeUser("U0ANA", "ana@acme.example", tz="Asia/Kolkata")
@@ -439,3 +439,42 @@ async def test_tokens_never_reach_the_logs(
     assert caplog.records  # something was logged: the 429 and the failed update
     assert TEAM.bot_token not in caplog.text
     assert all(TEAM.bot_token not in str(r.__dict__) for r in caplog.records)
+
+
+# ---- a send in doubt, looked up -----------------------------------------------------------
+
+
+async def test_a_prompt_in_doubt_is_found_by_its_tag_in_the_dm(
+    fake: FakeSlack, gateway: SlackGateway
+):
+    began = datetime.now(UTC) - timedelta(seconds=5)
+    ref = await gateway.send_direct("acme", person(ANA), PROMPT, tag="drumbeat-prompt-7")
+    await gateway.send_direct("acme", person(ANA), PROMPT, tag="drumbeat-prompt-8")
+
+    found = await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=began)
+    missing = await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-9", since=began)
+
+    assert found == ref
+    assert missing is None
+
+
+async def test_without_im_history_a_prompt_in_doubt_is_sent_again_not_given_up(
+    fake: FakeSlack, gateway: SlackGateway, caplog: pytest.LogCaptureFixture
+):
+    """A workspace that installed the app before it asked for im:history: Slack refuses the
+    lookup; the prompt goes out again rather than never (and the log says how to fix it)."""
+    fake.faults.add(method="conversations.history", fault=Fault.slack_error("missing_scope"))
+    began = datetime.now(UTC) - timedelta(seconds=5)
+    await gateway.send_direct("acme", person(ANA), PROMPT, tag="drumbeat-prompt-7")
+
+    with caplog.at_level(logging.WARNING):
+        found = await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=began)
+
+    assert found is None
+    assert "im:history" in caplog.text
+
+
+async def test_other_refusals_of_the_lookup_are_failures(fake: FakeSlack, gateway: SlackGateway):
+    fake.faults.add(method="conversations.history", fault=Fault.slack_error("channel_not_found"))
+    with pytest.raises(SlackError, match="channel_not_found"):
+        await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=datetime.now(UTC))
