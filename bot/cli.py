@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from bot.settings import Settings, SettingsError
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
-from rhythm.lint import lint
+from rhythm.lint import Finding, lint
 from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation
 from rhythm.ports import FixedClock, Store
@@ -46,6 +47,7 @@ app.add_typer(workspace, name="workspace")
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+FINDINGS_SHOWN = 20  # lint findings an import prints before it counts the rest
 
 OrgOption = Annotated[
     str | None, typer.Option("--org", help="Organisation key (needed when there are several).")
@@ -192,7 +194,12 @@ def okrs_import(
     people reported since, unless --values-from-file."""
     settings = _settings()
 
-    async def work() -> Organisation:
+    imported: list[Organisation] = []
+
+    async def work() -> None:
+        # The tree is handed out through `imported`, not returned: asyncio.run's shutdown
+        # builds the repr of the task's result, which for 10,000 people takes a second and
+        # a hundred megabytes.
         async with open_database(settings) as store:
             if file.suffix.lower() == ".csv":
                 key = await _org_key(store, org)
@@ -210,26 +217,36 @@ def okrs_import(
             with err.status(f"Saving {tree.name}"):
                 # The progress people reported is kept as the database has it at that moment,
                 # in the same transaction: a running server's check-ins are never undone.
-                return await store.save_organisation(tree, keep_progress=not values_from_file)
+                imported.append(
+                    await store.save_organisation(tree, keep_progress=not values_from_file)
+                )
 
     try:
-        tree = _run(work)
+        _run(work)
     except OkrFileError as error:
         err.print(f"[bold red]{file} was not imported[/bold red] (nothing changed):")
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from None
-    findings = lint(tree)
-    for finding in findings:
-        err.print(
-            f"[yellow]{finding.severity.value}[/yellow] {finding.subject}: {finding.message}",
-            markup=True,
-            highlight=False,
-        )
+    [tree] = imported
+    _print_findings(lint(tree))
     out.print(
         f"Imported [bold]{tree.name}[/bold]: {len(tree.teams)} teams, {len(tree.people)} people, "
         f"{len(tree.objectives)} objectives, {len(tree.key_results)} key results, "
         f"{len(tree.rhythms)} rhythms."
     )
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    """The first findings (errors first), then how many more of each kind: an import of a big
+    tree can have thousands, which `drumbeat okrs lint` lists in full."""
+    for finding in findings[:FINDINGS_SHOWN]:
+        err.print(f"[yellow]{finding.severity.value}[/yellow] ", end="", highlight=False)
+        err.print(f"{finding.subject}: {finding.message}", markup=False, highlight=False)
+    rest = Counter(finding.code for finding in findings[FINDINGS_SHOWN:])
+    if rest:
+        kinds = ", ".join(f"{count} {code}" for code, count in rest.most_common())
+        err.print(f"… and {rest.total()} more ({kinds}): `drumbeat okrs lint` lists them all",
+                  markup=False, highlight=False)  # fmt: skip
 
 
 @okrs.command("export")

@@ -3,14 +3,11 @@ still to resolve, and the progress callback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from yaml.nodes import Node
-
-from bot.okrfile.nodes import Reader, line_of
+from bot.okrfile.nodes import Reader
 from bot.okrfile.values import email_suggestion, suggestion
-from rhythm.lint import parent_loops
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -20,7 +17,7 @@ class Located:
     """A value as written in the file, kept to point at it in a later problem."""
 
     value: str
-    node: Node
+    line: int
     path: str
 
 
@@ -33,40 +30,64 @@ class Registry:
 
     def __init__(self, reader: Reader) -> None:
         self._reader = reader
-        self._defined: dict[str, dict[str, Node]] = {}
+        self._defined: dict[str, dict[str, int]] = {}  # kind -> key -> line
         self._references: list[tuple[str, Located]] = []
 
-    def define(self, kind: str, key: str, node: Node, path: str) -> bool:
-        """Record `key`; False (and a problem) when it was already defined."""
+    def define(self, kind: str, key: str, line: int, path: str) -> bool:
+        """Record `key`, written on `line`; False (and a problem) when it was already defined."""
         known = self._defined.setdefault(kind, {})
         if key in known:
-            first = line_of(known[key])
-            self._reader.report(node, path, f"duplicate {kind} {key!r} (first on line {first})")
+            first = known[key]
+            self._reader.report_at(line, path, f"duplicate {kind} {key!r} (first on line {first})")
             return False
-        known[key] = node
+        known[key] = line
         return True
 
     def refer(self, kind: str, reference: Located) -> None:
         self._references.append((kind, reference))
 
-    def keys(self, kind: str) -> Mapping[str, Node]:
+    def keys(self, kind: str) -> Mapping[str, int]:
         return self._defined.get(kind, {})
 
     def check_references(self) -> None:
+        # A hint compares the mistake with every key of its kind: work it out once per mistake,
+        # however often it is made (a person left, their key results still name them).
+        hints: dict[tuple[str, str], str] = {}
         for kind, ref in self._references:
             known = self.keys(kind)
             if ref.value not in known:
-                suggest = email_suggestion if kind == "person" else suggestion
-                hint = suggest(ref.value, known)
-                self._reader.report(ref.node, ref.path, f"unknown {kind} {ref.value!r}{hint}")
+                if (kind, ref.value) not in hints:
+                    suggest = email_suggestion if kind == "person" else suggestion
+                    hints[kind, ref.value] = suggest(ref.value, known)
+                hint = hints[kind, ref.value]
+                self._reader.report_at(ref.line, ref.path, f"unknown {kind} {ref.value!r}{hint}")
 
     def check_loops(self, kind: str, parents: Mapping[str, Located]) -> None:
         """Report each loop in a child -> parent relation once, at the first parent field."""
-        relation: dict[str, str | None] = {child: p.value for child, p in parents.items()}
-        for loop in parent_loops(relation):
+        for loop in _loops({child: p.value for child, p in parents.items()}):
             where = parents[loop[0]]
             chain = " → ".join([*loop, loop[0]])
-            self._reader.report(where.node, where.path, f"{kind} parents form a loop: {chain}")
+            self._reader.report_at(where.line, where.path, f"{kind} parents form a loop: {chain}")
+
+
+def _loops(parent_of: Mapping[str, str]) -> Iterator[list[str]]:
+    """The loops of rhythm.lint.parent_loops, in the same order, in linear time.
+
+    parent_loops walks up from every child afresh, which takes quadratic time on a long chain
+    of parents (a valid file could hold one); here a walk stops where an earlier one went.
+    """
+    walked: set[str] = set()
+    for start in parent_of:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = start
+        while current is not None and current in parent_of and current not in walked:
+            walked.add(current)
+            path.append(current)
+            on_path.add(current)
+            current = parent_of[current]
+        if current is not None and current in on_path:  # not a loop met on an earlier walk
+            yield path[path.index(current) :]
 
 
 class Progress:
@@ -93,5 +114,5 @@ class Context:
     progress: Progress
     parents: dict[str, dict[str, Located]] = field(default_factory=dict)
 
-    def refer(self, kind: str, value: str, node: Node, path: str) -> None:
-        self.registry.refer(kind, Located(value, node, path))
+    def refer(self, kind: str, value: str, line: int, path: str) -> None:
+        self.registry.refer(kind, Located(value, line, path))

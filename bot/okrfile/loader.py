@@ -8,12 +8,10 @@ something defined further down.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-
-from yaml.nodes import Node, SequenceNode
 
 from bot.okrfile.context import Context, Progress, ProgressCallback, Registry
 from bot.okrfile.nodes import Fields, Reader, compose, is_null
@@ -21,10 +19,16 @@ from bot.okrfile.objectives import read_objectives
 from bot.okrfile.people import read_people, read_teams, resolve_teams
 from bot.okrfile.problems import OkrFileError, Problem
 from bot.okrfile.rhythms import read_rhythms
+from bot.okrfile.tree import Node, Sequence
 from bot.okrfile.values import parse_date, parse_email, parse_key, parse_text
 from rhythm.okr import Cycle, Organisation
 
 FORMAT_VERSION = 1
+# Ten times a 10,000-person organisation written out in full (5.6 MB), three times the 20 MB
+# files that prompted this limit, yet small enough that reading the largest file takes about a
+# gigabyte at most: a bigger file is a mistake (a log, a database dump) or an attack, refused
+# before a byte of it is read.
+MAX_FILE_BYTES = 64 * 2**20
 SECTIONS = (
     "version",
     "organisation",
@@ -55,15 +59,15 @@ def _holidays(ctx: Context, top: Fields) -> dict[str, frozenset[date]]:
     for name_node, days_node in ctx.reader.entries(node, "holidays"):
         path = f"holidays.{name_node.value}"
         name = ctx.reader.value(name_node, path, parse_key)
-        if name is None or not ctx.registry.define("holiday calendar", name, name_node, path):
+        if name is None or not ctx.registry.define("holiday calendar", name, name_node.line, path):
             continue
-        days: list[date] = []
+        days: set[date] = set()
         for day_path, day_node in ctx.reader.sequence(days_node, path):
             day = ctx.reader.value(day_node, day_path, parse_date)
             if day is not None and day in days:
                 ctx.reader.report(day_node, day_path, f"{day} is listed twice")
             elif day is not None:
-                days.append(day)
+                days.add(day)
         calendars[name] = frozenset(days)
     return calendars
 
@@ -79,7 +83,7 @@ def _cycles(ctx: Context, items: list[tuple[str, Node]]) -> list[Cycle]:
         start = fields.value("start", parse_date, required=True)
         end = fields.value("end", parse_date, required=True)
         if key is not None:
-            ctx.registry.define("cycle", key, fields.get("key") or node, fields.at("key"))
+            ctx.registry.define("cycle", key, fields.line("key"), fields.at("key"))
         if start is not None and end is not None and end < start:
             ctx.reader.report(fields.get("end"), fields.at("end"), f"{end} is before start {start}")
         elif key is not None and start is not None and end is not None:
@@ -102,7 +106,7 @@ def _count_items(top: Fields) -> int:
     total = 0
     for name in _COUNTED:
         node = top.get(name)
-        total += len(node.value) if isinstance(node, SequenceNode) else 0
+        total += node.count if isinstance(node, Sequence) else 0
     return total
 
 
@@ -110,9 +114,10 @@ def _count_items(top: Fields) -> int:
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a file is read.
 
-    Composing creates hundreds of thousands of long-lived nodes; each allocation burst makes
-    the collector rescan all of them, which made a 10,000-person file load in quadratic time
-    (3.3 s instead of 1.5 s). Nodes are freed by reference counting as usual.
+    Reading creates hundreds of thousands of long-lived objects (the tree's collections, then
+    the organisation's people, key results...); each allocation burst makes the collector
+    rescan all of them, which made a 10,000-person file load in quadratic time (3.3 s instead
+    of 1.5 s). They are freed by reference counting as usual.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -123,16 +128,30 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _problems_only(read: Callable[[], Organisation]) -> Organisation:
+    """`read()`, its OkrFileError raised afresh once the reading frames are gone.
+
+    The traceback of an error raised while reading holds the frames that hold the file's bytes
+    and tree (and the error before it, the YAML parser's): raising the problems again from here
+    lets all that be freed at once rather than after the caller has reported them: refusing
+    the 20 MB file of bench/okr_import.py took 1.5 s more (of CPU) while its tree lingered.
+    """
+    try:
+        return read()
+    except OkrFileError as error:
+        problems = error.problems
+    raise OkrFileError(problems)
+
+
 def parse_organisation(
     text: str, *, file: str = "<string>", progress: ProgressCallback | None = None
 ) -> Organisation:
     """The organisation described by the YAML `text`; OkrFileError lists every problem."""
     with _collector_paused():
-        return _parse(text, file, progress)
+        return _problems_only(lambda: _parse(compose(text, file), file, progress))
 
 
-def _parse(text: str, file: str, progress: ProgressCallback | None) -> Organisation:
-    root = compose(text, file)
+def _parse(root: Node | None, file: str, progress: ProgressCallback | None) -> Organisation:
     if root is None or is_null(root):
         raise OkrFileError(
             [Problem(file, None, "", "the file is empty: start it with organisation:")]
@@ -197,13 +216,42 @@ def load_organisation(path: Path, *, progress: ProgressCallback | None = None) -
     """The organisation in the YAML file at `path`; OkrFileError lists every problem found.
 
     `progress(done, total)` is called as teams, people, objectives... are read, for a progress
-    bar on long imports. Nothing is returned unless the whole file is valid.
+    bar on long imports. Nothing is returned unless the whole file is valid. A file larger
+    than MAX_FILE_BYTES is refused before it is read.
     """
+    file = str(path)
+    with _collector_paused():
+        # The file's bytes go straight to the parser, no caller keeps them: they are freed
+        # once the tree is composed, before it is read.
+        return _problems_only(lambda: _parse(compose(_file_bytes(path), file), file, progress))
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The content of the file: UTF-8, at most MAX_FILE_BYTES."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise OkrFileError([_too_big(str(path), size)])
+    with path.open("rb") as stream:  # a device or a growing file may hold more than its size
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OkrFileError([_too_big(str(path), None)])
     try:
-        text = path.read_text(encoding="utf-8")
+        data.decode("utf-8")  # libyaml would say "invalid leading UTF-8 octet" instead
     except UnicodeDecodeError as error:
         problem = Problem(
             str(path), None, "", f"not UTF-8 text (byte {error.start}): save as UTF-8"
         )
         raise OkrFileError([problem]) from None
-    return parse_organisation(text, file=str(path), progress=progress)
+    return data
+
+
+def _too_big(file: str, size: int | None) -> Problem:
+    limit = MAX_FILE_BYTES // 2**20
+    what = f"{size / 2**20:.1f} MB" if size is not None else f"more than {limit} MB"
+    return Problem(
+        file,
+        None,
+        "",
+        f"the file is {what}; an OKR file may be at most {limit} MB (10,000 people take "
+        "about 6 MB): is it the right file?",
+    )

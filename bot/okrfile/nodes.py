@@ -1,56 +1,29 @@
 """Reading a composed YAML tree field by field, collecting every problem with its line.
 
-The file is composed, not loaded: composing keeps each node's position, the raw text of each
-scalar and every duplicated key, which PyYAML's loaders throw away.
+The file is composed (see `tree`), not loaded: composing keeps each value's line, the raw
+text of each scalar and every duplicated key, which PyYAML's loaders throw away.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.okrfile.problems import OkrFileError, Problem
+from bot.okrfile.tree import Child, LimitExceeded, Mapping, Node, Null, Scalar, name_of, node_of
+from bot.okrfile.tree import Sequence as SequenceNode
+from bot.okrfile.tree import compose as compose_tree
 from bot.okrfile.values import suggestion
 
 T = TypeVar("T")
 
-_NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 
-try:  # libyaml parses several times faster and gives the same marks
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # a PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _Loader(_SafeLoader):
-    """Tags every plain scalar as text, except null and the "<<" merge key.
-
-    The readers parse the raw text themselves, so YAML 1.1's guessing (10:30 is the number 630,
-    no is False) never applies; skipping it also makes composing a large file a third faster.
-    """
-
-    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode:
-            if implicit[0] and value in _NULLS:
-                return _NULL
-            if implicit[0] and value == "<<":
-                return _MERGE
-            return self.DEFAULT_SCALAR_TAG
-        if kind is SequenceNode:
-            return self.DEFAULT_SEQUENCE_TAG
-        return self.DEFAULT_MAPPING_TAG
-
-
-def compose(text: str, file: str) -> Node | None:
-    """The YAML node tree of `text`, or OkrFileError pointing at a syntax error."""
+def compose(source: str | bytes, file: str) -> Node | None:
+    """The tree of `source`, or OkrFileError pointing at a syntax error or a limit."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return compose_tree(source)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -58,14 +31,16 @@ def compose(text: str, file: str) -> Node | None:
         raise OkrFileError([Problem(file, line, "", f"invalid YAML: {what}")]) from None
     except yaml.YAMLError as error:
         raise OkrFileError([Problem(file, None, "", f"invalid YAML: {error}")]) from None
+    except LimitExceeded as error:
+        raise OkrFileError([Problem(file, error.line, "", error.message)]) from None
 
 
 def line_of(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+    return node.line
 
 
 def describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
+    if isinstance(node, Mapping):
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
@@ -73,7 +48,7 @@ def describe(node: Node) -> str:
 
 
 def is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL
+    return isinstance(node, Null)
 
 
 class Reader:
@@ -82,15 +57,16 @@ class Reader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
-        self._constructor = SafeConstructor()
 
     def report(self, node: Node | None, path: str, message: str) -> None:
-        line = line_of(node) if node is not None else None
+        self.report_at(node.line if node is not None else None, path, message)
+
+    def report_at(self, line: int | None, path: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, path, message))
 
     def text(self, node: Node, path: str) -> str | None:
-        if isinstance(node, ScalarNode):
-            return str(node.value)
+        if isinstance(node, Scalar):
+            return node.value
         self.report(node, path, f"expected a single value, got {describe(node)}")
         return None
 
@@ -109,68 +85,69 @@ class Reader:
         if not isinstance(node, SequenceNode):
             self.report(node, path, f"expected a list, got {describe(node)}")
             return []
-        return [(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
+        return [(f"{path}[{i}]", item) for i, item in enumerate(node.items)]
 
-    def _pairs(self, node: Node, path: str, expected: str) -> list[tuple[Node, Node]] | None:
-        if not isinstance(node, MappingNode):
+    def _is_mapping(self, node: Node, path: str, expected: str) -> bool:
+        if not isinstance(node, Mapping):
             self.report(node, path, f"expected {expected}, got {describe(node)}")
-            return None
-        own = sum(1 for key, _ in node.value if key.tag != _MERGE)
-        try:
-            self._constructor.flatten_mapping(node)  # puts the pairs of "<<: *x" first
-        except ConstructorError as error:
-            self.report(node, path, f"invalid merge key: {error.problem}")
-            return None
-        merged, mine = node.value[: len(node.value) - own], node.value[len(node.value) - own :]
-        # A field written in the mapping overrides a merged one; among merged ones the first
-        # listed wins, which flatten_mapping puts last.
-        names = {key.value for key, _ in mine if isinstance(key, ScalarNode)}
-        inherited = {
-            key.value: (key, value)
-            for key, value in merged
-            if isinstance(key, ScalarNode) and key.value not in names
-        }
-        node.value = [*inherited.values(), *mine]  # so that a second visit (an alias) agrees
-        return list(node.value)
+            return False
+        if node.merge_problem is not None:
+            self.report(node, path, f"invalid merge key: {node.merge_problem}")
+            return False
+        return True
 
-    def entries(self, node: Node, path: str) -> list[tuple[ScalarNode, Node]]:
+    def entries(self, node: Node, path: str) -> list[tuple[Scalar, Node]]:
         """The pairs of a mapping whose names are the author's own, e.g. holiday calendars."""
-        pairs = self._pairs(node, path, "a mapping of names to values")
+        if not self._is_mapping(node, path, "a mapping of names to values"):
+            return []
         found = []
-        for key_node, value_node in pairs or ():
-            if isinstance(key_node, ScalarNode):
-                found.append((key_node, value_node))
+        for key, key_line, value, value_line in cast(Mapping, node).pairs():
+            name = name_of(key)
+            if name is None:
+                self.report_at(key_line, path, "names must be plain words")
             else:
-                self.report(key_node, path, "names must be plain words")
+                found.append((Scalar(name, key_line), node_of(value, value_line)))
         return found
 
     def mapping(self, node: Node, path: str, allowed: Sequence[str]) -> Fields | None:
-        pairs = self._pairs(node, path, "a mapping of fields")
-        if pairs is None:
+        if not self._is_mapping(node, path, "a mapping of fields"):
             return None
-        entries: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in pairs:
-            name = str(key_node.value) if isinstance(key_node, ScalarNode) else None
-            here = f"{path}.{name}" if path and name else name or path
-            if name is None:
-                self.report(key_node, path, "field names must be plain words")
-            elif name in entries:
-                first = line_of(entries[name][0])
-                self.report(key_node, here, f"duplicate field (first on line {first})")
-            elif name not in allowed:
-                hint = suggestion(name, allowed) or f"; expected one of: {', '.join(allowed)}"
-                self.report(key_node, here, f"unknown field {name!r}{hint}")
+        entries: dict[str, Entry] = {}
+        for key, key_line, value, value_line in cast(Mapping, node).pairs():
+            name = key if type(key) is str else name_of(key)
+            if name is not None and name in allowed and name not in entries:
+                entries[name] = (key_line, value, value_line)
             else:
-                entries[name] = (key_node, value_node)
-        return Fields(self, cast(MappingNode, node), path, entries)
+                self._misplaced(name, key_line, path, allowed, entries)
+        return Fields(self, cast(Mapping, node), path, entries)
+
+    def _misplaced(
+        self,
+        name: str | None,
+        line: int,
+        path: str,
+        allowed: Sequence[str],
+        entries: dict[str, Entry],
+    ) -> None:
+        """Report a field that has no place in a mapping: why not."""
+        here = f"{path}.{name}" if path and name else name or path
+        if name is None:
+            self.report_at(line, path, "field names must be plain words")
+        elif name in entries:
+            first = entries[name][0]
+            self.report_at(line, here, f"duplicate field (first on line {first})")
+        else:
+            hint = suggestion(name, allowed) or f"; expected one of: {', '.join(allowed)}"
+            self.report_at(line, here, f"unknown field {name!r}{hint}")
+
+
+Entry = tuple[int, Child, int]  # a field as its mapping keeps it: name's line, value, its line
 
 
 class Fields:
     """One YAML mapping whose field names have been checked, read one field at a time."""
 
-    def __init__(
-        self, reader: Reader, node: MappingNode, path: str, entries: dict[str, tuple[Node, Node]]
-    ) -> None:
+    def __init__(self, reader: Reader, node: Mapping, path: str, entries: dict[str, Entry]) -> None:
         self.reader = reader
         self.node = node
         self.path = path
@@ -182,27 +159,40 @@ class Fields:
     def get(self, name: str) -> Node | None:
         """The value node of `name`; None when the field is absent or left empty."""
         entry = self._entries.get(name)
-        if entry is None or is_null(entry[1]):
+        if entry is None:
             return None
-        return entry[1]
+        node = node_of(entry[1], entry[2])
+        return None if isinstance(node, Null) else node
 
     def has(self, name: str) -> bool:
-        return self.get(name) is not None
+        entry = self._entries.get(name)
+        return entry is not None and not isinstance(entry[1], Null)
+
+    def line(self, name: str) -> int:
+        """The line of the value of `name`; the mapping's when it is absent or empty."""
+        entry = self._entries.get(name)
+        return self.node.line if entry is None or isinstance(entry[1], Null) else entry[2]
 
     def missing(self, name: str) -> None:
         entry = self._entries.get(name)
         if entry is None:
             self.reader.report(self.node, self.at(name), "required field is missing")
         else:
-            self.reader.report(entry[0], self.at(name), "required field is empty")
+            self.reader.report_at(entry[0], self.at(name), "required field is empty")
 
     def value(self, name: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
-        node = self.get(name)
-        if node is None:
+        entry = self._entries.get(name)
+        if entry is not None and type(entry[1]) is str:  # an ordinary value: the usual case
+            try:
+                return parse(entry[1])
+            except ValueError as error:
+                self.reader.report_at(entry[2], self.at(name), str(error))
+                return None
+        if entry is None or isinstance(entry[1], Null):
             if required:
                 self.missing(name)
             return None
-        return self.reader.value(node, self.at(name), parse)
+        return self.reader.value(node_of(entry[1], entry[2]), self.at(name), parse)
 
     def items(self, name: str) -> list[tuple[str, Node]]:
         node = self.get(name)

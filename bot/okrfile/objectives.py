@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from yaml.nodes import Node
-
 from bot.okrfile.context import Context, Located
 from bot.okrfile.nodes import Fields
+from bot.okrfile.tree import Node
 from bot.okrfile.values import (
     parse_bool,
     parse_choice,
@@ -50,16 +49,15 @@ def _unit(text: str) -> str:
 def _key(ctx: Context, fields: Fields, kind: str) -> str | None:
     key = fields.value("key", parse_key, required=True)
     if key is not None:
-        ctx.registry.define(kind, key, fields.get("key") or fields.node, fields.at("key"))
+        ctx.registry.define(kind, key, fields.line("key"), fields.at("key"))
     return key
 
 
 def _reference(ctx: Context, fields: Fields, name: str, kind: str) -> str | None:
     """The key (or email) in field `name`, queued to be checked once the whole file is read."""
     value = fields.value(name, parse_email if kind == "person" else parse_key)
-    node = fields.get(name)
-    if node is not None and value is not None:
-        ctx.refer(kind, value, node, fields.at(name))
+    if value is not None:
+        ctx.refer(kind, value, fields.line(name), fields.at(name))
     return value
 
 
@@ -158,10 +156,9 @@ def _objective(
             fields.node, fields.at("team"), "an objective needs a team, an owner (email) or both"
         )
     parent = _reference(ctx, fields, "parent", "objective")
-    parent_node = fields.get("parent")
-    if key is not None and parent is not None and parent_node is not None:
+    if key is not None and parent is not None:
         ctx.parents.setdefault("objective", {})[key] = Located(
-            parent, parent_node, fields.at("parent")
+            parent, fields.line("parent"), fields.at("parent")
         )
     for path, node in fields.items("key_results"):
         found = ctx.reader.mapping(node, path, KEY_RESULT_FIELDS)

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
-from yaml.nodes import MappingNode, Node, SequenceNode
-
 from bot.okrfile.context import Context, Located
 from bot.okrfile.nodes import Fields
+from bot.okrfile.tree import Mapping as MappingNode
+from bot.okrfile.tree import Node
+from bot.okrfile.tree import Sequence as SequenceNode
 from bot.okrfile.values import (
     parse_aad_id,
     parse_choice,
@@ -65,12 +66,11 @@ def read_teams(ctx: Context, items: list[tuple[str, Node]]) -> list[TeamDraft]:
         parent = fields.value("parent", parse_key)
         timezone = fields.value("timezone", parse_timezone)
         if key is not None:
-            ctx.registry.define("team", key, fields.get("key") or node, fields.at("key"))
-        parent_node = fields.get("parent")
-        if parent is not None and parent_node is not None:
-            ctx.refer("team", parent, parent_node, fields.at("parent"))
+            ctx.registry.define("team", key, fields.line("key"), fields.at("key"))
+        if parent is not None:
+            ctx.refer("team", parent, fields.line("parent"), fields.at("parent"))
             if key is not None:
-                parents[key] = Located(parent, parent_node, fields.at("parent"))
+                parents[key] = Located(parent, fields.line("parent"), fields.at("parent"))
         if key is not None and name is not None:
             drafts.append(TeamDraft(key, name, parent, timezone))
     return drafts
@@ -79,18 +79,33 @@ def read_teams(ctx: Context, items: list[tuple[str, Node]]) -> list[TeamDraft]:
 def resolve_teams(drafts: list[TeamDraft]) -> tuple[Team, ...]:
     """Teams with their timezone: their own, else the nearest ancestor's, else UTC."""
     by_key = {d.key: d for d in drafts}
+    inherited: dict[str, str] = {}  # found so far: a long chain of teams is walked up once
 
     def zone_of(draft: TeamDraft) -> str:
-        seen: set[str] = set()
-        current: TeamDraft | None = draft
-        while current is not None and current.key not in seen:
-            if current.timezone is not None:
-                return current.timezone
-            seen.add(current.key)
-            current = by_key.get(current.parent) if current.parent else None
-        return DEFAULT_TIMEZONE
+        if by_key[draft.key] is not draft:  # a second team of that key (an error): on its own
+            return _zone_up(draft, by_key, {})
+        return _zone_up(draft, by_key, inherited)
 
     return tuple(Team(d.key, d.name, d.parent, zone_of(d)) for d in drafts)
+
+
+def _zone_up(draft: TeamDraft, by_key: Mapping[str, TeamDraft], inherited: dict[str, str]) -> str:
+    """The timezone of the first team up from `draft` that has one, else UTC (also when the
+    parents loop); remembered in `inherited` for each team on the way."""
+    walked: set[str] = set()
+    current: TeamDraft | None = draft
+    zone = DEFAULT_TIMEZONE
+    while current is not None and current.key not in walked:
+        if current.timezone is not None:
+            zone = current.timezone
+            break
+        if current.key in inherited:
+            zone = inherited[current.key]
+            break
+        walked.add(current.key)
+        current = by_key.get(current.parent) if current.parent else None
+    inherited.update(dict.fromkeys(walked, zone))
+    return zone
 
 
 def inherited_timezone(memberships: tuple[Membership, ...], zones: Mapping[str, str]) -> str:
@@ -108,7 +123,7 @@ def _working_days(ctx: Context, fields: Fields) -> frozenset[int]:
         elif day is not None:
             days.append(day)
     listed = fields.get("working_days")
-    if isinstance(listed, SequenceNode) and not listed.value:
+    if isinstance(listed, SequenceNode) and not listed.count:
         ctx.reader.report(listed, fields.at("working_days"), "name at least one day")
     return frozenset(days) if days else MONDAY_TO_FRIDAY
 
@@ -137,27 +152,27 @@ def _membership(ctx: Context, path: str, node: Node) -> Membership | None:
             return None
         team = fields.value("team", parse_key, required=True)
         role = fields.value("role", lambda text: parse_choice(text, Role)) or Role.MEMBER
-        team_node, team_path = fields.get("team") or node, fields.at("team")
+        team_line, team_path = fields.line("team"), fields.at("team")
     else:
         team = ctx.reader.value(node, path, parse_key)
-        role, team_node, team_path = Role.MEMBER, node, path
+        role, team_line, team_path = Role.MEMBER, node.line, path
     if team is None:
         return None
-    ctx.refer("team", team, team_node, team_path)
+    ctx.refer("team", team, team_line, team_path)
     return Membership(team, role)
 
 
 def _memberships(ctx: Context, fields: Fields) -> tuple[Membership, ...]:
-    memberships: list[Membership] = []
+    memberships: dict[str, Membership] = {}
     for path, node in fields.items("teams"):
         membership = _membership(ctx, path, node)
         if membership is None:
             continue
-        if any(m.team == membership.team for m in memberships):
+        if membership.team in memberships:
             ctx.reader.report(node, path, f"already a member of {membership.team!r}")
         else:
-            memberships.append(membership)
-    return tuple(memberships)
+            memberships[membership.team] = membership
+    return tuple(memberships.values())
 
 
 def _chat_accounts(ctx: Context, fields: Fields) -> tuple[str | None, str | None]:
@@ -170,7 +185,7 @@ def _chat_accounts(ctx: Context, fields: Fields) -> tuple[str | None, str | None
         ("Teams user", "teams_id", teams_id),
     ):
         if account is not None:
-            ctx.registry.define(kind, account, fields.get(name) or fields.node, fields.at(name))
+            ctx.registry.define(kind, account, fields.line(name), fields.at(name))
     return slack_id, teams_id
 
 
@@ -178,11 +193,10 @@ def _person(ctx: Context, fields: Fields, zones: Mapping[str, str]) -> Person | 
     email = fields.value("email", parse_email, required=True)
     name = fields.value("name", parse_text, required=True)
     if email is not None:
-        ctx.registry.define("person", email, fields.get("email") or fields.node, fields.at("email"))
+        ctx.registry.define("person", email, fields.line("email"), fields.at("email"))
     calendar = fields.value("holidays", parse_key)
-    calendar_node = fields.get("holidays")
-    if calendar is not None and calendar_node is not None:
-        ctx.refer("holiday calendar", calendar, calendar_node, fields.at("holidays"))
+    if calendar is not None:
+        ctx.refer("holiday calendar", calendar, fields.line("holidays"), fields.at("holidays"))
     memberships = _memberships(ctx, fields)
     timezone = fields.value("timezone", parse_timezone) or inherited_timezone(memberships, zones)
     working_days = _working_days(ctx, fields)

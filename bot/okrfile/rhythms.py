@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from yaml.nodes import Node, SequenceNode
-
 from bot.okrfile.context import Context
 from bot.okrfile.nodes import Fields, line_of
+from bot.okrfile.tree import Node
+from bot.okrfile.tree import Sequence as SequenceNode
 from bot.okrfile.values import (
     parse_channel,
     parse_choice,
@@ -87,7 +87,7 @@ def _rhythm(
     kind = fields.value("kind", _kind, required=True)
     local_time = fields.value("time", parse_clock, required=True)
     if team is not None:
-        ctx.refer("team", team, fields.get("team") or fields.node, fields.at("team"))
+        ctx.refer("team", team, fields.line("team"), fields.at("team"))
     for name, only in KIND_FIELDS.items():
         if kind is not None and kind is not only and fields.has(name):
             ctx.reader.report(fields.get(name), fields.at(name), f"only for {only} rhythms")
@@ -103,7 +103,7 @@ def _rhythm(
     if team is None or kind is None or local_time is None:
         return None
     key = key or default_key(team, kind)
-    ctx.registry.define("rhythm", key, fields.get("key") or fields.node, fields.at("key"))
+    ctx.registry.define("rhythm", key, fields.line("key"), fields.at("key"))
     first = seen.setdefault((team, kind), fields.node)
     if first is not fields.node:
         ctx.reader.report(

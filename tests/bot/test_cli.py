@@ -155,3 +155,23 @@ def test_the_demo_runs_to_the_end(drumbeat):
     assert "0 undeliverable" in result.out
     assert "on leave: Hugo Petit" in result.out
     assert "1 spontaneous" in result.out or "spontaneous)" in result.out
+
+
+def test_an_import_with_many_findings_shows_the_first_and_counts_the_rest(drumbeat, tmp_path: Path):
+    data = yaml.safe_load(ACME.read_text(encoding="utf-8"))
+    krs = data["objectives"][0]["key_results"]
+    template = krs[0]
+    for n in range(30):  # thirty key results nobody owns, each a finding
+        kr = {k: v for k, v in template.items() if k != "owner"}
+        krs.append({**kr, "key": f"orphan-{n}", "title": f"Orphan [bold]{n}[/bold]"})
+    many = tmp_path / "many.yaml"
+    many.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    result = drumbeat("okrs", "import", str(many))
+
+    assert result.code == 0, result.err
+    shown = [line for line in result.err.splitlines() if line.startswith("warning")]
+    assert len(shown) == 20
+    assert "… and 10 more (10 kr-without-owner): `drumbeat okrs lint` lists them all" in result.err
+    listed = drumbeat("okrs", "lint", str(many))
+    assert listed.out.count("kr-without-owner") == 30

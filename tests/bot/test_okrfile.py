@@ -10,6 +10,7 @@ from datetime import time as clock
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.okrfile import (
     OkrFileError,
@@ -19,10 +20,12 @@ from bot.okrfile import (
     load_organisation,
     parse_key_results_csv,
     parse_organisation,
+    tree,
 )
+from bot.okrfile.loader import MAX_FILE_BYTES
 from rhythm.cadences import RhythmKind
 from rhythm.lint import lint
-from rhythm.okr import DateRange, Direction, InitiativeStatus, Organisation, Role
+from rhythm.okr import DateRange, Direction, InitiativeStatus, Membership, Organisation, Role
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme.yaml"
 ACME_KRS = ACME.with_name("acme-krs.csv")
@@ -117,7 +120,11 @@ def test_acme_calendar_fits_the_demo_fortnight(acme: Organisation) -> None:
 
 def test_acme_digest_has_krs_behind_and_on_track(acme: Organisation) -> None:
     expected = acme.cycle["2026-Q4"].elapsed_share(date(2026, 11, 23))
-    progress = [kr.progress() for kr in acme.key_results if kr.metric and not kr.metric.milestone]
+    progress = [
+        kr.progress(kr.metric.current)
+        for kr in acme.key_results
+        if kr.metric and not kr.metric.milestone
+    ]
     assert any(p < expected - 0.15 for p in progress)
     assert any(p >= expected for p in progress)
 
@@ -471,3 +478,181 @@ def test_ten_thousand_people_load(tmp_path: Path) -> None:
     assert calls[-1] == (calls[-1][1], calls[-1][1])
     assert len(calls) <= 202
     print(f"\n10,000 people ({path.stat().st_size / 1e6:.1f} MB) loaded in {elapsed:.2f} s")
+
+
+def test_a_large_file_is_read_from_the_tree_pyyaml_composes() -> None:
+    text = generated_yaml(6_000)  # 1.3 MB
+    pyyaml = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    assert_same_tree(tree.compose(text), yaml.compose(text, Loader=pyyaml))
+    org = parse_organisation(text)
+    assert (len(org.people), len(org.teams), len(org.key_results)) == (6_000, 121, 360)
+    ana = org.person["person4321@big.example"]
+    assert ana.memberships == (Membership("t86", Role.MEMBER),)
+    assert ana.timezone == "Asia/Kolkata"  # from her team
+    assert ana.time_off == (DateRange(date(2026, 11, 30), date(2026, 12, 4)),)
+    assert org.key_result["kr86-2"].owner == "person4302@big.example"
+
+
+def assert_same_tree(ours: tree.Node | None, theirs: yaml.Node) -> None:
+    """The compact tree holds what PyYAML's node tree (the loader's before) does: the same
+    values, empty values, pairs and lines."""
+    assert ours is not None
+    pending: list[tuple[tree.Node, yaml.Node]] = [(ours, theirs)]
+    while pending:
+        mine, node = pending.pop()
+        assert mine.line == node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            assert isinstance(mine, tree.Scalar)
+            assert mine.value == node.value
+            assert isinstance(mine, tree.Null) == (node.tag == "tag:yaml.org,2002:null")
+        elif isinstance(node, yaml.SequenceNode):
+            assert isinstance(mine, tree.Sequence)
+            assert len(mine.items) == len(node.value)
+            pending += zip(mine.items, node.value, strict=True)
+        else:
+            assert isinstance(mine, tree.Mapping)
+            pairs = list(mine.pairs())
+            assert [(key, line) for key, line, _, _ in pairs] == [
+                (key.value, key.start_mark.line + 1) for key, _ in node.value
+            ]
+            values = [tree.node_of(value, line) for _, _, value, line in pairs]
+            pending += zip(values, [value for _, value in node.value], strict=True)
+
+
+def test_problems_in_a_large_file_are_all_listed_with_their_lines(tmp_path: Path) -> None:
+    mistakes = [  # (written, becomes: "# <n>" marks the line of the problem, field, message)
+        ("    name: Person 1234\n", "    name: Person 1234\n    nmae: x  # 0\n",
+         "people[1234].nmae", "unknown field 'nmae' (did you mean 'name'?)"),
+        ("owner: person2950@big.example\n", "owner: persn2950@big.example  # 1\n",
+         "objectives[60].key_results[0].owner",
+         "unknown person 'persn2950@big.example' (did you mean 'person2950@big.example'?)"),
+        ("current: 12, unit: '%'}\n      - key: kr99-1", "current: lots, unit: '%'}  # 2\n"
+         "      - key: kr99-1", "objectives[100].key_results[0].metric.current",
+         "expected a number, got 'lots'"),
+        ("  - key: o110\n", "  - key: o109  # 3\n", "objectives[111].key",
+         "duplicate objective 'o109' (first on line"),
+    ]  # fmt: skip
+    text = generated_yaml(6_000)
+    for written, becomes, _, _ in mistakes:
+        assert text.count(written) == 1, written
+        text = text.replace(written, becomes)
+    path = tmp_path / "big.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OkrFileError) as caught:
+        load_organisation(path)
+    found = caught.value.problems
+    assert len(found) == len(mistakes), found
+    for n, (problem, (_, _, field, message)) in enumerate(zip(found, mistakes, strict=True)):
+        assert (problem.file, problem.line) == (str(path), line_of(text, f"# {n}"))
+        assert problem.field == field
+        assert problem.message.startswith(message)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as sparse:  # takes no room on disk
+        sparse.truncate(MAX_FILE_BYTES + 1)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was opened")
+
+    monkeypatch.setattr(Path, "open", no_reading)
+    with pytest.raises(OkrFileError) as caught:
+        load_organisation(path)
+    assert str(caught.value) == (
+        f"{path}: the file is 64.0 MB; an OKR file may be at most 64 MB (10,000 people take "
+        "about 6 MB): is it the right file?"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_file_without_a_size_is_read_no_further_than_the_limit() -> None:
+    with pytest.raises(OkrFileError, match="the file is more than 64 MB; an OKR file may be"):
+        load_organisation(Path("/dev/zero"))  # endless, and its size is 0
+
+
+BILLION_LAUGHS = """\
+organisation: {key: acme, name: Acme}
+people: &lol9 [*lol8, *lol8, *lol8, *lol8, *lol8, *lol8, *lol8, *lol8, *lol8, *lol8]
+"""
+
+
+def billion_laughs() -> str:
+    """Each anchor ten times the one before: 10 ** 9 values once expanded."""
+    lines = ["lol0: &lol0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n" + BILLION_LAUGHS
+
+
+def test_an_alias_bomb_is_refused_at_once() -> None:
+    text = billion_laughs()
+    (problem,) = problems(text)
+    assert problem.line == line_of(text, "lol5: &lol5")  # its aliases: 111,111 values each
+    assert problem.message == (
+        "its aliases stand for more than 1,000,000 values, far more than the file writes out: "
+        'refused as an alias bomb ("billion laughs")'
+    )
+    merges = "m0: &m0 {a: 1, b: 2}\n" + "".join(
+        f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 10)}]}}\n" for i in range(1, 9)
+    )
+    assert "alias bomb" in problems(merges)[0].message
+
+
+def test_an_alias_inside_the_value_it_names_is_refused() -> None:
+    text = SKELETON.replace("teams: [{team: platform, role: lead}]", "teams: &t [platform, *t]")
+    (problem,) = problems(text)
+    assert (problem.line, problem.message) == (
+        line_of(text, "&t [platform, *t]"),
+        "alias *t is inside the value it names: it would never end",
+    )
+
+
+def test_a_file_with_too_many_values_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree, "MAX_VALUES", 1_000)
+    (problem,) = problems(SKELETON + "extra: [" + "0, " * 1_000 + "0]\n")
+    assert problem.message.startswith("more than 1,000 values: far more than any organisation")
+
+
+def test_merged_mappings_the_first_listed_wins() -> None:
+    text = SKELETON.replace(
+        "  - {key: platform, name: Platform, parent: acme}",
+        "  - &a {key: platform, name: Platform, parent: acme}\n"
+        "  - &b {key: mobile, name: Mobile, parent: platform, timezone: UTC}\n"
+        "  - {<<: [*a, *b], key: web}\n"
+        "  - <<: *b\n"
+        "    <<: {name: Data}\n"
+        "    key: data",
+    )
+    org = parse_organisation(text)
+    assert org.team["web"] == replace(org.team["platform"], key="web", timezone="UTC")
+    assert org.team["data"] == replace(org.team["mobile"], key="data", name="Data")
+    broken = SKELETON.replace("{key: platform, name: Platform, parent: acme}", "{<<: 5}")
+    assert (problems(broken)[0].field, problems(broken)[0].message) == (
+        "teams[1]",
+        "invalid merge key: expected a mapping or list of mappings for merging, but found scalar",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("organisation: *nowhere\n", 1, "invalid YAML: found undefined alias"),
+        ("a: &x 1\nb: &x 2\n", 2,
+         "invalid YAML: found duplicate anchor; first occurrence second occurrence"),
+        ("organisation: {}\n---\nagain: {}\n", 2,
+         "invalid YAML: expected a single document in the stream but found another document"),
+    ],
+)  # fmt: skip
+def test_composing_errors_read_as_before(text: str, line: int, message: str) -> None:
+    (problem,) = problems(text)
+    assert (problem.line, problem.message) == (line, message)
+
+
+def test_pyyaml_without_libyaml_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = SKELETON.replace("target: 300", "target: ten")
+    org, found = parse_organisation(SKELETON), problems(text)
+    monkeypatch.setattr(tree, "_Parser", yaml.SafeLoader)  # PyYAML's own, pure Python parser
+    assert (parse_organisation(SKELETON), problems(text)) == (org, found)
+    assert problems("organisation: [\n")[0].message.startswith("invalid YAML")
