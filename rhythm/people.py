@@ -140,8 +140,13 @@ class People:
         return await self.store.open_prompts(org.key, person, now=self.clock.now(), timezone=zone)
 
     async def reachable(self, org_key: str, who: str) -> None:
-        """The person talked to the bot, so it can reach them again."""
-        await self.store.clear_unreachable(org_key, who)
+        """The person talked to the bot or installed it, so it can reach them again: the
+        prompts that could not reach them and can still be answered go out on the next tick
+        (someone who installs the app on Wednesday gets this week's check-in)."""
+        if await self.store.clear_unreachable(org_key, who):
+            revived = await self.store.retry_failed(org_key, who, now=self.clock.now())
+            if revived:
+                log.info("%s is reachable again: %d prompt(s) will be sent", who, revived)
 
     async def set_timezone(self, org_key: str, who: str, timezone: str | None) -> None:
         org, person = await self.person(org_key, who)

@@ -161,6 +161,11 @@ class PromptRepository(Protocol):
         """A permanent failure: the prompt is not retried and shows up for admins."""
         ...
 
+    async def retry_failed(self, org: str, person: str, *, now: datetime) -> int:
+        """The person's prompts that failed for good but can still be answered (not sent,
+        not answered, deadline ahead, not "I'm off") become due again; returns how many."""
+        ...
+
     async def release(self, prompt_id: int, *, retry_at: datetime, in_doubt: bool) -> None:
         """A transient failure: make the prompt claimable again from `retry_at`. Unless
         `in_doubt` (the platform may have delivered it), the attempt is forgotten."""
@@ -276,7 +281,9 @@ class PeopleRepository(Protocol):
         reachable again."""
         ...
 
-    async def clear_unreachable(self, org: str, person: str) -> None: ...
+    async def clear_unreachable(self, org: str, person: str) -> bool:
+        """Forget that the person could not be reached; True when they were marked."""
+        ...
 
     async def unreachable_people(self, org: str) -> list[Unreachable]: ...
 

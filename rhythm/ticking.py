@@ -223,8 +223,9 @@ class Ticker:
         outcomes = [task.result() for task in tasks]
         reached = {p.person for p, o in zip(claimed, outcomes, strict=True) if o is Sent.SENT}
         for gone in await self.store.unreachable_people(org.key):
-            if gone.person in reached:  # a delivered prompt clears an unreachable mark
-                await self.store.clear_unreachable(org.key, gone.person)
+            # A delivered prompt clears the mark, and what failed on it before goes again.
+            if gone.person in reached and await self.store.clear_unreachable(org.key, gone.person):
+                await self.store.retry_failed(org.key, gone.person, now=self.clock.now())
         return outcomes
 
     @contextlib.asynccontextmanager

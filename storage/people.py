@@ -40,20 +40,21 @@ class SqlPeopleRepository(Repository):
         async with self._db.write() as conn:
             await conn.execute(self._db.upsert(chat_profile_t, ["org", "person"], row))
 
-    async def clear_unreachable(self, org: str, person: str) -> None:
+    async def clear_unreachable(self, org: str, person: str) -> bool:
         # Asked on every request of a person: look before taking the write lock.
         marked = select(c.person).where(
             c.org == org, c.person == person, c.unreachable.is_not(None)
         )
         async with self._db.read() as conn:
             if (await conn.execute(marked)).first() is None:
-                return
+                return False
         async with self._db.write() as conn:
-            await conn.execute(
+            cleared = await conn.execute(
                 update(chat_profile_t)
                 .where(c.org == org, c.person == person, c.unreachable.is_not(None))
                 .values(unreachable=None, unreachable_at=None, updated_at=datetime.now(UTC))
             )
+        return cleared.rowcount > 0
 
     async def unreachable_people(self, org: str) -> list[Unreachable]:
         query = (

@@ -120,6 +120,25 @@ class SqlPromptRepository(Repository):
             if failed is not None:  # no longer anyone's miss: later streaks may grow
                 await streaks.refresh_from(conn, *failed)
 
+    async def retry_failed(self, org: str, person: str, *, now: datetime) -> int:
+        async with self._db.write() as conn:
+            revived = (
+                await conn.execute(
+                    update(prompt_t)
+                    .where(
+                        p.org == org, p.person == person, p.failed_at.is_not(None),
+                        p.failure != ON_LEAVE, p.sent_at.is_(None), p.answered_at.is_(None),
+                        p.deadline > now,
+                    )
+                    .values(failure=None, failed_at=None, claimed_by=None, claimed_until=None,
+                            attempts=0, attempted_at=None)
+                    .returning(p.kind, p.period)
+                )
+            ).all()  # fmt: skip
+            for kind, period in revived:  # counted again: a miss if it stays unanswered
+                await streaks.refresh_from(conn, org, person, kind, period)
+        return len(revived)
+
     async def rebuild_streaks(self, org: str) -> int:
         """Recompute the derived `prompt.streak` column of `org`; only needed after loading
         prompts or answers around this repository (a bulk import, a benchmark)."""

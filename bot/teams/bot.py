@@ -167,6 +167,7 @@ class TeamsBot(ActivityHandler):
             await self._remember_person(turn_context, org, None)
             who = await self._identify(turn_context, org, activity.from_property)
             await self._remember_person(turn_context, org, who)
+            await self.drumbeat.people.reachable(org, who)
             await say(turn_context, WELCOME)
             return
         bot_id = activity.recipient.id
@@ -206,6 +207,7 @@ class TeamsBot(ActivityHandler):
             await self.conversations.save_conversation(
                 Conversation(PLATFORM, address, stored, org=org, person=who)
             )
+            await self.drumbeat.people.reachable(org, who)  # the bot can open a 1:1 now
 
     # ---- messages ---------------------------------------------------------------------------
 

@@ -229,6 +229,49 @@ async def test_a_permanent_failure_is_recorded_once_and_never_retried(world: Wor
     assert [(p.person, p.failure) for p in failed] == [(PARIS_OWNER, "user_not_found")]
 
 
+async def test_someone_unreachable_who_then_talks_to_the_bot_gets_the_periods_prompt(
+    world: World,
+):
+    """Lucas had not installed the app when the weekly went out at 10:00; at 14:00 he does
+    (or writes to the bot): the next tick sends him this week's check-in, once."""
+    world.chat.failures[PARIS_OWNER] = DeliveryError("no Teams account linked", permanent=True)
+    at = MONDAY + timedelta(hours=9, minutes=5)
+    await world.tick(at)
+    assert [p.person for p in await world.store.failed_prompts("acme")] == [PARIS_OWNER]
+    del world.chat.failures[PARIS_OWNER]
+    await world.tick(at + timedelta(minutes=10))
+    assert not world.prompts_to(PARIS_OWNER)  # failed for good: no retry by itself
+
+    afternoon = MONDAY + timedelta(hours=13)
+    world.clock.set(afternoon)
+    await world.drumbeat.people.reachable("acme", PARIS_OWNER)
+    await world.tick(afternoon + timedelta(minutes=1))
+    await world.tick(afternoon + timedelta(minutes=2))
+
+    assert len(world.prompts_to(PARIS_OWNER)) == 1
+    assert await world.store.failed_prompts("acme") == []
+    await world.drumbeat.people.reachable("acme", PARIS_OWNER)  # nothing more to revive
+    await world.tick(afternoon + timedelta(minutes=3))
+    assert len(world.prompts_to(PARIS_OWNER)) == 1
+
+
+async def test_a_prompt_whose_deadline_passed_stays_failed_when_its_person_comes_back(
+    world: World,
+):
+    world.chat.failures[PARIS_OWNER] = DeliveryError("no Teams account linked", permanent=True)
+    await world.tick(MONDAY + timedelta(hours=9, minutes=5))
+    del world.chat.failures[PARIS_OWNER]
+    [failed] = await world.store.failed_prompts("acme")
+
+    late = failed.deadline + timedelta(minutes=1)
+    world.clock.set(late)
+    await world.drumbeat.people.reachable("acme", PARIS_OWNER)
+    await world.tick(late + timedelta(minutes=1))
+
+    assert not world.prompts_to(PARIS_OWNER)
+    assert [p.id for p in await world.store.failed_prompts("acme")] == [failed.id]
+
+
 async def test_a_transient_failure_is_retried_after_retry_after(world: World):
     world.chat.failures[PARIS_OWNER] = DeliveryError(
         "ratelimited", permanent=False, retry_after=120

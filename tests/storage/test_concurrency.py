@@ -57,6 +57,7 @@ async def test_imports_never_undo_a_check_in_made_meanwhile(
     await store.save_organisation(acme())
     values = [float(v) for v in range(1, 31)]
     seen: list[float | None] = []
+    first_committed = asyncio.Event()
 
     async def check_ins(server: SqlStore) -> None:
         for i, value in enumerate(values):
@@ -64,10 +65,13 @@ async def test_imports_never_undo_a_check_in_made_meanwhile(
                 "acme", weekly(BEN, update("kr-lead", value)), period=WEEK,
                 answering=Answering(), submitted_at=MONDAY, idempotency_key=f"k{i}",
             )  # fmt: skip
+            first_committed.set()
             await asyncio.sleep(0)
 
     async def imports(cli: SqlStore) -> None:
-        for _ in range(10):
+        for n in range(10):
+            if n == 1:  # SQLite may queue all of one side first: make them overlap
+                await first_committed.wait()
             saved = await cli.save_organisation(acme())
             metric = saved.key_result["kr-lead"].metric
             seen.append(metric.current if metric else None)
