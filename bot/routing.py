@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rhythm.messages import Message
 from rhythm.okr import Person
-from rhythm.ports import ChatGateway, DeliveryError
+from rhythm.ports import ChatGateway, DeliveryError, Leaving
 
 
 class ChatRouter:
@@ -28,10 +28,18 @@ class ChatRouter:
         return self.fallback
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         platform = self.platform_of(person)
-        ref = await self.gateways[platform].send_direct(org, person, message, tag=tag)
+        ref = await self.gateways[platform].send_direct(
+            org, person, message, tag=tag, leaving=leaving
+        )
         return f"{platform}|{ref}"
 
     async def find_direct(

@@ -77,8 +77,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         log.info("took back %d prompts this worker held when it stopped last", recovered)
     scheduler = start_scheduler(runtime.drumbeat, seconds=runtime.settings.tick_seconds)
     yield
-    scheduler.shutdown(wait=False)
+    # Paused, not shut down, while the sends finish: APScheduler's shutdown cancels the tick
+    # under way at once, whatever `wait` says, and there would be no grace at all.
+    scheduler.pause()
     released = await runtime.drumbeat.ticker.stop(grace=STOP_GRACE)
+    scheduler.shutdown(wait=False)
     if released:
         log.info("gave back %d prompts for another replica to send", released)
 

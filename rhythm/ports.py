@@ -7,7 +7,7 @@ and none sees another's data. What the repositories hand back is in `rhythm.reco
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -364,16 +364,28 @@ class DeliveryError(Exception):
         self.maybe_done = maybe_done
 
 
+Leaving = Callable[[], Awaitable[None]]
+
+
 class ChatGateway(Protocol):
     """Delivers the core's messages on one chat platform (or routes between several).
     `org` is the organisation the message belongs to: one workspace or tenant per
     organisation, so the gateway knows which credentials and conversations to use."""
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         """Send a direct message; returns a reference that `update_direct` accepts. `tag`
-        names the message (a prompt) so that `find_direct` can find it again."""
+        names the message (a prompt) so that `find_direct` can find it again. `leaving` is
+        awaited once, right before the message leaves for the platform (after any wait for
+        its rate limits): the core records the attempt there, so that after a crash only the
+        sends that were on their way are in doubt, not those still queued."""
         ...
 
     async def find_direct(

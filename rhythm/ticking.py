@@ -216,6 +216,8 @@ class Ticker:
 
         async def deliver(prompt: PromptRecord) -> Outcome:
             async with gate:
+                if self._stopping:  # not begun: `stop` gives it back for another replica
+                    return Sent.RETRY
                 return await self._deliver_guarded(org, prompt, states.get(prompt.person, {}))
 
         async with self._renewing([p.id for p in claimed]), asyncio.TaskGroup() as group:
@@ -272,14 +274,27 @@ class Ticker:
         try:
             if prompt.in_doubt and prompt.attempted_at is not None:
                 since = prompt.attempted_at - DOUBT_MARGIN
-                found = await self.chat.find_direct(org.key, person, tag, since=since)
+                try:
+                    found = await self.chat.find_direct(org.key, person, tag, since=since)
+                except DeliveryError as error:
+                    if error.permanent:
+                        raise
+                    # Still in doubt, whatever the lookup's own failure: look again next time,
+                    # never send blind.
+                    log.info("prompt %s to %s is in doubt and could not be looked up: %s",
+                             prompt.id, person.name, error.reason)  # fmt: skip
+                    await self._release(prompt, retry_after=error.retry_after, in_doubt=True)
+                    return Sent.RETRY
                 if found is not None:
                     log.info("prompt %s had reached %s already: not sent again", prompt.id,
                              person.name)  # fmt: skip
                     return await self._sent(org, prompt, person, found)
-            await self.store.mark_attempt(prompt.id, at=self.clock.now())
+
+            async def leaving() -> None:  # from here on, a crash leaves the prompt in doubt
+                await self.store.mark_attempt(prompt.id, at=self.clock.now())
+
             ref = await self.chat.send_direct(
-                org.key, person, prompt_notice(org, prompt, states), tag=tag
+                org.key, person, prompt_notice(org, prompt, states), tag=tag, leaving=leaving
             )
         except DeliveryError as error:
             return await self._delivery_failed(org, prompt, person, error)

@@ -15,6 +15,7 @@ from rich.text import Text as RichText
 from bot.console.render import render
 from rhythm.messages import DigestMessage, Message, Notice
 from rhythm.okr import Person
+from rhythm.ports import Leaving
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,16 @@ class ConsoleGateway:
         return f"console:{kind}:{next(self._ids)}"
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
+        if leaving is not None:
+            await leaving()
         ref = self._ref("dm")
         self.outbox.append(Sent(ref, person.email, message))
         if self.show_direct(person.email):

@@ -16,18 +16,19 @@ past Slack's three seconds. Its failures are logged, as the core does with them 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.background import Background
 from bot.slack.blocks import fallback_text, message_chunks
 from bot.slack.identity import SlackRecipients
 from bot.slack.webapi import SlackError, SlackWebApi, Workspace
 from bot.slack.workspaces import Workspaces
 from rhythm.messages import Message
 from rhythm.okr import Person
+from rhythm.ports import Leaving
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,20 @@ class SlackGateway:
         self.api = api
         self.workspaces = workspaces
         self.recipients = recipients
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background("updating a Slack message")
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         workspace = await self.workspaces.for_org(org)
         user_id = await self.recipients.user_id(workspace, org, person)
-        return await self.post(workspace, user_id, message, tag=tag)
+        return await self.post(workspace, user_id, message, tag=tag, leaving=leaving)
 
     async def find_direct(
         self, org: str, person: Person, tag: str, *, since: datetime
@@ -103,7 +110,7 @@ class SlackGateway:
         return None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
-        self._spawn(self._update(org, ref, message))
+        self._background.spawn(self._update(org, ref, message))
 
     async def post_channel(
         self, org: str, channel: str, message: Message, *, thread: str | None = None
@@ -120,6 +127,7 @@ class SlackGateway:
         *,
         thread_ts: str | None = None,
         tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         """Post `message` to `channel` (a user id for a DM); returns the first post's ref."""
         chunks = message_chunks(message)
@@ -127,7 +135,7 @@ class SlackGateway:
         params = _post_params(channel, text, chunks[0], thread_ts)
         if tag is not None:
             params["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"tag": tag}}
-        first = await self.api.call(workspace, "chat.postMessage", **params)
+        first = await self.api.call(workspace, "chat.postMessage", leaving=leaving, **params)
         ts = first.get("ts")
         if not isinstance(ts, str) or not ts:
             # Posted, as far as Slack said ok, but with nothing to refer to: record it as sent
@@ -156,20 +164,9 @@ class SlackGateway:
         except SlackError as error:  # the check-in is stored; a stale message is harmless
             log.warning("could not update Slack message %s: %s", ref, error)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("updating a Slack message failed", exc_info=error)
-
     async def drain(self) -> None:
         """Wait for the updates under way (tests, and shutdown before closing the session)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.drain()
 
     async def aclose(self) -> None:
         await self.drain()

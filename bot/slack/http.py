@@ -36,6 +36,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.background import Background
 from bot.slack.inbound import (
     AppRateLimited,
     BlockAction,
@@ -129,7 +130,7 @@ class SlackEndpoint:
         # bolt's pipeline for acknowledged requests runs a few at a time, so it never
         # crowds out the acknowledgements of the requests still arriving
         self._gate = asyncio.Semaphore(workers)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background("a Slack request after its acknowledgement")
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -160,9 +161,7 @@ class SlackEndpoint:
             body=body, query=request.query_string, headers=bolt_headers(request)
         )
         if acknowledged_at_once(inbound):
-            task = asyncio.ensure_future(self._run(bolt_request))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._background.spawn(self._run(bolt_request))
             return web.Response(status=200)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
@@ -174,5 +173,4 @@ class SlackEndpoint:
 
     async def drain(self) -> None:
         """Let the requests under way finish (shutdown, tests)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.drain()

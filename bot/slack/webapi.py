@@ -41,7 +41,7 @@ from typing import Any
 import aiohttp
 
 from bot.slack.limits import SlackLimits
-from rhythm.ports import DeliveryError
+from rhythm.ports import DeliveryError, Leaving
 
 log = logging.getLogger(__name__)
 
@@ -171,19 +171,29 @@ class SlackWebApi:
         self._session: aiohttp.ClientSession | None = None
 
     async def call(
-        self, workspace: Workspace, method: str, *, paced: bool = True, **params: Any
+        self,
+        workspace: Workspace,
+        method: str,
+        *,
+        paced: bool = True,
+        leaving: Leaving | None = None,
+        **params: Any,
     ) -> dict[str, Any]:
         """Call `method` (e.g. "chat.postMessage") with `params`; returns Slack's JSON answer.
 
         `paced=False` is for calls bound to a trigger id (views.open, views.push), which
         expire before a throttle's queue would let them out: one attempt, at once, with a short
-        timeout; a 429 raises at once (and still pauses the throttle for the other calls)."""
+        timeout; a 429 raises at once (and still pauses the throttle for the other calls).
+        `leaving` is awaited once, when the throttle first lets the call out."""
         channel = params.get("channel") if isinstance(params.get("channel"), str) else None
         if not paced:
             return await self._call_at_once(workspace, method, params, channel)
         failures = rate_limited = 0
         while True:
             await self.limits.acquire(workspace.key, method, channel)
+            if leaving is not None:
+                await leaving()
+                leaving = None
             try:
                 return await self._attempt(workspace.token, method, params, self.timeout)
             except _RateLimited as limited:

@@ -37,11 +37,12 @@ from botbuilder.schema import (
 from botframework.connector.aio import ConnectorClient
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.background import Background
 from bot.ratelimit import Limit, Throttle
 from bot.teams.cards import card_for
 from rhythm.messages import Message
 from rhythm.okr import Person
-from rhythm.ports import Clock, DeliveryError, Store, SystemClock
+from rhythm.ports import Clock, DeliveryError, Leaving, Store, SystemClock
 from rhythm.records import Conversation
 
 log = logging.getLogger(__name__)
@@ -165,19 +166,26 @@ class TeamsGateway:
         self._throttles: dict[str, Throttle] = {}
         self._recent: dict[str, RecentSends] = {}
         self._refusals: dict[str, deque[float]] = {}
+        self._background = Background("updating a Teams message")
 
     # ---- ChatGateway ----------------------------------------------------------------------
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         if not person.teams_user_id:
             raise DeliveryError(f"{person.email} has no Teams account linked", permanent=True)
         try:
             reference = await self._direct_reference(org, person)
             ids = [
-                await self._send(reference, activity)
-                for activity in card_activities(message)
+                await self._send(reference, activity, leaving=leaving if n == 0 else None)
+                for n, activity in enumerate(card_activities(message))
             ]  # fmt: skip
         except TeamsDeliveryError as error:
             if error.status == 403:
@@ -195,13 +203,27 @@ class TeamsGateway:
         return None
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
+        # In the background, as on Slack: the reply to what the person just pressed goes
+        # first and does not wait for an older message (the prompt) to be rewritten.
+        self._background.spawn(self._update_direct(person, ref, message))
+
+    async def _update_direct(self, person: Person, ref: str, message: Message) -> None:
         conversation, activity_id = split_ref(ref)
         stored = await self.store.conversation(PLATFORM, person_address(person.teams_user_id or ""))
         if stored is None or not is_conversation(stored.reference):
-            raise DeliveryError(f"no Teams conversation with {person.email}", permanent=True)
+            log.warning("could not update Teams message %s: no conversation with %s", ref,
+                        person.email)  # fmt: skip
+            return
         reference = reference_of(stored.reference)
         reference.conversation.id = conversation
-        await self._update(reference, activity_id, card_activities(message)[0])
+        try:
+            await self._update(reference, activity_id, card_activities(message)[0])
+        except DeliveryError as error:  # what it said is stored; a stale card is harmless
+            log.warning("could not update Teams message %s: %s", ref, error.reason)
+
+    async def drain(self) -> None:
+        """Wait for the updates under way (tests, and shutdown)."""
+        await self._background.drain()
 
     async def post_channel(
         self, org: str, channel: str, message: Message, *, thread: str | None = None
@@ -298,7 +320,13 @@ class TeamsGateway:
 
     # ---- one call, paced and retried ------------------------------------------------------
 
-    async def _send(self, reference: ConversationReference, activity: Activity) -> str:
+    async def _send(
+        self,
+        reference: ConversationReference,
+        activity: Activity,
+        *,
+        leaving: Leaving | None = None,
+    ) -> str:
         conversation = reference.conversation.id
         activity.conversation = ConversationAccount(
             id=conversation, tenant_id=reference.conversation.tenant_id
@@ -312,7 +340,7 @@ class TeamsGateway:
             response = await client.conversations.send_to_conversation(conversation, activity)
             return str(response.id)
 
-        return await self._continue(reference, send)
+        return await self._continue(reference, send, leaving=leaving)
 
     async def _update(
         self, reference: ConversationReference, activity_id: str, activity: Activity
@@ -330,10 +358,16 @@ class TeamsGateway:
         await self._continue(reference, update)
 
     async def _continue(
-        self, reference: ConversationReference, call: Callable[[ConnectorClient], Awaitable[T]]
+        self,
+        reference: ConversationReference,
+        call: Callable[[ConnectorClient], Awaitable[T]],
+        *,
+        leaving: Leaving | None = None,
     ) -> T:
         """Run `call` in a proactive turn of the stored conversation (the adapter supplies
         an authenticated connector client), paced and retried."""
+
+        left: list[bool] = []
 
         async def once(paced: Callable[[], Awaitable[None]]) -> T:
             results: list[T] = []
@@ -344,6 +378,9 @@ class TeamsGateway:
                 try:
                     client = context.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
                     await paced()  # as late as possible: the slot is when the call leaves
+                    if leaving is not None and not left:
+                        left.append(True)
+                        await leaving()
                     results.append(await call(client))
                 except (HttpOperationError, ClientRequestError) as error:
                     failures.append(error)

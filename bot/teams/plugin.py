@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from botbuilder.core import Bot, TurnContext
@@ -55,6 +55,15 @@ def attach_teams(
         members=members, pacing=gateway,
     )  # fmt: skip
     serve_activities(web_app, gateway.adapter, bot)
+    web_app.cleanup_ctx.append(_draining(gateway))
+
+
+def _draining(gateway: TeamsGateway) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def drain(web_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await gateway.drain()
+
+    return drain
 
 
 def teams_admission(settings: Settings) -> Admission:

@@ -24,7 +24,7 @@ from rhythm.home import build_home
 from rhythm.messages import DigestMessage, Form, Message, Notice, Table, Text
 from rhythm.okr import DateRange, Organisation, Person
 from rhythm.people import Admission
-from rhythm.ports import DeliveryError, FixedClock
+from rhythm.ports import DeliveryError, FixedClock, Leaving
 from rhythm.prompting import OPEN
 from rhythm.records import ON_LEAVE
 from rhythm.service import Drumbeat
@@ -55,11 +55,17 @@ class UnreliableGateway(ConsoleGateway):
         self.attempts: dict[str, int] = {}
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         if person.email in self.failures:
             raise self.failures[person.email]
-        return await super().send_direct(org, person, message, tag=tag)
+        return await super().send_direct(org, person, message, tag=tag, leaving=leaving)
 
     async def post_channel(
         self, org: str, channel: str, message: Message, *, thread: str | None = None

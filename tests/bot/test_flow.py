@@ -3,6 +3,8 @@ tick, prompt, form, validation, storage, reminders, digests. Only chat is the co
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -23,7 +25,7 @@ from rhythm.due import due_prompts
 from rhythm.errors import NotYourPrompt, StaleForm
 from rhythm.messages import DigestMessage, Form, Message, Notice
 from rhythm.okr import Organisation, Person
-from rhythm.ports import DeliveryError, FixedClock
+from rhythm.ports import DeliveryError, FixedClock, Leaving
 from rhythm.prompting import OPEN
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
@@ -42,11 +44,17 @@ class FlakyGateway(ConsoleGateway):
         self.failures: dict[str, DeliveryError] = {}
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
         if person.email in self.failures:
             raise self.failures[person.email]
-        return await super().send_direct(org, person, message, tag=tag)
+        return await super().send_direct(org, person, message, tag=tag, leaving=leaving)
 
 
 @dataclass
@@ -474,3 +482,32 @@ async def test_a_rhythm_moved_earlier_and_a_person_added_are_prompted_this_perio
     assert len(world.prompts_to(newcomer.email)) == 1
     await world.tick(noon + timedelta(minutes=2))
     assert len(world.prompts_to(PARIS_OWNER)) == 1  # once
+
+
+async def test_after_a_crash_only_the_sends_that_had_left_are_in_doubt(world: World):
+    """The fan-out is cut off while one DM is on its way and the others wait for their rate
+    limit slot: only that one is in doubt (to be looked up before sending again); the queued
+    ones are plain unsent prompts."""
+    on_the_wire, never = asyncio.Event(), asyncio.Event()
+
+    async def slow_send(org: str, person: Person, message: Message, *, tag: str | None = None,
+                        leaving: Leaving | None = None) -> str:  # fmt: skip
+        if person.email != PARIS_OWNER:
+            await never.wait()  # queued behind the rate limit
+        assert leaving is not None
+        await leaving()
+        on_the_wire.set()
+        await never.wait()  # sent, and the process dies before the answer
+        raise AssertionError("unreachable")
+
+    world.chat.send_direct = slow_send  # type: ignore[method-assign]
+    tick = asyncio.create_task(world.tick(MONDAY + timedelta(hours=9, minutes=5)))
+    await asyncio.wait_for(on_the_wire.wait(), 5)
+    tick.cancel()  # kill -9, as far as the database can tell
+    with contextlib.suppress(asyncio.CancelledError):
+        await tick
+
+    found = [await world.store.get_prompt("acme", n) for n in range(1, 200)]
+    prompts = [p for p in found if p is not None]
+    assert len(prompts) > 1
+    assert [p.person for p in prompts if p.in_doubt] == [PARIS_OWNER]

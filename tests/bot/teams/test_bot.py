@@ -24,7 +24,7 @@ from rhythm.context import FormContext
 from rhythm.messages import Message
 from rhythm.okr import Person
 from rhythm.people import Admission
-from rhythm.ports import FixedClock
+from rhythm.ports import FixedClock, Leaving
 from rhythm.prompting import OFF, OPEN, SNOOZE
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
@@ -55,8 +55,16 @@ class RecordingChat:
     updated: list[tuple[str, Message]] = field(default_factory=list)
 
     async def send_direct(
-        self, org: str, person: Person, message: Message, *, tag: str | None = None
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
     ) -> str:
+        if leaving is not None:
+            await leaving()
         self.sent.append(Sent(person.email, message))
         return f"m{len(self.sent)}"
 

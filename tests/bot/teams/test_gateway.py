@@ -109,6 +109,7 @@ async def test_update_replaces_the_card_the_ref_names(world: World) -> None:
     ref = await world.gateway.send_direct("acme", lucas, PROMPT)
 
     await world.gateway.update_direct("acme", lucas, ref, Notice("✅ Checked in at 10:02"))
+    await world.gateway.drain()
 
     sent, update = world.connector.delivered()
     assert (update.kind, update.conversation, update.activity_id) == (
