@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from bot.app import runtime
 from bot.scheduler import TICK_JOB, start_scheduler, tick_once
 from bot.server import create_app
 from bot.settings import Settings
+from rhythm.ticking import TickReport
 from storage.store import open_store
 
 DRUMBEAT = Path(sys.executable).with_name("drumbeat")
@@ -60,6 +62,36 @@ async def test_the_scheduler_holds_one_tick_job(database_url: str):
             again.shutdown(wait=False)
         finally:
             scheduler.shutdown(wait=False)
+
+
+async def test_a_tick_longer_than_the_interval_is_said_once_at_info_not_warned(
+    database_url: str, caplog: pytest.LogCaptureFixture
+):
+    """A fan-out of thousands takes minutes: APScheduler's "maximum number of running
+    instances reached" warning each second would have an operator chase nothing."""
+    async with runtime(Settings(database_url=database_url, _env_file=None)) as rt:
+        finished = asyncio.Event()
+
+        async def slow_tick() -> TickReport:
+            await asyncio.sleep(2.5)
+            finished.set()
+            return TickReport()
+
+        rt.drumbeat.tick = slow_tick  # type: ignore[assignment,method-assign]
+        with caplog.at_level(logging.INFO, logger="apscheduler"):
+            scheduler = start_scheduler(rt.drumbeat, seconds=1)
+            try:
+                await asyncio.wait_for(finished.wait(), 10)
+            finally:
+                scheduler.shutdown(wait=False)
+    skipped = [r for r in caplog.records if "still running" in r.getMessage()]
+    assert skipped
+    assert {r.levelno for r in skipped} == {logging.INFO}
+    assert not [
+        r
+        for r in caplog.records
+        if r.name.startswith("apscheduler") and r.levelno >= logging.WARNING
+    ]
 
 
 @pytest.mark.slow
