@@ -26,7 +26,7 @@ from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
 from rhythm.lint import Finding, lint
 from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation
-from rhythm.ports import FixedClock, Store
+from rhythm.ports import ChatGateway, FixedClock, Store
 from storage.engine import UnsupportedDatabaseError
 from storage.migrate import upgrade
 
@@ -167,11 +167,14 @@ def chat(
 ) -> None:
     """Chat with the bot in this terminal as one person: answer prompts, run commands."""
     from bot.console.chat import chat_loop
+    from bot.console.gateway import ConsoleGateway
 
     settings = _settings()
 
     async def work() -> None:
-        async with runtime(settings, console=out) as rt:
+        # The terminal is the chat: no Slack or Teams, and no warning that they are missing.
+        terminal: dict[str, ChatGateway] = {"console": ConsoleGateway(console=out)}
+        async with runtime(settings, console=out, gateways=terminal) as rt:
             await chat_loop(rt, await _org_key(rt.store, org), as_, console=out)
 
     _run(work)

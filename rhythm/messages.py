@@ -75,6 +75,17 @@ class Form:
     ) -> Form:
         return replace(self, errors=dict(errors), warnings=dict(warnings or {}))
 
+    def with_answers(self, answers: Mapping[str, str | None]) -> Form:
+        """The form with `answers` (what the person typed so far) as its fields' values: a
+        page that comes back shows what was typed, not the original prefill."""
+        sections = tuple(
+            replace(s, fields=tuple(
+                replace(f, initial=answers[f.id]) if f.id in answers else f for f in s.fields
+            ))
+            for s in self.sections
+        )  # fmt: skip
+        return replace(self, sections=sections)
+
 
 @dataclass(frozen=True, slots=True)
 class Action:

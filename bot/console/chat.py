@@ -46,7 +46,7 @@ async def fill_form(
 ) -> dict[str, str | None] | None:
     """Ask for each field (only those flagged when the form comes back); None if abandoned."""
     form = page.form
-    console.print(render(form))
+    console.print(render(form.with_answers(answers)))
     flagged = {**form.errors, **form.warnings}
     wanted = [f for f in form.fields if not flagged or f.id in flagged]
     for field in wanted:

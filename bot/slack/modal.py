@@ -221,10 +221,8 @@ def modal_view(
     page: int = 0,
     private_metadata: str,
     callback_id: str = "checkin",
-    answers: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Page `page` of `form` as a `type: modal` view. `answers` (field id -> what the person
-    typed) replace the form's prefills, to show a rejected submission again as it was."""
+    """Page `page` of `form` as a `type: modal` view."""
     if len(private_metadata) > PRIVATE_METADATA_LIMIT:
         raise ValueError(
             f"private_metadata has {len(private_metadata)} characters, Slack allows "
@@ -233,7 +231,6 @@ def modal_view(
     pages = form_pages(form)
     if not 0 <= page < len(pages):
         raise IndexError(f"page {page} of a form with {len(pages)} page(s)")
-    answers = answers or {}
     last = page == len(pages) - 1
     blocks: list[Block] = []
     if page == 0:
@@ -250,9 +247,8 @@ def modal_view(
         if part.subtitle:
             blocks.append(context(escape(part.subtitle)))
         for field in part.fields:
-            initial = answers.get(field.id, field.initial)
             flag = form.errors.get(field.id) or form.warnings.get(field.id)
-            blocks.append(input_block(field, initial=initial, error=flag))
+            blocks.append(input_block(field, initial=field.initial, error=flag))
     submit = form.submit_label if last else "Next"
     view: dict[str, Any] = {
         "type": "modal",

@@ -89,11 +89,10 @@ def check_in_view(page: FormPage) -> dict[str, Any]:
     """A page of the check-in form as a modal. The core's form context travels as the
     view's private_metadata and comes back untouched with the submission."""
     return modal_view(
-        page.form,
+        page.form.with_answers(page.answers),
         page=page.page,
         private_metadata=page.form.context,
         callback_id=CHECKIN_VIEW,
-        answers=page.answers,
     )
 
 

@@ -33,7 +33,6 @@ from bot.teams.cards import (
     form_cards,
     page_fields,
     parse_submit,
-    prefill,
 )
 from bot.teams.gateway import PLATFORM, person_address, reference_dict, tenant_address
 from rhythm.checkin import CheckedIn, FormPage, prompt_id_of
@@ -411,7 +410,7 @@ def _submit_key(activity: Activity) -> str | None:
 
 def page_card(page: FormPage) -> dict[str, Any]:
     """A page of the check-in form as its card, showing what the person typed so far."""
-    return form_cards(prefill(page.form, page.answers), page=page.page)
+    return form_cards(page.form.with_answers(page.answers), page=page.page)
 
 
 def card_activity(card: Mapping[str, Any]) -> Activity:

@@ -140,7 +140,12 @@ def test_terminal_chat_answers_a_check_in_with_a_typo_fixed(tmp_path: Path):
     chat = run("chat", "--as", LUCAS, stdin="\n".join(answers) + "\n")
     assert chat.returncode == 0, chat.stderr
     assert "is not a number" in chat.stdout
+    # The form shown again has what was typed, not the prefill: "Ship it", "ten" flagged.
+    again = chat.stdout.split("1 answer needs fixing.")[1]
+    assert "Ship it" in again
+    assert "ten" in again.split("is not a number")[0]
     assert "Checked in at" in chat.stdout
+    assert "No chat platform is configured" not in chat.stdout + chat.stderr  # the terminal is
     assert "current: 55" in run("okrs", "export").stdout
     # Re-importing the file keeps what was reported since; --values-from-file takes the file's.
     assert run("okrs", "import", str(ACME)).returncode == 0

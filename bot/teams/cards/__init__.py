@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.teams.cards.form import form_cards, form_pages, page_fields, prefill
+from bot.teams.cards.form import form_cards, form_pages, page_fields
 from bot.teams.cards.messages import done_card, render
 from bot.teams.cards.packing import CARD_BUDGET, card_size
 from bot.teams.cards.submits import ActionSubmit, FormSubmit, answers_from_submit, parse_submit
@@ -35,5 +35,4 @@ __all__ = [
     "form_pages",
     "page_fields",
     "parse_submit",
-    "prefill",
 ]

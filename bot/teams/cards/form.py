@@ -91,16 +91,6 @@ def form_cards(form: Form, *, page: int = 0) -> dict[str, Any]:
     return card
 
 
-def prefill(form: Form, answers: Mapping[str, str | None]) -> Form:
-    """`form` with `answers` as the inputs' values: a rejected form shows what was typed."""
-    return replace(
-        form,
-        sections=_map_fields(
-            form.sections, lambda f: replace(f, initial=answers[f.id]) if f.id in answers else f
-        ),
-    )
-
-
 def page_fields(form: Form) -> list[list[str]]:
     """The field ids on each page: how the check-in session knows what a card held."""
     return [[f.id for s in page for f in s.fields] for page in form_pages(form)]

@@ -217,7 +217,7 @@ def test_labels_and_titles_from_the_okr_file_are_escaped_but_prefills_are_not():
 def test_what_the_person_typed_replaces_the_prefill():
     form = lucas_form()
     typed = {"kr:onboarding-completion:value": "51", "kr:onboarding-completion:status": "off_track"}
-    blocks = inputs(modal_view(form, private_metadata="", answers=typed))
+    blocks = inputs(modal_view(form.with_answers(typed), private_metadata=""))
     assert blocks["kr:onboarding-completion:value"]["element"]["initial_value"] == "51"
     assert blocks["kr:onboarding-completion:status"]["element"]["initial_option"]["value"] == (
         "off_track"

@@ -31,7 +31,6 @@ from bot.teams.cards import (
     form_pages,
     page_fields,
     parse_submit,
-    prefill,
 )
 from rhythm.cadences import RhythmKind
 from rhythm.checkin import CheckedIn, FormPage
@@ -502,7 +501,7 @@ async def test_a_rejected_form_shows_each_error_under_its_field(world: World):
     assert isinstance(outcome, FormPage)
     assert set(outcome.form.errors) == {value_id, blocked_by_id}
     assert outcome.page == 0
-    shown = prefill(outcome.form, outcome.answers)
+    shown = outcome.form.with_answers(outcome.answers)
     card = form_cards(shown)
     assert_sendable([card])
     assert "⚠ 2 answers need fixing" in texts(card)
@@ -657,7 +656,7 @@ def test_errors_and_prefills_never_move_fields_to_another_page():
                        states=file_states(org, ADA))  # fmt: skip
     assert not isinstance(outcome, CheckInDraft)
     assert len(outcome.errors) == 4 * 40 + 10  # value, confidence, status, blocked by; initiatives
-    shown = prefill(form.with_errors(outcome.errors), typed)
+    shown = form.with_errors(outcome.errors).with_answers(typed)
     assert [[f.id for s in p for f in s.fields] for p in form_pages(shown)] == [
         [f.id for s in p for f in s.fields] for p in form_pages(form)
     ]
@@ -692,7 +691,7 @@ def test_a_paged_form_submitted_page_by_page_gives_the_core_a_complete_check_in(
 def test_a_prefilled_text_too_long_to_fit_is_left_empty_rather_than_breaking_the_card():
     form = fresh_form(many_krs(12), ADA, RhythmKind.WEEKLY, cycle=Q4.key, context="c")
     huge = {f.id: "🚧" * 600 for f in form.fields if f.id.endswith((":moved", ":blockers"))}
-    shown = prefill(form, huge)
+    shown = form.with_answers(huge)
     for number in range(len(form_pages(shown))):
         card = form_cards(shown, page=number)
         assert_sendable([card])
