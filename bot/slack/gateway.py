@@ -24,7 +24,7 @@ from typing import Any
 from bot.background import Background
 from bot.slack.blocks import fallback_text, message_chunks
 from bot.slack.identity import SlackRecipients
-from bot.slack.webapi import SlackError, SlackWebApi, Workspace
+from bot.slack.webapi import SlackError, SlackWebApi, Workspace, dig
 from bot.slack.workspaces import Workspaces
 from rhythm.messages import Message
 from rhythm.okr import Person
@@ -79,7 +79,7 @@ class SlackGateway:
         workspace = await self.workspaces.for_org(org)
         user_id = await self.recipients.user_id(workspace, org, person)
         opened = await self.api.call(workspace, "conversations.open", users=user_id)
-        channel = _get(opened, "channel", "id")
+        channel = dig(opened, "channel", "id")
         if not isinstance(channel, str):
             raise SlackError("conversations.open", "no_channel_in_answer", permanent=False)
         cursor: str | None = None
@@ -100,10 +100,11 @@ class SlackGateway:
                     "app to grant im:history", person.name, tag, error.code,
                 )  # fmt: skip
                 return None
-            for found in page.get("messages") or ():
+            messages = dig(page, "messages")
+            for found in messages if isinstance(messages, list) else ():
                 if isinstance(found, Mapping) and _tag_of(found) == tag:
                     return make_ref(channel, str(found.get("ts")))
-            cursor = _get(page, "response_metadata", "next_cursor") or None
+            cursor = dig(page, "response_metadata", "next_cursor") or None
             if not (page.get("has_more") and isinstance(cursor, str)):
                 return None
         log.warning("gave up looking for %s in %s's DM: too many messages", tag, person.name)
@@ -173,20 +174,10 @@ class SlackGateway:
         await self.api.aclose()
 
 
-def _get(answer: Mapping[str, Any], *path: str) -> Any:
-    """A nested value of an answer, or None where it has another shape."""
-    value: Any = answer
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _tag_of(found: Mapping[str, Any]) -> object:
-    if _get(found, "metadata", "event_type") != EVENT_TYPE:
+    if dig(found, "metadata", "event_type") != EVENT_TYPE:
         return None
-    return _get(found, "metadata", "event_payload", "tag")
+    return dig(found, "metadata", "event_payload", "tag")
 
 
 def _post_params(

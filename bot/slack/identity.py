@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.slack.webapi import SlackError, SlackWebApi, Workspace
+from bot.slack.webapi import SlackError, SlackWebApi, Workspace, dig, unexpected
 from bot.slack.workspaces import PLATFORM, Workspaces
 from rhythm.errors import UnknownPerson, UnknownWorkspace
 from rhythm.okr import Person
@@ -56,11 +55,13 @@ def _zone(name: object) -> str | None:
     return name
 
 
-def profile_of(user: dict[str, Any]) -> SlackProfile:
-    """A `user` object of users.info or users.lookupByEmail."""
-    email = (user.get("profile") or {}).get("email")
+def profile_of(user: object, *, method: str) -> SlackProfile:
+    """A `user` object of users.info, users.lookupByEmail or users.list."""
+    if not isinstance(user, Mapping) or not isinstance(user.get("id"), str) or not user["id"]:
+        raise unexpected(method)
+    email = dig(user, "profile", "email")
     return SlackProfile(
-        user_id=str(user["id"]),
+        user_id=user["id"],
         email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
         timezone=_zone(user.get("tz")),
         deleted=bool(user.get("deleted")),
@@ -98,7 +99,7 @@ class SlackDirectory:
         if cached is not None:
             return cached
         answer = await self.api.call(workspace, "users.info", user=user_id)
-        profile = profile_of(answer["user"])
+        profile = profile_of(answer.get("user"), method="users.info")
         self._remember(workspace, profile)
         return profile
 
@@ -109,7 +110,7 @@ class SlackDirectory:
         if found is not None:
             return found
         answer = await self.api.call(workspace, "users.lookupByEmail", email=email)
-        profile = profile_of(answer["user"])
+        profile = profile_of(answer.get("user"), method="users.lookupByEmail")
         self._remember(workspace, profile)
         self._by_email[key] = (self._clock(), profile)
         return profile
@@ -125,13 +126,18 @@ class SlackDirectory:
             cursor: str | None = None
             while True:
                 page = await self.api.call(workspace, "users.list", limit=self.page, cursor=cursor)
-                for user in page.get("members") or []:
-                    if user.get("is_bot") or user.get("id") == "USLACKBOT":
+                members = page.get("members")
+                if not isinstance(members, list):
+                    raise unexpected("users.list")
+                for user in members:
+                    if dig(user, "is_bot") or dig(user, "id") == "USLACKBOT":
                         continue
-                    profile = profile_of(user)
+                    profile = profile_of(user, method="users.list")
                     if profile.email:
                         people[profile.email] = profile
-                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                cursor = dig(page, "response_metadata", "next_cursor") or None
+                if cursor is not None and not isinstance(cursor, str):
+                    raise unexpected("users.list")
                 if not cursor:
                     break
             self._listings[workspace.key] = (self._clock(), people)

@@ -33,7 +33,7 @@ import errno
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -127,6 +127,22 @@ class SlackError(DeliveryError):
             retry_after=retry_after,
             maybe_done=self.maybe_done,
         )
+
+
+def dig(answer: Mapping[str, Any], *path: str) -> Any:
+    """A nested value of an answer, or None where the answer has another shape: an ok answer
+    from a proxy or a changed API is never trusted to have Slack's."""
+    value: Any = answer
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def unexpected(method: str) -> SlackError:
+    """An ok answer without what the method always returns: tried again later."""
+    return SlackError(method, "unexpected_answer_shape", permanent=False)
 
 
 class _RateLimited(Exception):

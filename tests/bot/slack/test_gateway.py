@@ -478,3 +478,50 @@ async def test_other_refusals_of_the_lookup_are_failures(fake: FakeSlack, gatewa
     fake.faults.add(method="conversations.history", fault=Fault.slack_error("channel_not_found"))
     with pytest.raises(SlackError, match="channel_not_found"):
         await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=datetime.now(UTC))
+
+
+# ---- ok answers of the wrong shape (a proxy, a changed API) ------------------------------
+
+WRONG_SHAPES = [
+    '{"ok": true}',
+    '{"ok": true, "members": "nope"}',
+    '{"ok": true, "members": [1, "x", null]}',
+    '{"ok": true, "members": [{"id": 5}], "response_metadata": "x"}',
+    '{"ok": true, "members": [], "response_metadata": {"next_cursor": 7}}',
+    '{"ok": true, "user": "U1"}',
+    '{"ok": true, "user": {"id": ""}}',
+    '{"ok": true, "user": {"id": "U0ANA", "profile": "x", "tz": 3}}',
+]
+
+
+@pytest.mark.parametrize("method", ["users.list", "users.lookupByEmail"])
+@pytest.mark.parametrize("body", WRONG_SHAPES)
+async def test_an_ok_answer_of_another_shape_is_a_transient_failure_not_a_crash(
+    fake: FakeSlack, gateway: SlackGateway, method: str, body: str
+):
+    """Someone without a Slack id is looked up by email; whatever shape Slack's "ok" answer
+    has, the send either goes out or fails for now with a reason (and is retried later)."""
+    fake.faults.add(method=method, fault=Fault.answer(200, "application/json", body))
+    outcome: str | DeliveryError
+    try:
+        outcome = await gateway.send_direct("acme", person(ANA, linked=False), PROMPT)
+    except DeliveryError as error:
+        outcome = error
+    if isinstance(outcome, DeliveryError):
+        assert not outcome.permanent
+        assert "unexpected_answer_shape" in outcome.reason
+    else:
+        assert outcome.startswith("D0ANA:")
+
+
+@pytest.mark.parametrize(
+    "body", ['{"ok": true, "messages": 5}', '{"ok": true, "messages": "abc", "has_more": 1}']
+)
+async def test_a_history_page_of_another_shape_finds_nothing(
+    fake: FakeSlack, gateway: SlackGateway, body: str
+):
+    fake.faults.add(
+        method="conversations.history", fault=Fault.answer(200, "application/json", body)
+    )
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    assert await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-1", since=since) is None
