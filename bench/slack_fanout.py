@@ -125,6 +125,9 @@ class RunningClock:
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self._started)
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
 
 # ---- the world ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -37,10 +38,17 @@ class Clock(Protocol):
         """The current instant, timezone-aware, in UTC."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass (the core's own pauses, so a test's clock can skip them)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class FixedClock:
@@ -58,6 +66,10 @@ class FixedClock:
     def advance(self, delta: timedelta) -> datetime:
         self._now += delta
         return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True, slots=True)

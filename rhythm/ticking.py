@@ -5,11 +5,13 @@ Who is due comes from the tree and the clock; what was already asked comes from 
 replicas, restarts and moved rhythms agree. Delivery is exactly-once as far as the platforms
 allow:
 
-- prompts are claimed with a short lease that is renewed while the batch works, so a dead
-  replica's claims come back within a minute;
-- each send is recorded as it begins and as soon as the platform confirms it; a send whose
-  outcome nobody knows (a crash, a lost answer) is looked up on the platform before it is
-  sent again (Slack finds it by its tag in the DM's history);
+- prompts are claimed with a short lease, renewed while they are held, and sent in a rolling
+  window, so a slow send holds up only itself and a dead replica's claims come back within
+  a minute;
+- each send is recorded as it leaves and as soon as the platform confirms it; a send whose
+  outcome nobody knows (a lost answer: at once, a moment later; a crash: by whoever sends it
+  next) is looked up on the platform before it is sent again (Slack finds it by its tag in
+  the DM's history);
 - any failure stays with its message: it is logged, the prompt is released for a retry with
   backoff (or marked failed for good when the platform says so), and the rest go on.
 """
@@ -20,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 import operator
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,6 +47,8 @@ RETRY_BACKOFF = timedelta(seconds=30)  # the first retry; doubled per attempt
 MAX_BACKOFF = timedelta(minutes=15)
 # A send that began at T may show up on the platform stamped a little before T (clocks).
 DOUBT_MARGIN = timedelta(minutes=2)
+# A send whose answer was lost is looked up this much later, once the platform has it.
+IN_DOUBT_PAUSE = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,74 @@ class Sent(StrEnum):
 
 # What one delivery came to: sent, to be retried, or why it failed for good (for the admins).
 Outcome = Sent | str
+
+
+class _StillInDoubt(Exception):
+    """A send in doubt whose lookup failed for now: released, still in doubt."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class _Attempt:
+    """One send of a prompt: recorded as begun when the message leaves (`leaving`, which the
+    gateway awaits after any wait for rate limits); from then on a crash leaves it in doubt."""
+
+    def __init__(self, store: Store, clock: Clock, prompt_id: int) -> None:
+        self.store = store
+        self.clock = clock
+        self.prompt_id = prompt_id
+        self.began: datetime | None = None
+
+    async def leaving(self) -> None:
+        self.began = self.clock.now()
+        await self.store.mark_attempt(self.prompt_id, at=self.began)
+
+
+class _ClaimWindow:
+    """The prompts one tick delivers: claimed a batch at a time as the senders need them,
+    each with its owner's key-result states. Claimable is judged at the clock's now, so what
+    this tick released for a retry comes back once its backoff passed, if the tick still
+    runs then; once a claim comes back empty, or the ticker stops, the window is closed."""
+
+    def __init__(
+        self, ticker: Ticker, org: Organisation, now: datetime, held: dict[int, PromptRecord]
+    ) -> None:
+        self.ticker = ticker
+        self.org = org
+        self.now = now
+        self.held = held
+        self.queue: deque[PromptRecord] = deque()
+        self.states: dict[str, Mapping[str, KrState]] = {}
+        self.closed = False
+        self._refill = asyncio.Lock()
+
+    async def next(self) -> tuple[PromptRecord, Mapping[str, KrState]] | None:
+        ticker = self.ticker
+        async with self._refill:
+            if not self.queue and not self.closed and not ticker.stopping:
+                await self._claim()
+            if ticker.stopping or not self.queue:  # what is left is given back by `stop`
+                return None
+            prompt = self.queue.popleft()
+            return prompt, self.states.get(prompt.person, {})
+
+    async def _claim(self) -> None:
+        ticker = self.ticker
+        at = max(self.now, ticker.clock.now())
+        claimed = await ticker.store.claim_unsent(
+            self.org.key, now=at, worker=ticker.worker, limit=ticker.batch,
+            lease=ticker.lease + (ticker.clock.now() - at),
+        )  # fmt: skip
+        if not claimed:
+            self.closed = True
+            return
+        fresh = sorted({p.person for p in claimed} - self.states.keys())
+        if fresh:
+            self.states.update(await ticker.store.kr_states_many(self.org.key, fresh))
+        self.held.update((p.id, p) for p in claimed)
+        self.queue.extend(claimed)
 
 
 class Ticker:
@@ -95,7 +168,7 @@ class Ticker:
         # needs no second insert (the database's unique key stays the judge).
         self._written: dict[str, set[tuple[str, str, str]]] = {}
         self._digests_written: dict[str, set[tuple[str, str]]] = {}
-        self._stopping = False
+        self.stopping = False
         self._running: set[asyncio.Task[object]] = set()
 
     # ---- the tick -------------------------------------------------------------------------
@@ -110,7 +183,7 @@ class Ticker:
             self._running.add(task)
         try:
             for key in await self.orgs.keys():
-                if self._stopping:
+                if self.stopping:
                     break
                 try:
                     report += await self.tick_organisation(key, now)
@@ -133,7 +206,7 @@ class Ticker:
     async def stop(self, *, grace: float = 5.0) -> int:
         """Stop claiming; let the sends under way finish for `grace` seconds, then cancel
         them; give back every claim this worker holds. Returns how many were given back."""
-        self._stopping = True
+        self.stopping = True
         running = {t for t in self._running if not t.done()}
         if running:
             _, late = await asyncio.wait(running, timeout=grace)
@@ -185,61 +258,51 @@ class Ticker:
     # ---- delivering prompts ---------------------------------------------------------------
 
     async def deliver_prompts(self, org: Organisation, now: datetime) -> tuple[int, int, int]:
-        sent = failed = retried = 0
-        problems: list[str] = []
-        while not self._stopping:
-            # Claimable is judged at the tick's `now`: what this tick released for a retry
-            # waits for a later tick, while the lease runs from the clock's now.
-            claimed = await self.store.claim_unsent(
-                org.key, now=now, worker=self.worker, limit=self.batch,
-                lease=self.lease + (self.clock.now() - now),
-            )  # fmt: skip
-            if not claimed:
-                break
-            for outcome in await self._deliver_batch(org, claimed):
-                if outcome is Sent.SENT:
-                    sent += 1
-                elif outcome is Sent.RETRY:
-                    retried += 1
-                else:
-                    failed += 1
-                    problems.append(outcome)
+        """Claim and send until nothing is claimable, `concurrency` sends at a time in a
+        rolling window (the gateway paces them): a slow send, a hang until the client's
+        timeout, holds up its own slot, never a batch. What is claimed and not yet done has
+        its lease renewed; no send outlives the tick."""
+        held: dict[int, PromptRecord] = {}
+        window = _ClaimWindow(self, org, now, held)
+        outcomes: list[tuple[PromptRecord, Outcome]] = []
+
+        async def sender() -> None:
+            while (claimed := await window.next()) is not None:
+                prompt, states = claimed
+                outcome = await self._deliver_guarded(org, prompt, states)
+                del held[prompt.id]
+                outcomes.append((prompt, outcome))
+
+        async with self._renewing(held), asyncio.TaskGroup() as group:
+            for _ in range(self.concurrency):
+                group.create_task(sender())
+        await self._clear_reached(org, {p.person for p, o in outcomes if o is Sent.SENT})
+        problems = [o for _, o in outcomes if not isinstance(o, Sent)]
         if problems:
             await self._tell_admins(org, problems)
-        return sent, failed, retried
+        sent = sum(o is Sent.SENT for _, o in outcomes)
+        retried = sum(o is Sent.RETRY for _, o in outcomes)
+        return sent, len(problems), retried
 
-    async def _deliver_batch(self, org: Organisation, claimed: list[PromptRecord]) -> list[Outcome]:
-        """Send a claimed batch, `concurrency` at a time (the gateway paces them), renewing
-        the batch's lease while it works. No send outlives its batch."""
-        states = await self.store.kr_states_many(org.key, [p.person for p in claimed])
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def deliver(prompt: PromptRecord) -> Outcome:
-            async with gate:
-                if self._stopping:  # not begun: `stop` gives it back for another replica
-                    return Sent.RETRY
-                return await self._deliver_guarded(org, prompt, states.get(prompt.person, {}))
-
-        async with self._renewing([p.id for p in claimed]), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(deliver(p)) for p in claimed]
-        outcomes = [task.result() for task in tasks]
-        reached = {p.person for p, o in zip(claimed, outcomes, strict=True) if o is Sent.SENT}
+    async def _clear_reached(self, org: Organisation, reached: set[str]) -> None:
         for gone in await self.store.unreachable_people(org.key):
             # A delivered prompt clears the mark, and what failed on it before goes again.
             if gone.person in reached and await self.store.clear_unreachable(org.key, gone.person):
                 await self.store.retry_failed(org.key, gone.person, now=self.clock.now())
-        return outcomes
 
     @contextlib.asynccontextmanager
-    async def _renewing(self, prompt_ids: Sequence[int]) -> AsyncIterator[None]:
+    async def _renewing(self, held: Mapping[int, PromptRecord]) -> AsyncIterator[None]:
+        """Renew the leases of what is `held` (it changes as sends finish and claims come)."""
+
         async def renew() -> None:
             while True:
                 await asyncio.sleep(self.lease.total_seconds() / 3)
                 until = self.clock.now() + self.lease
+                ids = list(held)
                 try:
-                    await self.store.renew_claims(prompt_ids, worker=self.worker, until=until)
+                    await self.store.renew_claims(ids, worker=self.worker, until=until)
                 except Exception:  # the next renewal may work; the lease is the safety net
-                    log.exception("could not renew the claims of %d prompts", len(prompt_ids))
+                    log.exception("could not renew the claims of %d prompts", len(ids))
 
         renewer = asyncio.create_task(renew())
         try:
@@ -270,35 +333,52 @@ class Ticker:
         if person is None:
             await self.store.mark_failed(prompt.id, at=self.clock.now(), error="left the OKR tree")
             return f"{prompt.person}: left the OKR tree"
-        tag = prompt_tag(prompt.id)
+        attempted = prompt.attempted_at if prompt.in_doubt else None
+        for second_try in (False, True):
+            attempt = _Attempt(self.store, self.clock, prompt.id)
+            try:
+                if attempted is not None:
+                    found = await self._look_up(org, prompt, person, attempted)
+                    if found is not None:
+                        return await self._sent(org, prompt, person, found)
+                ref = await self.chat.send_direct(
+                    org.key, person, prompt_notice(org, prompt, states), tag=prompt_tag(prompt.id),
+                    leaving=attempt.leaving,
+                )  # fmt: skip
+            except _StillInDoubt as doubt:
+                await self._release(prompt, retry_after=doubt.retry_after, in_doubt=True)
+                return Sent.RETRY
+            except DeliveryError as error:
+                attempted = attempt.began
+                if error.maybe_done and attempted and not error.permanent and not second_try:
+                    # The answer was lost, the message may be out: look for it in a moment,
+                    # then send it (again) only if it is not there; the slot waits, not the tick.
+                    log.info("prompt %s to %s is in doubt (%s): looking for it", prompt.id,
+                             person.name, error.reason)  # fmt: skip
+                    await self.clock.sleep(IN_DOUBT_PAUSE.total_seconds())
+                    continue
+                return await self._delivery_failed(org, prompt, person, error)
+            return await self._sent(org, prompt, person, ref)
+        raise AssertionError("two attempts at most")
+
+    async def _look_up(
+        self, org: Organisation, prompt: PromptRecord, person: Person, attempted: datetime
+    ) -> str | None:
+        """The message of a send in doubt, if it reached the person; `_StillInDoubt` when the
+        platform cannot say for now (never send blind)."""
         try:
-            if prompt.in_doubt and prompt.attempted_at is not None:
-                since = prompt.attempted_at - DOUBT_MARGIN
-                try:
-                    found = await self.chat.find_direct(org.key, person, tag, since=since)
-                except DeliveryError as error:
-                    if error.permanent:
-                        raise
-                    # Still in doubt, whatever the lookup's own failure: look again next time,
-                    # never send blind.
-                    log.info("prompt %s to %s is in doubt and could not be looked up: %s",
-                             prompt.id, person.name, error.reason)  # fmt: skip
-                    await self._release(prompt, retry_after=error.retry_after, in_doubt=True)
-                    return Sent.RETRY
-                if found is not None:
-                    log.info("prompt %s had reached %s already: not sent again", prompt.id,
-                             person.name)  # fmt: skip
-                    return await self._sent(org, prompt, person, found)
-
-            async def leaving() -> None:  # from here on, a crash leaves the prompt in doubt
-                await self.store.mark_attempt(prompt.id, at=self.clock.now())
-
-            ref = await self.chat.send_direct(
-                org.key, person, prompt_notice(org, prompt, states), tag=tag, leaving=leaving
+            found = await self.chat.find_direct(
+                org.key, person, prompt_tag(prompt.id), since=attempted - DOUBT_MARGIN
             )
         except DeliveryError as error:
-            return await self._delivery_failed(org, prompt, person, error)
-        return await self._sent(org, prompt, person, ref)
+            if error.permanent:
+                raise
+            log.info("prompt %s to %s is in doubt and could not be looked up: %s", prompt.id,
+                     person.name, error.reason)  # fmt: skip
+            raise _StillInDoubt(error.retry_after) from error
+        if found is not None:
+            log.info("prompt %s had reached %s already: not sent again", prompt.id, person.name)
+        return found
 
     async def _sent(
         self, org: Organisation, prompt: PromptRecord, person: Person, ref: str

@@ -57,6 +57,9 @@ class SlackGateway:
         self.workspaces = workspaces
         self.recipients = recipients
         self._background = Background("updating a Slack message")
+        # (workspace, user) -> the id of their DM with the app, as Slack's answers said: it
+        # never changes, and knowing it saves a conversations.open (Tier 3) per lookup.
+        self._dm_channels: dict[tuple[str, str], str] = {}
 
     async def send_direct(
         self,
@@ -69,7 +72,11 @@ class SlackGateway:
     ) -> str:
         workspace = await self.workspaces.for_org(org)
         user_id = await self.recipients.user_id(workspace, org, person)
-        return await self.post(workspace, user_id, message, tag=tag, leaving=leaving)
+        ref = await self.post(workspace, user_id, message, tag=tag, leaving=leaving)
+        channel = parse_ref(ref)[0]
+        if channel.startswith("D"):
+            self._dm_channels[workspace.key, user_id] = channel
+        return ref
 
     async def find_direct(
         self, org: str, person: Person, tag: str, *, since: datetime
@@ -78,10 +85,7 @@ class SlackGateway:
         carries `tag` in its metadata."""
         workspace = await self.workspaces.for_org(org)
         user_id = await self.recipients.user_id(workspace, org, person)
-        opened = await self.api.call(workspace, "conversations.open", users=user_id)
-        channel = dig(opened, "channel", "id")
-        if not isinstance(channel, str):
-            raise SlackError("conversations.open", "no_channel_in_answer", permanent=False)
+        channel = await self._dm_channel(workspace, user_id)
         cursor: str | None = None
         oldest = f"{since.timestamp():.6f}"
         for _ in range(HISTORY_PAGES):
@@ -109,6 +113,17 @@ class SlackGateway:
                 return None
         log.warning("gave up looking for %s in %s's DM: too many messages", tag, person.name)
         return None
+
+    async def _dm_channel(self, workspace: Workspace, user_id: str) -> str:
+        known = self._dm_channels.get((workspace.key, user_id))
+        if known is not None:
+            return known
+        opened = await self.api.call(workspace, "conversations.open", users=user_id)
+        channel = dig(opened, "channel", "id")
+        if not isinstance(channel, str) or not channel:
+            raise SlackError("conversations.open", "no_channel_in_answer", permanent=False)
+        self._dm_channels[workspace.key, user_id] = channel
+        return channel
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         self._background.spawn(self._update(org, ref, message))

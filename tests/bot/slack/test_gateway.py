@@ -525,3 +525,20 @@ async def test_a_history_page_of_another_shape_finds_nothing(
     )
     since = datetime.now(UTC) - timedelta(seconds=5)
     assert await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-1", since=since) is None
+
+
+async def test_a_lookup_in_a_dm_the_app_posted_in_needs_no_conversations_open(
+    fake: FakeSlack, gateway: SlackGateway
+):
+    """Tier 3 is 50 calls a minute: after a fan-out's lost answers, each lookup costs one
+    call (the history), not two, when the DM's id is known from an earlier post."""
+    began = datetime.now(UTC) - timedelta(seconds=5)
+    ref = await gateway.send_direct("acme", person(ANA), PROMPT, tag="drumbeat-prompt-7")
+
+    assert await gateway.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=began) == ref
+    assert fake.calls_to("conversations.open") == []
+    fresh = gateway_for(fake)  # another process: it asks Slack once
+    await fresh.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=began)
+    await fresh.find_direct("acme", person(ANA), "drumbeat-prompt-7", since=began)
+    assert len(fake.calls_to("conversations.open")) == 1
+    await fresh.aclose()
