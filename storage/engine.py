@@ -13,6 +13,7 @@ DEFAULT_URL = "sqlite+aiosqlite:///drumbeat.db"
 # How long a SQLite writer waits for another process's write transaction (the CLI and the
 # server share the file) before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+POOL_SIZE, POOL_OVERFLOW = 10, 20
 
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE (see
 # `_sqlite_begin`). Set on the store's writer engine; PostgreSQL ignores it.
@@ -63,6 +64,11 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False) -> AsyncE
         target,
         echo=echo,
         pool_pre_ping=True,
+        # A Monday morning's requests wait on round trips, not on the CPU: enough connections
+        # that fifty check-ins at once do not queue for one (times a few replicas, well
+        # within PostgreSQL's default of 100).
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         # JIT compilation costs more than it saves on these short queries (it kicked in on the
         # organisation-wide digest and added a tenth of a second).
         connect_args={"server_settings": {"jit": "off"}},

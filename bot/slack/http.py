@@ -121,7 +121,7 @@ class SlackEndpoint:
         *,
         bolt: AsyncApp,
         signing_secret: str,
-        workers: int = 4,
+        workers: int = 32,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bolt = bolt
