@@ -33,10 +33,11 @@ class Organisations:
         self.store = store
         self._cached: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._reading: dict[str, asyncio.Future[Stamp | None]] = {}
 
     async def get(self, key: str) -> Organisation:
         """The organisation as the database has it now (UnknownOrganisation if none)."""
-        stamp = await self.store.organisation_stamp(key)
+        stamp = await self._stamp(key)
         if stamp is None:
             self._cached.pop(key, None)
             raise UnknownOrganisation(key)
@@ -59,6 +60,17 @@ class Organisations:
                 cached = await self._refresh_people(key, cached, stamp)
             self._cached[key] = cached
             return cached.org
+
+    async def _stamp(self, key: str) -> Stamp | None:
+        """The stamp, read once for all who ask while a read is on its way: fifty requests at
+        once cost one round trip, and each still sees what was committed before it asked
+        (give or take that one round trip)."""
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self.store.organisation_stamp(key))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(key, None))
+        return await asyncio.shield(reading)
 
     async def keys(self) -> list[str]:
         return await self.store.organisation_keys()

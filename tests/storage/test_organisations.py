@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from rhythm.okr import InitiativeStatus, Metric, Organisation, Team
+from rhythm.orgcache import Organisations
 from rhythm.ports import Answering
 from rhythm.records import Stamp
 from storage.store import SqlStore
@@ -177,3 +179,26 @@ async def test_stamps_move_with_imports_and_chat_profiles(store: SqlStore) -> No
 def replace_current(org: Organisation, key: str, value: float) -> Metric | None:
     metric = org.key_result[key].metric
     return dataclasses.replace(metric, current=value) if metric else None
+
+
+async def test_fifty_requests_at_once_read_the_stamp_once_and_each_sees_earlier_writes(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.save_organisation(acme())
+    orgs = Organisations(store=store)
+    reads: list[str] = []
+    read_stamp = store.organisation_stamp
+
+    async def counted(key: str) -> Stamp | None:
+        reads.append(key)
+        return await read_stamp(key)
+
+    monkeypatch.setattr(store, "organisation_stamp", counted)
+    first = await asyncio.gather(*(orgs.get("acme") for _ in range(50)))
+    assert len(reads) == 1
+    assert {id(org) for org in first} == {id(first[0])}
+
+    await store.set_timezone("acme", BEN, "Asia/Tokyo")  # committed before the next asks
+    after = await asyncio.gather(*(orgs.get("acme") for _ in range(50)))
+    assert len(reads) == 2
+    assert after[0].person[BEN].timezone == "Asia/Tokyo"
