@@ -40,13 +40,12 @@ from tests.bot.slack import payloads
 from tests.bot.slack.fuzzing import (
     event_samples,
     interactive_samples,
-    json_values,
-    mutated,
     mutated_form,
     random_payloads,
     sample_view,
 )
 from tests.bot.slack.signing import command_body, event_body, interactive_body
+from tests.fuzzing import json_values, mutated
 
 USER = "U0LUCAS"
 TEAM = "T0ACME"

@@ -30,12 +30,12 @@ from tests.bot.slack import payloads
 from tests.bot.slack.fuzzing import (
     event_samples,
     interactive_samples,
-    mutated,
     mutated_form,
     random_payloads,
 )
 from tests.bot.slack.signing import command_body, event_body, interactive_body
 from tests.bot.slack.world import OWNER, SECRET, TEAM, SlackWorld, eventually, slack_world
+from tests.fuzzing import mutated
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

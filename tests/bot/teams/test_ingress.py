@@ -10,10 +10,9 @@ connector on the same server that accepts every call.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +46,7 @@ from tests.bot.teams.test_auth import (  # the same keys and tokens as the 401 t
     metadata,
     token,
 )
+from tests.fuzzing import json_values, mutated
 
 __all__ = ["metadata"]  # a fixture, used by name
 
@@ -476,68 +476,6 @@ async def test_with_a_valid_token_a_valid_activity_gets_through(guarded: Route):
 
 
 # ---- properties: any input is 2xx or 4xx ------------------------------------------------------
-
-json_scalars = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10)
-)  # fmt: skip
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=10,
-)
-_KINDS: dict[str, st.SearchStrategy[Any]] = {
-    "null": st.none(),
-    "bool": st.booleans(),
-    "number": st.integers() | st.floats(allow_nan=False),
-    "string": st.text(max_size=10),
-    "array": st.lists(json_values, max_size=3),
-    "object": st.dictionaries(st.text(max_size=8), json_values, max_size=3),
-}
-
-
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def paths(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
-    """Every field and list item inside `value`."""
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, child in items:
-        yield (*prefix, key)
-        if isinstance(child, dict | list):
-            yield from paths(child, (*prefix, key))
-
-
-@st.composite
-def mutated(draw: st.DrawFn, activity: dict[str, Any]) -> dict[str, Any]:
-    """`activity` with one to three fields, at any depth, dropped or turned into a value of
-    another JSON kind. Never another string for a string: a mutation names no new URL."""
-    result = copy.deepcopy(activity)
-    for _ in range(draw(st.integers(1, 3))):
-        candidates = list(paths(result))
-        if not candidates:
-            break
-        path = draw(st.sampled_from(candidates))
-        parent = result
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()):
-            del parent[path[-1]]
-        else:
-            others = [kind for kind in _KINDS if kind != kind_of(parent[path[-1]])]
-            parent[path[-1]] = draw(st.sampled_from(others).flatmap(_KINDS.__getitem__))
-    return result
-
 
 SAMPLES = [*VALID.values(), *(activity for activity, _ in MALFORMED.values())]
 
