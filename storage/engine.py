@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -14,6 +15,8 @@ DEFAULT_URL = "sqlite+aiosqlite:///drumbeat.db"
 # server share the file) before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 POOL_SIZE, POOL_OVERFLOW = 10, 20
+IDLE_BEFORE_PING = 5.0  # seconds a pooled connection may sit unused and not be pinged
+_LAST_USED = "drumbeat_last_used"
 
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE (see
 # `_sqlite_begin`). Set on the store's writer engine; PostgreSQL ignores it.
@@ -60,10 +63,9 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False) -> AsyncE
         engine = create_async_engine(target, echo=echo)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         target,
         echo=echo,
-        pool_pre_ping=True,
         # A Monday morning's requests wait on round trips, not on the CPU: enough connections
         # that fifty check-ins at once do not queue for one (times a few replicas, well
         # within PostgreSQL's default of 100).
@@ -73,6 +75,34 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False) -> AsyncE
         # organisation-wide digest and added a tenth of a second).
         connect_args={"server_settings": {"jit": "off"}},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's pool_pre_ping, for connections that sat idle: asyncpg's ping is three
+    round trips (BEGIN, a query, ROLLBACK) and pool_pre_ping pays them on every checkout, a
+    dozen times per check-in. A connection used moments ago is alive; one that was not is
+    pinged, and replaced when the server went away (a restart, a failover, a proxy's idle
+    timeout)."""
+    pool = engine.sync_engine.pool
+    dialect = engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < IDLE_BEFORE_PING:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError() from error  # the pool connects afresh
+            raise
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+import storage.engine as engine_module
 from storage.engine import (
     DEFAULT_URL,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -15,6 +19,7 @@ from storage.engine import (
     normalise_url,
 )
 from storage.store import SqlStore, open_store
+from tests.pg import PostgresServer
 
 
 @pytest.mark.parametrize(
@@ -60,3 +65,49 @@ async def test_ping(store: SqlStore, tmp_path: Path) -> None:
     unreachable = open_store("postgresql://nobody@127.0.0.1:1/none")
     assert await unreachable.ping() is False  # connection refused: not ready, no exception
     await unreachable.aclose()
+
+
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+async def _pooled_backend_killed(database_url: str, server: PostgresServer) -> AsyncEngine:
+    """An engine whose one pooled connection the server has since dropped (a restart)."""
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    admin = await asyncpg.connect(server._dsn())
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    return engine
+
+
+@POSTGRES_ONLY
+async def test_a_connection_that_sat_idle_is_pinged_and_replaced_when_the_server_dropped_it(
+    database_url: str, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = await _pooled_backend_killed(database_url, postgres_server)
+    monkeypatch.setattr(engine_module, "IDLE_BEFORE_PING", 0.0)  # it has sat long enough
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+@POSTGRES_ONLY
+async def test_a_connection_used_moments_ago_is_not_pinged(
+    database_url: str, postgres_server: PostgresServer
+) -> None:
+    """The price of not pinging busy connections: a query on one the server dropped in the
+    last seconds fails once (the request gets its apology), and the pool starts afresh."""
+    engine = await _pooled_backend_killed(database_url, postgres_server)
+    try:
+        with pytest.raises(DBAPIError):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
