@@ -152,7 +152,9 @@ async def _lock_for_checkin(
     await conn.execute(
         select(organisation_t.c.key)
         .where(organisation_t.c.key == org)
-        .with_for_update(key_share=True)
+        # FOR KEY SHARE: `key_share` alone would be FOR NO KEY UPDATE, which check-ins of one
+        # organisation conflict on, so that they would all take turns.
+        .with_for_update(read=True, key_share=True)
     )
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),

@@ -12,9 +12,13 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
+from rhythm.cadences import RhythmKind
 from rhythm.ports import Answering
+from storage.checkins import _lock_for_checkin
 from storage.store import SqlStore, open_store
-from tests.storage.builders import BEN, MONDAY, WEEK, acme, due, update, weekly
+from tests.storage.builders import ANA, BEN, MONDAY, WEEK, acme, due, update, weekly
 
 PROMPTS = 500
 FILE_VALUE = 8.5  # kr-lead's current value in the builders' file
@@ -85,3 +89,32 @@ async def test_imports_never_undo_a_check_in_made_meanwhile(
     order = [0.0 if v == FILE_VALUE else v for v in seen]
     assert order == sorted(order)  # an import never goes back to an older value
     assert any(v in values for v in seen)  # and they did interleave
+
+
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+@POSTGRES_ONLY
+async def test_check_ins_of_one_organisation_do_not_wait_for_each_other_but_an_import_does(
+    store: SqlStore, database_url: str
+) -> None:
+    """Fifty owners checking in at once must not take turns on the organisation's row; an
+    import must wait for the check-ins under way (and they for it)."""
+    await store.save_organisation(acme())
+    async with open_store(database_url) as other:
+        engine = other.engine
+        async with engine.connect() as held, held.begin():
+            # Ana's check-in, half-way: it holds what a check-in holds until it commits.
+            await _lock_for_checkin(held, "acme", ANA, RhythmKind.WEEKLY, WEEK)
+
+            bens = store.save_checkin(
+                "acme", weekly(BEN, update("kr-lead", 9.0)), period=WEEK,
+                answering=Answering(), submitted_at=MONDAY, idempotency_key="ben",
+            )  # fmt: skip
+            saved = await asyncio.wait_for(bens, timeout=5)
+            assert saved.created
+
+            importing = asyncio.create_task(store.save_organisation(acme()))
+            await asyncio.sleep(0.5)
+            assert not importing.done()  # waits for Ana's check-in to commit
+        await asyncio.wait_for(importing, timeout=5)
