@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import RowMapping, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,9 +53,8 @@ class SqlCheckInRepository(Repository):
                 async with self._db.write() as conn:
                     if self._db.is_postgresql:
                         await _lock_for_checkin(conn, org, draft.person, draft.kind, period)
-                    existing = await _find(conn, org, idempotency_key)
-                    if existing is not None:
-                        return existing
+                    # A submission stored already is found by its unique key: the insert
+                    # below fails and the handler returns the stored one.
                     prompt = await _answered_prompt(conn, org, answering)
                     return await _insert(
                         conn, org, draft, period, prompt, submitted_at, idempotency_key
@@ -149,16 +148,13 @@ async def _lock_for_checkin(
     saves of the same (org, person, kind, period) take turns until commit, so each reads the
     revision and idempotency key the previous one wrote. (SQLite needs neither: BEGIN
     IMMEDIATE already lets one writer in at a time.)"""
+    name = f"drumbeat.checkin:{org}:{person}:{kind.value}:{period}"
     await conn.execute(
-        select(organisation_t.c.key)
+        # One round trip for both locks. FOR KEY SHARE: `key_share` alone would be FOR NO KEY
+        # UPDATE, which check-ins of one organisation conflict on: they would take turns.
+        select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)))
         .where(organisation_t.c.key == org)
-        # FOR KEY SHARE: `key_share` alone would be FOR NO KEY UPDATE, which check-ins of one
-        # organisation conflict on, so that they would all take turns.
         .with_for_update(read=True, key_share=True)
-    )
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
-        {"name": f"drumbeat.checkin:{org}:{person}:{kind.value}:{period}"},
     )
 
 
