@@ -12,19 +12,31 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from bench import load, org
+from rhythm.due import due_digests, due_prompts
 from rhythm.messages import Message
-from rhythm.okr import Person
+from rhythm.okr import Organisation, Person
+from rhythm.ports import Leaving
+from storage.store import SqlStore
+from storage.tables import digest_t, prompt_t
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data"
 
-# Everything the cached database depends on: a change to any of these regenerates it.
+# Everything the cached database depends on: a change to any of these regenerates it (the
+# generator, the product code it schedules and stores with, the schema).
 SOURCES = [
     ROOT / "bench" / "org.py",
     ROOT / "bench" / "load.py",
+    ROOT / "rhythm" / "okr.py",
+    ROOT / "rhythm" / "cadences.py",
+    ROOT / "rhythm" / "due.py",
+    ROOT / "storage" / "organisations.py",
     ROOT / "storage" / "tables.py",
     ROOT / "storage" / "streaks.py",
     *sorted((ROOT / "storage" / "migrations" / "versions").glob("*.py")),
@@ -79,14 +91,31 @@ async def measure(
 
 
 class NullGateway:
-    """A chat gateway that delivers instantly and says nothing."""
+    """A chat gateway (`rhythm.ports.ChatGateway`) that delivers instantly and says nothing.
+    A direct message "leaves" at once: `leaving` is awaited first, as a real gateway does
+    once its rate limits let the message go (the tick records the attempt there)."""
 
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send_direct(self, org: str, person: Person, message: Message) -> str:
+    async def send_direct(
+        self,
+        org: str,
+        person: Person,
+        message: Message,
+        *,
+        tag: str | None = None,
+        leaving: Leaving | None = None,
+    ) -> str:
+        if leaving is not None:
+            await leaving()
         self.sent += 1
         return f"m{self.sent}"
+
+    async def find_direct(
+        self, org: str, person: Person, tag: str, *, since: datetime
+    ) -> str | None:
+        return None  # nothing was ever in doubt here
 
     async def update_direct(self, org: str, person: Person, ref: str, message: Message) -> None:
         return None
@@ -96,6 +125,72 @@ class NullGateway:
     ) -> str:
         self.sent += 1
         return f"c{self.sent}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp:
+    prompts: int  # the current periods' prompts written now
+    sent: int  # prompts marked sent
+    digests: int  # digests written (and marked posted) now
+    canary: int | None  # the prompt left unsent, if asked for
+
+
+async def catch_up(
+    store: SqlStore, org: Organisation, now: datetime, *, canary: bool = False
+) -> CaughtUp:
+    """The database as a server that had been ticking all along would have it at `now`, so
+    that a tick at `now` has nothing left over to do: the current periods' prompts written as
+    the tick writes them (`rhythm.ticking.Ticker._write_prompts`: one past its deadline only
+    for a rhythm that prompted before) and the due digests as it writes them, then every
+    prompt due and not sent marked sent and every digest due marked posted, at `now` (so no
+    reminder is due for hours). Cheaper than ticking: sending thousands of prompts one by one
+    is what the tick benchmark measures, not what it needs as its starting point.
+
+    With `canary`, the first of the prompts left to send stays unsent: the next tick sends it,
+    which shows from outside that the tick ran."""
+    key = org.key
+    due = list(due_prompts(org, now))
+    late = {p.rhythm for p in due if p.deadline <= now}
+    running = await store.rhythms_prompted(key, sorted(late)) if late else set()
+    written = await store.add_prompts(
+        key, [p for p in due if p.deadline > now or p.rhythm in running]
+    )
+    digests = list(due_digests(org, now))
+    asked = await store.prompted_periods(key, [(d.rhythm, d.period) for d in digests])
+    added = await store.add_digests(key, [d for d in digests if (d.rhythm, d.period) in asked])
+    p, d = prompt_t.c, digest_t.c
+    unsent = (
+        p.org == key,
+        p.sent_at.is_(None),
+        p.failed_at.is_(None),
+        p.answered_at.is_(None),
+        p.scheduled_for <= now,
+    )
+    async with store.engine.begin() as conn:
+        first = None
+        if canary:
+            first = (
+                await conn.execute(
+                    select(p.id).where(*unsent).order_by(p.is_lead.desc(), p.scheduled_for, p.id)
+                )
+            ).scalar()
+        sending = (*unsent, p.id != first) if first is not None else unsent
+        sent = await conn.execute(
+            update(prompt_t)
+            .where(*sending)
+            .values(
+                sent_at=now, attempted_at=now, attempts=p.attempts + 1, message_ref="caught-up",
+                claimed_by=None, claimed_until=None,
+            )
+        )  # fmt: skip
+        await conn.execute(
+            update(digest_t)
+            .where(
+                d.org == key, d.posted_at.is_(None), d.failed_at.is_(None), d.scheduled_for <= now
+            )
+            .values(posted_at=now, claimed_by=None, claimed_until=None)
+        )
+    return CaughtUp(written, int(sent.rowcount), added, first)
 
 
 def fingerprint() -> str:

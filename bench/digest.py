@@ -1,6 +1,6 @@
 """Digest benchmarks: the whole organisation's weekly digest and one team's.
 
-`Drumbeat.digest` end to end (the SQL facts plus `build_digest`), with the organisation
+`Digests.digest` end to end (the SQL facts plus `build_digest`), with the organisation
 already loaded, as a running server has it; the facts and the Python part are also timed on
 their own. Run alone: python -m bench.digest DATABASE_URL
 """
@@ -19,10 +19,11 @@ from bench.org import NOW, ORG
 from rhythm.cadences import RhythmKind
 from rhythm.digest import build_digest, scope_key_results, scope_people
 from rhythm.digest_model import Digest, DigestScope
+from rhythm.digests import _scope
 from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.records import DigestFacts
-from rhythm.service import Drumbeat, _scope
+from rhythm.service import Drumbeat
 from storage.store import SqlStore, open_store
 
 WHOLE = "company"
@@ -32,17 +33,15 @@ TEAM_TARGET = 0.050
 
 
 def scope_of(org: Organisation, team: str, now: datetime) -> DigestScope:
-    """The scope `Drumbeat.digest` works out for `team`'s weekly digest at `now`."""
+    """The scope `Digests.digest` works out for `team`'s weekly digest at `now`."""
     today = now.astimezone(ZoneInfo(org.team[team].timezone)).date()
-    cycle = org.cycle_on(today)
-    assert cycle is not None
-    return _scope(org, team, RhythmKind.WEEKLY, today, cycle.key)
+    return _scope(org, team, RhythmKind.WEEKLY, today, org.current_cycle(today).key)
 
 
 async def facts_of(
     store: SqlStore, org: Organisation, scope: DigestScope, now: datetime
 ) -> DigestFacts:
-    """What `Drumbeat.digest` asks the store for (the same arguments)."""
+    """What `Digests.digest` asks the store for (the same arguments)."""
     return await store.digest_facts(
         org.key,
         kind=scope.kind,
@@ -80,7 +79,7 @@ async def run(url: str, backend: str, *, runs: int = 7, team_runs: int = 30) -> 
             scope = scope_of(org, team, NOW)
 
             async def whole(team: str = team) -> Digest:
-                return await drumbeat.digest(ORG, team, at=NOW)
+                return await drumbeat.digests.digest(ORG, team, at=NOW)
 
             async def facts(scope: DigestScope = scope) -> DigestFacts:
                 return await facts_of(store, org, scope, NOW)

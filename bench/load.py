@@ -5,11 +5,16 @@ prompts, 520,000 check-ins and a million key-result updates) is generated week b
 bulk-inserted around it, executemany on SQLite and COPY on PostgreSQL, then the derived
 streaks are rebuilt with `rebuild_streaks`, as the repository documents for bulk imports.
 
-The history is plausible rather than exact: each person is prompted on Monday 09:30 in their
-own timezone (an hour early for the company lead) unless on leave or on a public holiday that
-day, answers with their own reliability (most people nearly always, some often, a few half
-the time), sometimes late, sometimes edits the check-in, and sometimes checks in spontaneously.
-Answers after `bench.org.NOW` have not happened yet.
+The history is plausible rather than exact: each person is prompted at 09:30 in their own
+timezone (an hour early for the company lead) on the first day of the week they work and are
+neither on leave nor on a public holiday (`rhythm.due.firing_day`, as the scheduler does),
+answers with their own reliability (most people nearly always, some often, a few half the
+time), sometimes late, sometimes edits the check-in, sometimes updates it again later in the
+week and sometimes checks in before being asked. The rows are what the product writes since
+migration 0004 (`storage.prompts`, `storage.checkins`): a send records its attempt, every
+check-in answers the period's prompt (one answered before it was sent is never sent), an edit
+is the next revision, and only a period's first revision with no prompt sent is spontaneous.
+Nothing after `bench.org.NOW` has happened yet: no prompt scheduled later is written.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 from bench.org import FIRST_WEEK, NOW, ORG, SEED, WEEKS, Plan
 from rhythm.cadences import RhythmKind, period_of
+from rhythm.due import firing_day, local_instant
 from rhythm.okr import Organisation
 from rhythm.status import Status
 from storage.engine import normalise_url
@@ -40,7 +46,12 @@ from storage.store import open_store
 from storage.tables import checkin_t, kr_update_t, prompt_t
 
 WEEKLY = RhythmKind.WEEKLY.value
-_EMPTY_PROMPT: dict[str, Any] = dict.fromkeys(c.name for c in prompt_t.columns)
+# Every column, so each row has them all; what the product writes for a prompt never sent.
+_EMPTY_PROMPT: dict[str, Any] = {
+    **dict.fromkeys(c.name for c in prompt_t.columns),
+    "attempts": 0,
+    "reminders_sent": 0,
+}
 _EMPTY_CHECKIN: dict[str, Any] = dict.fromkeys(c.name for c in checkin_t.columns)
 _EMPTY_UPDATE: dict[str, Any] = dict.fromkeys(c.name for c in kr_update_t.columns)
 HOUR = timedelta(hours=1)
@@ -86,74 +97,67 @@ def history(plan: Plan, latest: dict[str, tuple[datetime, float]] | None = None)
             state[kr.key] = _KrState(0.0, 0.0, 7)
         else:
             state[kr.key] = _KrState(m.start, (m.target - m.start) / 60, rng.randint(5, 9))
-    leads = {p.email for p in org.people if org.is_lead(p.email, "company")}
-    prompt_id = checkin_id = update_id = 0
+    weekly = next(r for r in org.rhythms if r.kind is RhythmKind.WEEKLY)
+    leads = {p.email for p in org.people if org.is_lead(p.email, weekly.team)}
+    zones = {zone: ZoneInfo(zone) for zone in {p.timezone for p in org.people}}
+    ids = _Ids()
     for week in range(WEEKS):
         monday = FIRST_WEEK + timedelta(weeks=week)
         period = period_of(RhythmKind.WEEKLY, monday)
-        nominal = {
-            zone: datetime.combine(monday, _local_930, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-            for zone in {p.timezone for p in org.people}
-        }
+        nominal: dict[tuple[str, date], datetime] = {}  # 09:30 local, per zone and day
         chunk = Chunk()
         for person in org.people:
             email = person.email
-            if person.is_off(monday) or org.is_holiday(person, monday):
+            day = firing_day(org, weekly, person, monday, None)
+            if day is None:  # off all week: nobody asks, nobody answers
                 continue
-            at = nominal[person.timezone]
+            at = nominal.get((person.timezone, day))
+            if at is None:
+                at = nominal[person.timezone, day] = local_instant(
+                    day, weekly, zones[person.timezone]
+                )
             is_lead = email in leads
-            scheduled = at - HOUR if is_lead else at
-            prompt_id += 1
+            scheduled = at - weekly.lead_time if is_lead else at
+            # Checking in before being asked writes the period's prompt, answered: it is
+            # never sent (the product's `Answering(due=...)`), and the check-in is spontaneous.
+            before = scheduled - timedelta(minutes=rng.randrange(5, 120))
+            early = before if rng.random() < EARLY else None
+            if (early or scheduled) > NOW:  # the tick has not written it yet
+                continue
             prompt: dict[str, Any] = {
-                **_EMPTY_PROMPT, "id": prompt_id, "org": ORG, "rhythm": "r-weekly", "kind": WEEKLY,
-                "person": email, "period": period, "scheduled_for": scheduled,
-                "deadline": at + timedelta(days=2), "is_lead": is_lead, "reminders_sent": 0,
+                **_EMPTY_PROMPT, "id": ids.prompt(), "org": ORG, "rhythm": weekly.key,
+                "kind": WEEKLY, "person": email, "period": period, "scheduled_for": scheduled,
+                "deadline": at + weekly.deadline, "is_lead": is_lead,
             }  # fmt: skip
             chunk.prompts.append(prompt)
-            if scheduled > NOW:
-                continue
-            if rng.random() < 0.001:
-                prompt.update(failure="user_not_found", failed_at=scheduled)
-                continue
-            prompt.update(sent_at=scheduled, message_ref=f"m{prompt_id}")
-            revision = 0
-            if rng.random() < plan.reliability[email]:
-                answered = scheduled + timedelta(hours=min(100.0, rng.expovariate(1 / 10)))
-                if answered <= NOW:
-                    prompt["answered_at"] = answered
-                    edits = 2 if rng.random() < 0.03 else 1
-                    for edit in range(edits):
-                        checkin_id += 1
-                        revision += 1
-                        when = answered + edit * HOUR
-                        if when > NOW:
-                            break
-                        chunk.checkins.append(_checkin(
-                            rng, checkin_id, email, period, prompt_id, revision, when
-                        ))  # fmt: skip
-                        for key in owned[email]:
-                            update_id += 1
-                            chunk.updates.append(_update(
-                                rng, update_id, checkin_id, key, email, period, revision, when,
-                                state[key], teams,
-                            ))  # fmt: skip
-                else:
+            answers = _Answers(
+                rng, ids, chunk, prompt, owned[email], state, teams, zones[person.timezone],
+                monday + timedelta(days=6),
+            )  # fmt: skip
+            if early is not None:
+                answers.first(early)
+            elif rng.random() < 0.001:  # the send began and the platform refused it
+                prompt.update(
+                    attempted_at=scheduled,
+                    attempts=1,
+                    failure="user_not_found",
+                    failed_at=scheduled,
+                )
+            else:
+                prompt.update(
+                    attempted_at=scheduled,
+                    attempts=1,
+                    sent_at=scheduled,
+                    message_ref=f"m{prompt['id']}",
+                )
+                if rng.random() < plan.reliability[email]:
+                    answers.first(scheduled + timedelta(hours=min(100.0, rng.expovariate(1 / 10))))
+                elif scheduled + weekly.reminder_after <= NOW:
                     prompt["reminders_sent"] = 1
-                    prompt["last_reminded_at"] = scheduled + 4 * HOUR
-            if rng.random() < 0.08:  # a spontaneous check-in later in the week
-                when = at + timedelta(days=3, hours=rng.randrange(8))
-                if when <= NOW:
-                    checkin_id += 1
-                    revision += 1
-                    chunk.checkins.append(
-                        _checkin(rng, checkin_id, email, period, None, revision, when)
-                    )
-                    for key in owned[email]:
-                        update_id += 1
-                        chunk.updates.append(_update(
-                            rng, update_id, checkin_id, key, email, period, revision, when,
-                            state[key], teams,
-                        ))  # fmt: skip
+                    prompt["last_reminded_at"] = scheduled + weekly.reminder_after
+            if rng.random() < 0.08:  # an update later in the week, by command
+                answers.later(at + timedelta(days=3, hours=rng.randrange(8)))
+            answers.store()
         if latest is not None:
             for u in chunk.updates:
                 seen = latest.get(u["key_result"])
@@ -162,20 +166,84 @@ def history(plan: Plan, latest: dict[str, tuple[datetime, float]] | None = None)
         yield chunk
 
 
-_local_930 = datetime(2000, 1, 1, 9, 30).time()
+EARLY = 0.04  # the share of prompts answered before they are sent
 
 
-def _checkin(
-    rng: random.Random, checkin_id: int, person: str, period: str, prompt_id: int | None,
-    revision: int, at: datetime,
-) -> dict[str, Any]:  # fmt: skip
-    notes = {"learned": f"Learned something in {period}"} if rng.random() < 0.1 else None
-    return {
-        **_EMPTY_CHECKIN, "id": checkin_id, "org": ORG, "person": person, "kind": WEEKLY,
-        "period": period, "prompt_id": prompt_id, "spontaneous": prompt_id is None,
-        "revision": revision, "submitted_at": at, "idempotency_key": f"bench-{checkin_id}",
-        "notes": notes,
-    }  # fmt: skip
+class _Ids:
+    """The next id of each table."""
+
+    __slots__ = ("checkins", "prompts", "updates")
+
+    def __init__(self) -> None:
+        self.prompts = self.checkins = self.updates = 0
+
+    def prompt(self) -> int:
+        self.prompts += 1
+        return self.prompts
+
+    def checkin(self) -> int:
+        self.checkins += 1
+        return self.checkins
+
+    def update(self) -> int:
+        self.updates += 1
+        return self.updates
+
+
+class _Answers:
+    """One person's check-ins of one week, stored as the product stores them
+    (`storage.checkins`): every check-in answers the period's prompt, an edit is the next
+    revision, and only a first revision when no prompt had been sent is spontaneous."""
+
+    def __init__(
+        self, rng: random.Random, ids: _Ids, chunk: Chunk, prompt: dict[str, Any],
+        owned: Sequence[str], state: dict[str, _KrState], teams: Sequence[str],
+        zone: ZoneInfo, last_day: date,
+    ) -> None:  # fmt: skip
+        self.rng, self.ids, self.chunk, self.prompt = rng, ids, chunk, prompt
+        self.owned, self.state, self.teams = owned, state, teams
+        self.zone, self.last_day = zone, last_day  # the period's last day, in the person's zone
+        self.moments: list[tuple[datetime, bool]] = []  # when, and whether by command
+        self.revision = 0
+
+    def first(self, answered: datetime) -> None:
+        """The answer to the prompt, edited once an hour later now and then."""
+        self.moments.append((answered, False))
+        if self.rng.random() < 0.03:
+            self.moments.append((answered + HOUR, False))
+
+    def later(self, when: datetime) -> None:
+        """A check-in by command: an edit if the prompt was answered by then, else its answer."""
+        self.moments.append((when, True))
+
+    def store(self) -> None:
+        """The check-ins up to `bench.org.NOW`, in the order they were made, that the product
+        takes: in the period, or (from the prompt's own form) until its deadline."""
+        for when, by_command in sorted(self.moments):
+            in_period = when.astimezone(self.zone).date() <= self.last_day
+            if when <= NOW and (in_period or (not by_command and when <= self.prompt["deadline"])):
+                self.checkin(when)
+
+    def checkin(self, when: datetime) -> None:
+        prompt, rng = self.prompt, self.rng
+        self.revision += 1
+        checkin_id = self.ids.checkin()
+        person, period = prompt["person"], prompt["period"]
+        notes = {"learned": f"Learned something in {period}"} if rng.random() < 0.1 else None
+        self.chunk.checkins.append({
+            **_EMPTY_CHECKIN, "id": checkin_id, "org": ORG, "person": person, "kind": WEEKLY,
+            "period": period, "prompt_id": prompt["id"],
+            "spontaneous": self.revision == 1 and prompt["sent_at"] is None,
+            "revision": self.revision, "submitted_at": when,
+            "idempotency_key": f"bench-{checkin_id}", "notes": notes,
+        })  # fmt: skip
+        if prompt["answered_at"] is None:  # answered: also undoes a delivery failure
+            prompt.update(answered_at=when, failure=None, failed_at=None)
+        for key in self.owned:
+            self.chunk.updates.append(_update(
+                rng, self.ids.update(), checkin_id, key, person, period, self.revision, when,
+                self.state[key], self.teams,
+            ))  # fmt: skip
 
 
 def _update(

@@ -1,12 +1,15 @@
 """Resident memory of `drumbeat serve` holding the benchmark organisation, idle.
 
 The real server runs as a subprocess (DATABASE_URL pointing at the benchmark database, a free
-PORT, TICK_SECONDS=5) in an empty working directory (so no stray .env is read). Once /readyz
-answers and the scheduler has ticked twice (the first tick loads the organisation and works
-out who is due), VmRSS is read from /proc a few times and the server is stopped with SIGTERM.
-The watermark is set to the current time first, so the ticks only look at the last seconds
-and the server stays idle. Run alone: python -m bench.memory DATABASE_URL (it writes the
-watermark).
+PORT, TICK_SECONDS=5) in an empty working directory (so no stray .env is read), on the real
+clock. There is no watermark to set (migration 0004): what is due comes from what was
+prompted, so the database is first brought up to date for this moment (`bench.common.
+catch_up`: the current periods' prompts written and sent, their digests posted), as a server
+that had been running all along would have left it; the server then starts as one restarted
+mid-period, and its ticks have nothing to send. One prompt is left unsent, the canary: once
+/readyz answers and the canary is sent (the first tick has loaded the organisation and worked
+out who is due), and after one more tick, VmRSS is read from /proc a few times and the server
+is stopped with SIGTERM. Run alone: python -m bench.memory DATABASE_URL (it writes).
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from bench.common import ROOT, Result
+from bench.common import ROOT, CaughtUp, Result, catch_up
 from bench.org import ORG
+from rhythm.due import due_prompts
+from rhythm.orgcache import Organisations
 from storage.store import open_store
-from storage.tables import tick_state_t
+from storage.tables import prompt_t
 
 TARGET = 200 * 2**20
 TICK_SECONDS = 5
@@ -61,23 +66,22 @@ def _ready(port: int) -> bool:
         return False
 
 
-async def _last_tick(url: str) -> datetime | None:
+async def _caught_up(url: str, at: datetime) -> tuple[CaughtUp, int]:
+    """The database brought up to date for `at`; and how many prompts are due then."""
     async with open_store(url) as store:
-        return await store.last_tick(ORG)
+        org = await Organisations(store=store).get(ORG)
+        return await catch_up(store, org, at, canary=True), len(list(due_prompts(org, at)))
 
 
-async def _set_watermark(url: str, at: datetime) -> None:
-    async with open_store(url) as store:
-        async with store.engine.begin() as conn:
-            await conn.execute(delete(tick_state_t).where(tick_state_t.c.org == ORG))
-        await store.record_tick(ORG, at)
-        async with store.engine.connect() as conn:
-            assert (await conn.execute(select(tick_state_t.c.last_tick))).scalar() is not None
+async def _sent(url: str, prompt_id: int) -> bool:
+    async with open_store(url) as store, store.engine.connect() as conn:
+        query = select(prompt_t.c.sent_at).where(prompt_t.c.id == prompt_id)
+        return (await conn.execute(query)).scalar() is not None
 
 
 async def run(url: str, backend: str, *, patience: float = 120.0) -> list[Result]:
     start = datetime.now(UTC)
-    await _set_watermark(url, start)
+    caught, due = await _caught_up(url, start)
     port = _free_port()
     env = {
         **os.environ,
@@ -105,13 +109,12 @@ async def run(url: str, backend: str, *, patience: float = 120.0) -> list[Result
             await asyncio.sleep(0.2)
         ready = time.monotonic()
         # Ticked (and so loaded the organisation), then idle for another tick.
-        while True:
-            ticked = await _last_tick(url)
-            if ticked is not None and ticked > start:
-                break
+        while caught.canary is not None and not await _sent(url, caught.canary):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"drumbeat serve never ticked:\n{log.read_text()}")
             await asyncio.sleep(0.5)
+        if caught.canary is None:  # nothing was due to show the tick: give it time
+            await asyncio.sleep(2 * TICK_SECONDS)
         first_tick = time.monotonic() - ready
         await asyncio.sleep(TICK_SECONDS + 1)
         samples = []
@@ -137,7 +140,9 @@ async def run(url: str, backend: str, *, patience: float = 120.0) -> list[Result
             TARGET,
             unit="MB",
             note=f"peak (VmHWM) {peak / 2**20:,.0f} MB; first tick done {first_tick:.1f} s "
-            f"after /readyz; exit code {server.returncode}"
+            f"after /readyz; {due:,} prompts due in the current periods at "
+            f"{start:%a %d %b %H:%M} UTC (the real clock), {caught.prompts:,} to write, written "
+            f"and sent already but the canary; exit code {server.returncode}"
             + (f"; {len(warnings)} tracebacks in {log} (kept)" if warnings else ""),
         )
     ]

@@ -81,9 +81,12 @@ NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 FIRST_WEEK = date(2025, 11, 24)  # Monday of 2025-W48: 52 weeks of history up to 2026-W47
 WEEKS = 52
 
-# Scheduler moments of the following week (2026-W48, nothing loaded there yet).
-QUIET_TICK = (datetime(2026, 11, 24, 13, 6, tzinfo=UTC), datetime(2026, 11, 24, 13, 7, tzinfo=UTC))
-BUSY_TICK = (datetime(2026, 11, 23, 7, 0, tzinfo=UTC), datetime(2026, 11, 23, 8, 30, tzinfo=UTC))
+# Scheduler moments of the following week (2026-W48, nothing loaded there yet): Monday 08:30
+# UTC, when the Central European zones' weekly prompts fire; the minute after, when nothing
+# new is due; and a Tuesday afternoon, when most of the week's prompts are due.
+BUSY_TICK = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+QUIET_TICK = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)
+MIDWEEK = datetime(2026, 11, 24, 13, 7, tzinfo=UTC)
 
 HOLIDAY_CALENDARS = {
     "fr": (date(2025, 12, 25), date(2026, 1, 1), date(2026, 5, 1), date(2026, 7, 14),

@@ -4,8 +4,10 @@ with targets and writes bench/results.md.
     make bench          (or: .venv/bin/python -m bench.run_all)
 
 The SQLite database is generated once into bench/.data/ (about a minute) and reused while the
-generator and the schema stay the same; PostgreSQL is loaded afresh into a new cluster each
-run (COPY, about a minute). Timings are medians after a warm-up.
+generator, the code it schedules and stores with and the schema stay the same
+(`bench.common.SOURCES`); PostgreSQL is loaded the same way into a new cluster and dumped to
+bench/.data/ on the first run (COPY, a minute or two), then restored from the dump. Timings are
+medians after a warm-up; the load average is recorded with them (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -111,6 +113,24 @@ def calibration() -> float:
     return sorted(samples)[2]
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def _history(database: str) -> str:
+    """How much history the SQLite database holds."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        prompts, checkins, updates = (
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("prompt", "checkin", "kr_update")
+        )
+    finally:
+        conn.close()
+    return f"{prompts:,} prompts, {checkins:,} check-ins, {updates:,} key-result updates"
+
+
 def _say(started: float, what: str) -> None:
     print(f"[{time.perf_counter() - started:5.0f} s] {what}", flush=True)
 
@@ -119,6 +139,7 @@ async def main() -> int:
     started = time.perf_counter()
     results: list[Result] = []
     speed = [calibration()]
+    loads = [_load()]
     facts = [f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_machine()}; {_postgres_version()}"]
 
     plan = build()
@@ -142,7 +163,10 @@ async def main() -> int:
             f"({', '.join(f'{k} {v:.0f} s' for k, v in c.seconds.items())})"
         )
     else:
-        facts.append(f"SQLite database reused from {Path(prepared.location).relative_to(ROOT)}")
+        facts.append(
+            f"History: {_history(prepared.location)} (bench/load.py); SQLite database reused "
+            f"from {Path(prepared.location).relative_to(ROOT)}"
+        )
     url = f"sqlite:///{prepared.location}"
     _say(started, "SQLite: digests ...")
     results += await digest.run(url, "SQLite")
@@ -172,6 +196,11 @@ async def main() -> int:
             "PostgreSQL runs with tests/pg.py's test-cluster settings (fsync off, default "
             "shared_buffers)"
         )
+        facts.append(
+            "No scheduler watermark (migration 0004): each tick works out every prompt of the "
+            "current periods due by then; the ticks and the server start from the database as "
+            "a server ticking all along would have left it (bench/common.py `catch_up`)"
+        )
         _say(started, "PostgreSQL: digests ...")
         results += await digest.run(url, "PostgreSQL")
         _say(started, "PostgreSQL: ticks ...")
@@ -180,10 +209,13 @@ async def main() -> int:
         results += await memory.run(url, "PostgreSQL")
 
     speed.append(calibration())
+    loads.append(_load())
     facts.append(
         f"Whole run: {time.perf_counter() - started:.0f} s. CPU calibration (a fixed Python "
         f"loop, bench/run_all.py): {speed[0] * 1000:.0f} ms before, {speed[1] * 1000:.0f} ms "
-        "after; this machine's speed varies by up to 2x from minute to minute"
+        f"after; load average (1, 5, 15 min) {loads[0]} before, {loads[1]} after on "
+        f"{os.cpu_count()} CPUs. A shared machine's speed varies by up to 2x from minute to "
+        "minute"
     )
     print()
     print("\n".join(table(results)))
