@@ -7,9 +7,9 @@ and none sees another's data. What the repositories hand back is in `rhythm.reco
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -183,8 +183,11 @@ class PromptRepository(Protocol):
         `in_doubt` (the platform may have delivered it), the attempt is forgotten."""
         ...
 
-    async def reminder_candidates(self, org: str, *, now: datetime) -> list[PromptRecord]:
-        """Sent, unanswered, unfailed prompts whose deadline has not passed."""
+    async def reminder_candidates(
+        self, org: str, *, now: datetime, quiet_since: datetime | None = None
+    ) -> list[PromptRecord]:
+        """Sent, unanswered, unfailed prompts whose deadline has not passed (and, given
+        `quiet_since`, last sent or reminded no later than that)."""
         ...
 
     async def mark_reminded(self, prompt_id: int, *, at: datetime, count_before: int) -> bool:

@@ -435,8 +435,14 @@ class Ticker:
 
     async def send_reminders(self, org: Organisation, now: datetime) -> int:
         rhythms = {r.key: r for r in org.rhythms}
+        if not rhythms:
+            return 0
         reminded = 0
-        for prompt in await self.store.reminder_candidates(org.key, now=now):
+        # Only what has been quiet for the shortest wait of any rhythm: the rest are fresh
+        # (on a quiet tick that is most of the 20,000 prompts of a 10,000-person Tuesday).
+        shortest = min(r.reminder_after for r in rhythms.values())
+        waiting = await self.store.reminder_candidates(org.key, now=now, quiet_since=now - shortest)
+        for prompt in waiting:
             rhythm = rhythms.get(prompt.rhythm)
             person = org.person.get(prompt.person)
             if rhythm is None or person is None or not _reminder_due(prompt, rhythm, person, now):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, select, update
 
 from rhythm.cadences import RhythmKind, period_of
 from rhythm.due import DuePrompt
@@ -153,7 +153,14 @@ class SqlPromptRepository(Repository):
     async def snooze(self, prompt_id: int, *, until: datetime) -> None:
         await self._update(prompt_id, snoozed_until=until)
 
-    async def reminder_candidates(self, org: str, *, now: datetime) -> list[PromptRecord]:
+    async def reminder_candidates(
+        self, org: str, *, now: datetime, quiet_since: datetime | None = None
+    ) -> list[PromptRecord]:
+        quiet = (
+            [func.coalesce(p.last_reminded_at, p.sent_at) <= quiet_since]
+            if quiet_since is not None
+            else []
+        )
         query = (
             select(prompt_t)
             .where(
@@ -163,6 +170,7 @@ class SqlPromptRepository(Repository):
                 p.failed_at.is_(None),
                 p.deadline > now,
                 or_(p.snoozed_until.is_(None), p.snoozed_until <= now),
+                *quiet,
             )
             .order_by(p.is_lead.desc(), p.sent_at, p.id)
         )

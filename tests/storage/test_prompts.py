@@ -215,6 +215,24 @@ async def test_reminders_candidates_and_compare_and_set(acme_store: SqlStore) ->
     assert await acme_store.reminder_candidates("acme", now=MONDAY + timedelta(days=2)) == []
 
 
+async def test_only_prompts_quiet_since_a_moment_are_candidates_when_asked(
+    acme_store: SqlStore,
+) -> None:
+    await acme_store.add_prompts("acme", [due(ANA), due(BEN)])
+    ana, ben = await claim(acme_store)
+    await acme_store.mark_sent(ana.id, at=MONDAY, message_ref="m-ana")
+    await acme_store.mark_sent(ben.id, at=MONDAY + timedelta(hours=3), message_ref="m-ben")
+    later = MONDAY + timedelta(hours=5)
+    await acme_store.mark_reminded(ana.id, at=later - timedelta(minutes=10), count_before=0)
+
+    quiet = await acme_store.reminder_candidates(
+        "acme", now=later, quiet_since=later - timedelta(hours=1)
+    )
+    assert [p.person for p in quiet] == [BEN]  # Ana was just reminded; Ben sent 2 h ago
+    quieter = await acme_store.reminder_candidates("acme", now=later, quiet_since=MONDAY)
+    assert quieter == []
+
+
 async def test_snoozed_prompts_skip_reminders_until_then(acme_store: SqlStore) -> None:
     await acme_store.add_prompts("acme", [due(ANA)])
     [ana] = await claim(acme_store)
