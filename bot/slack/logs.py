@@ -32,12 +32,22 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class DropClientGivenNoise(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment whenever it is given no token, and then
+    warns that the client it was given (which carries that very token, and our base URL)
+    wins: an operator would chase a warning about nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def slack_logger(level: int = logging.INFO) -> logging.Logger:
     """The logger to hand to slack_sdk clients, OAuth stores and the bolt app."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(max(level, logging.INFO))
-    if not any(isinstance(f, RedactTokens) for f in logger.filters):
-        logger.addFilter(RedactTokens())
+    for kind in (RedactTokens, DropClientGivenNoise):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
     return logger
 
 

@@ -5,6 +5,7 @@ API (response URLs, views.open, views.publish)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -373,3 +374,14 @@ async def test_a_bug_behind_a_modal_shows_an_apology_on_the_form(
     assert message.startswith("Sorry, something went wrong on my side")
     assert "kr:" not in message
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+async def test_starting_with_the_token_in_the_environment_warns_of_nothing(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """As an operator starts it: SLACK_BOT_TOKEN in the environment (bolt reads it too)."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-0001-from-the-environment")
+    with caplog.at_level(logging.WARNING):
+        async with slack_world(store):
+            pass
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
