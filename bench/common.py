@@ -286,6 +286,7 @@ async def postgres_database(plan: org.Plan, cluster: Cluster, name: str = "bench
         return Prepared(url, False, time.perf_counter() - started)
     counts = await load.load(url, plan)
     seconds = time.perf_counter() - started
+    DATA.mkdir(parents=True, exist_ok=True)  # a fresh clone has none
     for stale in DATA.glob("bench-*.dump"):
         stale.unlink()
     save = [str(cluster.bin_dir / "pg_dump"), *client, "-Fc", "-Z1", "-f", f"{dump}.part", name]
