@@ -9,7 +9,9 @@ Agents Playground talks to it, with no token at all.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import jwt
 from botbuilder.integration.aiohttp import (
@@ -23,6 +25,7 @@ from botframework.connector.auth import (
     AuthenticationConstants,
     ClaimsIdentity,
     ConnectorFactory,
+    UserTokenClient,
 )
 
 from bot.settings import Settings, SettingsError
@@ -111,11 +114,24 @@ def teams_adapter(settings: Settings, *, openid_metadata_url: str | None = None)
 
 
 class SingleAttemptAuthentication(ConfigurationBotFrameworkAuthentication):
-    """botbuilder's authentication, with connector clients that try each call once.
+    """botbuilder's authentication, with connector clients that try each call once and are
+    made once.
 
     msrest retries 5xx answers itself, inside a worker thread, with its own backoff and no
     regard for Retry-After or for Teams' rate limits; the gateway paces and retries instead,
-    so it must see every answer."""
+    so it must see every answer.
+
+    botbuilder builds a new ConnectorClient (and a TokenApiClient) for every turn and every
+    proactive send: a few milliseconds of msrest configuration each (its retry policy most of
+    all), and new app credentials each time, whose MSAL token cache starts empty. Clients
+    are kept instead, one per (app id, service URL, audience) as the old BotFrameworkAdapter
+    did; their credentials sign each request with a token from MSAL's cache, which MSAL
+    renews before it expires (5 minutes ahead), so a kept client never sends a stale one."""
+
+    def __init__(self, configuration: Any, **options: Any) -> None:
+        super().__init__(configuration, **options)
+        self._connectors: Clients[ConnectorClient] = Clients()
+        self._token_clients: Clients[UserTokenClient] = Clients()
 
     async def authenticate_request(
         self, activity: Activity, auth_header: str
@@ -139,11 +155,27 @@ class SingleAttemptAuthentication(ConfigurationBotFrameworkAuthentication):
             log.warning("Teams request refused: %s", error)
             raise PermissionError(f"invalid token: {error}") from error
         if result.connector_factory is not None:
-            result.connector_factory = SingleAttemptConnectors(result.connector_factory)
+            result.connector_factory = self._kept(result.connector_factory, result.claims_identity)
         return result
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
-        return SingleAttemptConnectors(super().create_connector_factory(claims_identity))
+        return self._kept(super().create_connector_factory(claims_identity), claims_identity)
+
+    def _kept(self, factory: ConnectorFactory, claims: ClaimsIdentity) -> KeptConnectors:
+        # A turn asks for the audience of its token, a proactive send for none (botbuilder's
+        # default, the channel's audience): the same client.
+        audience = self.get_originating_audience()
+        return KeptConnectors(factory, app_id_of(claims), audience, self._connectors)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        """The OAuth token service's client (unused by Drumbeat, made by botbuilder for every
+        turn all the same), kept per app id."""
+        key = (app_id_of(claims_identity),)
+        kept = self._token_clients.get(key)
+        if kept is None:
+            made = await super().create_user_token_client(claims_identity)
+            kept = self._token_clients.keep(key, made)
+        return kept
 
 
 def _check_issuer_claim(token: str) -> None:
@@ -154,13 +186,69 @@ def _check_issuer_claim(token: str) -> None:
         raise PermissionError("the token names no issuer")
 
 
-class SingleAttemptConnectors(ConnectorFactory):
-    def __init__(self, inner: ConnectorFactory) -> None:
+Client = TypeVar("Client")
+MAX_KEPT = 64  # service URLs are a few per cloud region; this bounds anything odd
+
+
+class Clients(Generic[Client]):
+    """Clients kept by key, the least recently used dropped beyond MAX_KEPT (a dropped client
+    still serves the turns holding it)."""
+
+    def __init__(self, limit: int = MAX_KEPT) -> None:
+        self.limit = limit
+        self._kept: OrderedDict[tuple[str | None, ...], Client] = OrderedDict()
+
+    def get(self, key: tuple[str | None, ...]) -> Client | None:
+        client = self._kept.get(key)
+        if client is not None:
+            self._kept.move_to_end(key)
+        return client
+
+    def keep(self, key: tuple[str | None, ...], client: Client) -> Client:
+        """`client`, or the one kept meanwhile under `key` (two turns made one at once)."""
+        kept = self._kept.setdefault(key, client)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.limit:
+            self._kept.popitem(last=False)
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def app_id_of(claims_identity: ClaimsIdentity) -> str:
+    """The bot's app id in a turn's claims, as botbuilder reads it: the audience of a
+    channel's token, the appid claim of others; "" without credentials (an anonymous turn
+    has neither, a proactive one has "")."""
+    app_id: str | None = claims_identity.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+    if app_id is None:
+        app_id = claims_identity.get_claim_value(AuthenticationConstants.APP_ID_CLAIM)
+    return app_id or ""
+
+
+class KeptConnectors(ConnectorFactory):
+    """botbuilder's connector factory, making each (app id, service URL, audience)'s client
+    once, and each client trying every call once."""
+
+    def __init__(
+        self,
+        inner: ConnectorFactory,
+        app_id: str,
+        default_audience: str,
+        kept: Clients[ConnectorClient],
+    ) -> None:
         self._inner = inner
+        self._app_id = app_id
+        self._default_audience = default_audience
+        self._kept = kept
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
-        client = await self._inner.create(service_url, audience)
-        policy = client.config.retry_policy
-        policy.retries = 0
-        policy.policy.status_forcelist = frozenset()
+        key = (self._app_id, service_url, audience or self._default_audience)
+        client = self._kept.get(key)
+        if client is None:
+            client = await self._inner.create(service_url, audience)
+            policy = client.config.retry_policy
+            policy.retries = 0
+            policy.policy.status_forcelist = frozenset()
+            client = self._kept.keep(key, client)
         return client
