@@ -8,7 +8,10 @@ team member who never talked to the bot, through the tenant's service URL.
 
 Every call is paced by Teams' limits (per conversation and per tenant), retried on 429, 412,
 502 and 504 with backoff that honours Retry-After, and a 403 (the person blocked or removed
-the bot) marks the person unreachable instead of being retried.
+the bot) marks the person unreachable instead of being retried. A 429 holds back only its
+conversation, for its Retry-After; the tenant's pace drops to what Teams accepted of late and
+climbs back (see TenantPace), so a refusal now and then costs a few sends' time, not a stall
+of everyone, and a tenant whose budget another replica shares settles at its share.
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ PLATFORM = "teams"
 CHANNEL_ID = "msteams"
 TRANSIENT = frozenset({412, 429, 502, 504})
 PERMANENT = {403: "the person blocked or removed the bot", 404: "conversation not found"}
-TENANT_REFUSALS, REFUSALS_WINDOW = 3, 5.0  # this many 429s within so many seconds: slow down
 T = TypeVar("T")
 
 
@@ -164,8 +166,8 @@ class TeamsGateway:
         self.max_wait = max_wait
         self._sleep = sleep
         self._throttles: dict[str, Throttle] = {}
-        self._recent: dict[str, RecentSends] = {}
-        self._refusals: dict[str, deque[float]] = {}
+        self._paces: dict[str, TenantPace] = {}
+        self._holds: dict[str, dict[str, float]] = {}  # tenant -> conversation -> until
         self._background = Background("updating a Teams message")
 
     # ---- ChatGateway ----------------------------------------------------------------------
@@ -403,11 +405,12 @@ class TeamsGateway:
         awaits `paced()` right before its request, which waits for Teams' limits. The bot's
         replies go through here too: they count against the same conversation's limit."""
         throttle = self._throttle(tenant)
-        recent = self._recent.setdefault(tenant, RecentSends(self.limits.per_tenant))
+        pace = self._pace(tenant)
 
         async def paced() -> None:
+            await self._held(tenant, key)
             await throttle.acquire(key)
-            await recent.admit(self._sleep)
+            await pace.admit(self._sleep)
 
         for attempt in range(1, self.attempts + 1):
             cause: Exception
@@ -435,21 +438,32 @@ class TeamsGateway:
         raise AssertionError("attempts must be at least 1")
 
     def _refused(self, tenant: str, key: str, wait: float) -> None:
-        """A 429: this conversation waits its Retry-After. One refusal now and then is the
-        jitter between here and Teams; several close together mean the tenant as a whole
-        goes too fast, and then everyone in it waits."""
-        throttle = self._throttle(tenant)
-        throttle.pause(wait, key=key)
-        now = time.monotonic()
-        recent = self._refusals.setdefault(tenant, deque())
-        recent.append(now)
-        while recent[0] < now - REFUSALS_WINDOW:
-            recent.popleft()
-        if len(recent) >= TENANT_REFUSALS:
-            log.warning("Teams refused %d sends in %g s: pausing the tenant", len(recent),
-                        REFUSALS_WINDOW)  # fmt: skip
-            throttle.pause(wait)
-            recent.clear()
+        """A 429: this conversation's calls (the refused one's retry first) wait its
+        Retry-After, and the tenant slows down to what Teams accepts. (Not Throttle.pause:
+        holding a key's buckets would spend the bursts of its 30-second and hourly limits,
+        leaving the conversation one call per 4 seconds for an hour.)"""
+        until = time.monotonic() + wait
+        held = self._holds.setdefault(tenant, {})
+        held[key] = max(held.get(key, 0.0), until)
+        self._pace(tenant).refused()
+
+    async def _held(self, tenant: str, key: str) -> None:
+        """Wait while Teams' last Retry-After for this conversation lasts."""
+        held = self._holds.get(tenant, {})
+        until = held.get(key)
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            del held[key]
+            return
+        await self._sleep(left)
+
+    def _pace(self, tenant: str) -> TenantPace:
+        pace = self._paces.get(tenant)
+        if pace is None:
+            pace = self._paces[tenant] = TenantPace(self.limits.per_tenant)
+        return pace
 
     def _wait(self, attempt: int, headers: Mapping[str, str]) -> float:
         after = retry_after(headers.get("Retry-After"), now=datetime.now(UTC))
@@ -466,33 +480,87 @@ class TeamsGateway:
         return throttle
 
 
-class RecentSends:
-    """The tenant's sends of the last second, checked the moment a call leaves.
+class TenantPace:
+    """When the tenant's calls actually leave: at most `cap` in any second, `cap` being the
+    tenant's limit until Teams refuses.
 
-    The GCRA throttle hands out evenly spaced slots, but a busy event loop wakes sleepers
-    late and several late ones would leave together: this window of actual departure times
-    holds them back so no second ever sees more sends than the tenant's limit."""
+    The GCRA throttle hands out evenly spaced slots, but a busy event loop wakes sleepers late
+    and several late ones would leave together: this window of actual departure times holds
+    them back, first come first served, so no second sees more than `cap` sends.
+
+    A 429 while the tenant is busy (at least half the cap left in the last second) means more
+    reached Teams than it took: jitter between here and there, or someone else using the
+    tenant's budget (another replica). The cap then drops to a little under what Teams
+    accepted in the last second, but never below half of what it was when the refusals began
+    (refusals come in bunches: one bunch is one cut), and climbs back by a tenth of the limit
+    per second. An odd refusal costs a fraction of a second's sends; replicas sharing a
+    tenant each settle at the share Teams accepts. A 429 in a quiet tenant is about its
+    conversation, which waits its Retry-After (TeamsGateway._refused)."""
+
+    BACK_OFF = 0.9  # of the sends Teams accepted in the last second
+    MAX_CUT = 0.5  # of the cap, for one bunch of refusals
+    RECOVERY = 0.1  # of the limit, per second
 
     def __init__(
         self, limits: Sequence[Limit], *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         shortest = min(limits, key=lambda limit: limit.seconds, default=None)
-        self.count = (shortest.count + shortest.burst - 1) if shortest else 0
+        self.limit = (shortest.count + shortest.burst - 1) if shortest else 0
         self.seconds = shortest.seconds if shortest else 0.0
         self.clock = clock
-        self.times: deque[float] = deque()
+        self.times: deque[float] = deque()  # departures of the last `seconds`
+        self.refusals: deque[float] = deque()  # 429s of the last `seconds`
+        self._cap = float(self.limit)
+        self._cap_at = clock()
+        self._bunch_began = -math.inf
+        self._cap_before_bunch = self._cap
+        self._turns = asyncio.Lock()
+
+    @property
+    def cap(self) -> int:
+        return max(1, math.floor(self._recovered(self.clock())))
 
     async def admit(self, sleep: Callable[[float], Awaitable[object]]) -> None:
-        if not self.count:
+        if not self.limit:
             return
-        while True:
-            now = self.clock()
-            while self.times and self.times[0] <= now - self.seconds:
-                self.times.popleft()
-            if len(self.times) < self.count:
-                self.times.append(now)
-                return
-            await sleep(self.times[0] + self.seconds - now)
+        async with self._turns:  # first come, first served
+            while True:
+                now = self.clock()
+                self._forget(now)
+                cap = max(1, math.floor(self._recovered(now)))
+                if len(self.times) < cap:
+                    self.times.append(now)
+                    return
+                # Until enough of the last second's departures are a second old.
+                await sleep(self.times[len(self.times) - cap] + self.seconds - now)
+
+    def refused(self) -> None:
+        if not self.limit:
+            return
+        now = self.clock()
+        self._forget(now)
+        cap = self._recovered(now)
+        self.refusals.append(now)
+        if len(self.times) < cap / 2:
+            return  # too few left to tell: Teams refused that conversation, not the tenant
+        bunch = now - self._bunch_began < self.seconds
+        if not bunch:
+            self._bunch_began, self._cap_before_bunch = now, cap
+        accepted = max(0, len(self.times) - len(self.refusals))
+        floor = self._cap_before_bunch * self.MAX_CUT
+        self._cap = max(1.0, min(cap, max(floor, accepted * self.BACK_OFF)))
+        if not bunch:
+            log.info("Teams refused a send: %d a second in this tenant for now", self.cap)
+
+    def _recovered(self, now: float) -> float:
+        self._cap = min(self.limit, self._cap + self.RECOVERY * self.limit * (now - self._cap_at))
+        self._cap_at = now
+        return self._cap
+
+    def _forget(self, now: float) -> None:
+        for moments in (self.times, self.refusals):
+            while moments and moments[0] <= now - self.seconds:
+                moments.popleft()
 
 
 def retry_after(value: str | None, *, now: datetime) -> float | None:
