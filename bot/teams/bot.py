@@ -5,8 +5,14 @@
   or by the email Teams' member lookup gives, and a welcome message explains the bot.
 - A message is a command for the core (`help`, `mine`, `checkin`...), after the bot's
   @mention is stripped in channels and group chats.
-- A card's button comes back as a message whose `value` is the button's data with the
-  card's inputs: check-in form pages, and the prompt's buttons.
+- A card's button (an Action.Execute) comes back as an `adaptiveCard/action` invoke whose
+  `value.action.data` is the button's data with the card's inputs: check-in form pages, and
+  the prompt's buttons. The answer is in the invoke's HTTP response: the card to show in the
+  pressed one's place, or a short message beside it. Nothing goes out through the Bot
+  Framework for it, so it never waits behind Teams' rate limits.
+- Cards sent before that had Action.Submit buttons, and older Teams clients fall back to
+  them: those come back as a message whose `value` is the same data. The same handler reads
+  them; its answer then replaces the card through the Bot Framework (paced like any send).
 """
 
 from __future__ import annotations
@@ -19,10 +25,16 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from azure.core.exceptions import DeserializationError  # what msrest raises for non-JSON
-from botbuilder.core import ActivityHandler, CardFactory, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationReference,
+)
 from msrest.exceptions import HttpOperationError
+from msrest.serialization import Model
 
 from bot.teams.cards import (
     ActionSubmit,
@@ -30,11 +42,13 @@ from bot.teams.cards import (
     answers_from_submit,
     card_for,
     done_card,
+    executed_data,
     form_cards,
     page_fields,
     parse_submit,
 )
 from bot.teams.gateway import PLATFORM, person_address, reference_dict, tenant_address
+from bot.teams.ingress import ADAPTIVE_CARD_ACTION
 from rhythm.checkin import CheckedIn, FormPage, prompt_id_of
 from rhythm.commands import run_command
 from rhythm.errors import DrumbeatError, StaleForm, UnknownPerson
@@ -128,6 +142,45 @@ class Pacing(Protocol):
 
 
 UNKNOWN_BUTTON = "That button is not one I know any more. Type checkin to check in."
+CARD_ANSWER = "application/vnd.microsoft.card.adaptive"  # an invoke answer that is a card
+MESSAGE_ANSWER = "application/vnd.microsoft.activity.message"  # ... that is a message
+ERROR_ANSWER = "application/vnd.microsoft.error"
+
+
+class CardActionAnswer(Model):
+    """The body of the answer to an `adaptiveCard/action` invoke (Universal Actions):
+    {"statusCode", "type", "value"}. botbuilder's AdaptiveCardInvokeResponse cannot carry a
+    message's text (its value must be an object), and CloudAdapter serialises an invoke
+    response's body with msrest, so the body has to be an msrest Model."""
+
+    _attribute_map = {  # noqa: RUF012 (msrest's own class attribute)
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, *, status_code: int, type: str, value: object) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.status_code = status_code
+        self.type = type
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """A press's answer: this card in place of the pressed one."""
+
+    card: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """A press's answer: the pressed card stays, and the person is told this."""
+
+    message: Text | Notice
+
+
+Answer = Replace | Say
 
 
 class TeamsBot(ActivityHandler):
@@ -152,7 +205,10 @@ class TeamsBot(ActivityHandler):
         try:
             await super().on_turn(turn_context)
         except DrumbeatError as error:  # a refusal carries the sentence for the person
-            await say(turn_context, Text(error.message))
+            if turn_context.activity.type == ActivityTypes.invoke:
+                await answer_invoke(turn_context, invoke_body(Say(Text(error.message))))
+            else:
+                await say(turn_context, Text(error.message))
 
     # ---- installs and new members -----------------------------------------------------------
 
@@ -212,20 +268,11 @@ class TeamsBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        org = await self._org(turn_context)
-        await self._remember_tenant(turn_context, org)
-        channel = channel_address(activity)
-        if channel is None:
-            await self._remember_person(turn_context, org, None)
-        else:
-            await self._remember_channel(turn_context, org)
-        who = await self._identify(turn_context, org, activity.from_property)
-        if channel is None:
-            await self._remember_person(turn_context, org, who)
-        await self.drumbeat.people.reachable(org, who)
-        if activity.value is not None:
-            await self._on_button(turn_context, org, who, activity.value)
+        org, who = await self._sender(turn_context)
+        if activity.value is not None:  # an Action.Submit
+            await show(turn_context, await self._press(turn_context, org, who, activity.value))
             return
+        channel = channel_address(activity)
         reply = await run_command(
             self.drumbeat, org, who, command_text(activity),
             channel=f"{PLATFORM}:{channel}" if channel else None,
@@ -237,49 +284,77 @@ class TeamsBot(ActivityHandler):
 
     # ---- card buttons -----------------------------------------------------------------------
 
-    async def _on_button(self, context: TurnContext, org: str, who: str, value: object) -> None:
-        pressed = parse_submit(value)
-        if isinstance(pressed, FormSubmit) and isinstance(value, Mapping):
-            await self._on_form_page(context, org, who, pressed, value)
-        elif isinstance(pressed, ActionSubmit):
-            await self._on_action(context, org, who, pressed)
-        else:
-            log.info("a card submit that is not Drumbeat's: %r", str(value)[:200])
-            await say(context, Text(UNKNOWN_BUTTON))
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """An Action.Execute (`adaptiveCard/action`): answered in the invoke's response, never
+        by a message. (Read here rather than in ActivityHandler.on_adaptive_card_invoke, whose
+        AdaptiveCardInvokeValue logs a warning for the `trigger` every such invoke carries.)"""
+        if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        try:
+            org, who = await self._sender(turn_context)
+            data = executed_data(turn_context.activity.value)
+            answer = await self._press(turn_context, org, who, data)
+        except DrumbeatError as error:  # a refusal carries the sentence for the person
+            answer = Say(Text(error.message))
+        return invoke_response(invoke_body(answer))
 
-    async def _on_action(
-        self, context: TurnContext, org: str, who: str, pressed: ActionSubmit
-    ) -> None:
+    async def _press(self, context: TurnContext, org: str, who: str, data: object) -> Answer:
+        """What pressing a button of ours (its data with the card's inputs) answers, by
+        either way it came (Action.Execute or Action.Submit). Refusals are raised."""
+        pressed = parse_submit(data)
+        if isinstance(pressed, FormSubmit) and isinstance(data, Mapping):
+            return await self._form_page(context, org, who, pressed, data)
+        if isinstance(pressed, ActionSubmit):
+            return await self._action(org, who, pressed)
+        log.info("a card submit that is not Drumbeat's: %r", str(data)[:200])
+        return Say(Text(UNKNOWN_BUTTON))
+
+    async def _action(self, org: str, who: str, pressed: ActionSubmit) -> Answer:
         checkins = self.drumbeat.checkins
         if pressed.action == OPEN:
             page = await checkins.open(org, who, prompt_id=prompt_id_of(pressed.value))
-            await replace_card(context, page_card(page))
-        elif pressed.action == SNOOZE:
-            await say(context, await checkins.snooze(org, who, prompt_id_of(pressed.value)))
-        elif pressed.action == OFF:
+            return Replace(page_card(page))
+        if pressed.action == SNOOZE:
+            return Say(await checkins.snooze(org, who, prompt_id_of(pressed.value)))
+        if pressed.action == OFF:
             notice = await checkins.skip_period(org, who, prompt_id_of(pressed.value))
-            await replace_card(context, done_card(notice))
-        else:
-            raise StaleForm(UNKNOWN_BUTTON)
+            return Replace(done_card(notice))
+        raise StaleForm(UNKNOWN_BUTTON)
 
-    async def _on_form_page(
+    async def _form_page(
         self,
         context: TurnContext,
         org: str,
         who: str,
         pressed: FormSubmit,
-        value: Mapping[str, Any],
-    ) -> None:
+        data: Mapping[str, Any],
+    ) -> Answer:
         outcome = await self.drumbeat.checkins.submit(
-            org, who, pressed.context, answers_from_submit(value), pager=page_fields,
+            org, who, pressed.context, answers_from_submit(data), pager=page_fields,
             idempotency_key=_submit_key(context.activity),
         )  # fmt: skip
         if isinstance(outcome, CheckedIn):
-            await replace_card(context, done_card(outcome.notice))
-        else:
-            await replace_card(context, page_card(outcome))
+            return Replace(done_card(outcome.notice))
+        return Replace(page_card(outcome))
 
     # ---- who and where ----------------------------------------------------------------------
+
+    async def _sender(self, context: TurnContext) -> tuple[str, str]:
+        """(organisation, person) of whoever sent this activity; the conversation references
+        it carries are kept, and the person counts as reachable."""
+        activity = context.activity
+        org = await self._org(context)
+        await self._remember_tenant(context, org)
+        channel = channel_address(activity)
+        if channel is None:
+            await self._remember_person(context, org, None)
+        else:
+            await self._remember_channel(context, org)
+        who = await self._identify(context, org, activity.from_property)
+        if channel is None:
+            await self._remember_person(context, org, who)
+        await self.drumbeat.people.reachable(org, who)
+        return org, who
 
     async def _org(self, context: TurnContext) -> str:
         return await self.drumbeat.people.workspace_org(
@@ -415,6 +490,48 @@ def page_card(page: FormPage) -> dict[str, Any]:
 
 def card_activity(card: Mapping[str, Any]) -> Activity:
     return Activity(type=ActivityTypes.message, attachments=[CardFactory.adaptive_card(card)])
+
+
+async def show(context: TurnContext, answer: Answer) -> None:
+    """A press that came as a message (Action.Submit): its answer, through the Bot Framework."""
+    if isinstance(answer, Replace):
+        await replace_card(context, answer.card)
+    else:
+        await say(context, answer.message)
+
+
+def invoke_body(answer: Answer) -> CardActionAnswer:
+    """A press that came as an invoke (Action.Execute): its answer, as the invoke's response
+    (Universal Actions): a card takes the pressed card's place; a message shows beside it."""
+    if isinstance(answer, Replace):
+        return CardActionAnswer(status_code=200, type=CARD_ANSWER, value=answer.card)
+    return CardActionAnswer(status_code=200, type=MESSAGE_ANSWER, value=plain_text(answer.message))
+
+
+def invoke_error(message: str) -> CardActionAnswer:
+    """An invoke that failed on our side (a bug): Universal Actions' error answer."""
+    return CardActionAnswer(
+        status_code=500, type=ERROR_ANSWER, value={"code": "InternalError", "message": message}
+    )
+
+
+def invoke_response(body: CardActionAnswer) -> InvokeResponse:
+    """The HTTP answer to an `adaptiveCard/action` invoke: always 200, the outcome being the
+    body's statusCode (CloudAdapter serialises the body)."""
+    return InvokeResponse(status=200, body=body)
+
+
+async def answer_invoke(context: TurnContext, body: CardActionAnswer) -> None:
+    """Answer this turn's invoke with `body`, outside on_invoke_activity (the turn's errors)."""
+    response = invoke_response(body)
+    await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
+
+
+def plain_text(message: Text | Notice) -> str:
+    """A short message as the one line of text an invoke's message answer is."""
+    if isinstance(message, Text):
+        return message.text
+    return " ".join((message.title, *message.lines, message.footer)).strip()
 
 
 async def say(context: TurnContext, message: Message) -> None:

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from botbuilder.core import Bot, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.settings import Settings
 from bot.teams.adapter import is_local, teams_adapter
-from bot.teams.bot import MemberDirectory, TeamsBot, say
+from bot.teams.bot import MemberDirectory, TeamsBot, answer_invoke, invoke_error, say
 from bot.teams.gateway import TeamsGateway, TeamsLimits
 from bot.teams.ingress import MalformedActivity, parse_activity
 from rhythm.messages import Text
@@ -112,8 +112,12 @@ async def _authenticate(adapter: CloudAdapter, authorization: str) -> None:
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
-    """The one error handler of the Teams adapter: log with the traceback, tell the person."""
+    """The one error handler of the Teams adapter: log with the traceback, tell the person
+    (in the answer to a button's invoke, else in a message)."""
     log.error("Teams turn failed: %s", error, exc_info=error)
+    if context.activity.type == ActivityTypes.invoke:
+        await answer_invoke(context, invoke_error(SORRY.text))
+        return
     try:
         await say(context, SORRY)
     except (DeliveryError, HttpOperationError, ClientRequestError) as failed:  # Teams refuses

@@ -12,7 +12,13 @@ from typing import Any
 from bot.teams.cards.form import form_cards, form_pages, page_fields
 from bot.teams.cards.messages import done_card, render
 from bot.teams.cards.packing import CARD_BUDGET, card_size
-from bot.teams.cards.submits import ActionSubmit, FormSubmit, answers_from_submit, parse_submit
+from bot.teams.cards.submits import (
+    ActionSubmit,
+    FormSubmit,
+    answers_from_submit,
+    executed_data,
+    parse_submit,
+)
 from rhythm.messages import Form, Message
 
 
@@ -31,6 +37,7 @@ __all__ = [
     "card_for",
     "card_size",
     "done_card",
+    "executed_data",
     "form_cards",
     "form_pages",
     "page_fields",

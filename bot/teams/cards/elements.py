@@ -3,6 +3,12 @@
 Every piece of text goes into a `TextRun` inside a `RichTextBlock`: unlike a `TextBlock`, a
 text run is never read as Markdown, so people's words (a blocker, a name, a key-result title)
 show exactly as typed. There is nothing to escape and nothing that could be mis-escaped.
+
+Every button is an `Action.Execute` (Teams' Universal Actions): pressing it sends the bot an
+`adaptiveCard/action` invoke, and the bot's HTTP answer holds the card that takes the pressed
+one's place, with no message sent through the Bot Framework (so no rate limit in between).
+Teams asks for card version 1.5 with it; clients too old for it use its `fallback`, an
+`Action.Submit` with the same data, which comes back as a message the bot also reads.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+EXECUTE = "Action.Execute"
+SUBMIT_ACTION = "Action.Submit"
 NBSP = "\u00a0"  # leading spaces collapse in the renderer's HTML; these do not
 
 Element = dict[str, Any]
@@ -52,14 +60,27 @@ def indented(text: str) -> str:
     return NBSP * (len(text) - len(stripped)) + stripped
 
 
+def button(title: str, *, verb: str, data: Element, positive: bool = False) -> Element:
+    """A button that Teams answers with an `adaptiveCard/action` invoke carrying `data`
+    (with the card's inputs merged in) and `verb`; older clients send the same data as an
+    Action.Submit."""
+    style = {"style": "positive"} if positive else {}
+    fallback = {"type": SUBMIT_ACTION, "title": title, "data": dict(data), **style}
+    return {"type": EXECUTE, "title": title, "verb": verb, "data": data, **style,
+            "fallback": fallback}  # fmt: skip
+
+
 def adaptive_card(
     body: list[Element], *, actions: list[Element] | None = None, full_width: bool = False
 ) -> Element:
-    """A card at the lowest version its content needs: 1.5 for tables, else 1.4."""
+    """A card at the lowest version its content needs: 1.5 for tables and for buttons
+    (Teams' Universal Actions ask for 1.5), else 1.4."""
+    buttons = any(a.get("type") == EXECUTE for a in actions or ())
+    newest = buttons or any(_has_table(e) for e in body)
     card: Element = {
         "$schema": SCHEMA,
         "type": "AdaptiveCard",
-        "version": "1.5" if any(_has_table(e) for e in body) else "1.4",
+        "version": "1.5" if newest else "1.4",
         "body": body,
     }
     if actions:

@@ -13,11 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot.teams.cards.elements import Element, adaptive_card, container, heading, line, subtle
+from bot.teams.cards.elements import (
+    Element,
+    adaptive_card,
+    button,
+    container,
+    heading,
+    line,
+    subtle,
+)
 from bot.teams.cards.packing import CARD_BUDGET, SEPARATOR, card_size
 from rhythm.messages import FieldKind, Form, FormField, FormSection
 
 SUBMIT = "submit"  # the "drumbeat" key of the form's submit button
+SUBMIT_VERB = "checkin:submit"  # its Action.Execute verb
 NEXT_LABEL = "Next"
 LAYOUT_BUDGET = 15_000  # bytes of structure per page; the rest is for prefills and errors
 ERROR_SHOWN = 300  # characters of one error message shown under its field
@@ -131,12 +140,10 @@ def _page_card(
     head.extend(_error_summary(form))
     body = [_section(s, form.errors, form.warnings, first=i == 0) for i, s in enumerate(sections)]
     final = page == pages - 1
-    submit = {
-        "type": "Action.Submit",
-        "title": form.submit_label if final else NEXT_LABEL,
-        "style": "positive",
-        "data": {"drumbeat": SUBMIT, "context": form.context},
-    }
+    submit = button(
+        form.submit_label if final else NEXT_LABEL, verb=SUBMIT_VERB,
+        data={"drumbeat": SUBMIT, "context": form.context}, positive=True,
+    )  # fmt: skip
     return adaptive_card([*head, *body], actions=[submit], full_width=True)
 
 

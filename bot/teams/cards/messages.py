@@ -9,6 +9,7 @@ from bot.teams.cards.digest import digest_cards
 from bot.teams.cards.elements import (
     NBSP,
     Element,
+    button,
     heading,
     indented,
     line,
@@ -66,14 +67,9 @@ def done_card(notice: Notice) -> Element:
 
 
 def action_button(action: Action) -> Element:
-    button: Element = {
-        "type": "Action.Submit",
-        "title": action.label,
-        "data": {"drumbeat": ACTION, "action": action.id, "value": action.value},
-    }
-    if action.primary:
-        button["style"] = "positive"
-    return button
+    """A notice's button: its verb is the action's id, its data says which action and value."""
+    data = {"drumbeat": ACTION, "action": action.id, "value": action.value}
+    return button(action.label, verb=action.id, data=data, positive=action.primary)
 
 
 @render.register

@@ -1,8 +1,11 @@
-"""What comes back when someone presses a card's button: `Activity.value`.
+"""What comes back when someone presses a card's button.
 
-Teams merges the pressed Action.Submit's `data` with the card's inputs ({input id: value}),
-all in one flat object. Inputs arrive as strings in Teams (numbers too, in some clients as
-JSON numbers); an empty input arrives as "" or not at all. Nothing in it is trusted.
+Teams merges the pressed button's `data` with the card's inputs ({input id: value}), all in
+one flat object: an Action.Execute's arrives in an `adaptiveCard/action` invoke, as
+`value.action.data`; an Action.Submit's (the fallback of older clients, and the buttons of
+cards sent before Drumbeat used Action.Execute) as a message's `value`. Both are read the
+same way. Inputs arrive as strings in Teams (numbers too, in some clients as JSON numbers);
+an empty input arrives as "" or not at all. Nothing in it is trusted.
 """
 
 from __future__ import annotations
@@ -32,8 +35,17 @@ class ActionSubmit:
     value: str  # Action.value, e.g. the prompt id
 
 
+def executed_data(value: object) -> object:
+    """The pressed button's data with the inputs, from an `adaptiveCard/action` invoke's
+    value ({"action": {"type": "Action.Execute", "verb", "data"}, "trigger"}); None when it
+    holds none."""
+    action = value.get("action") if isinstance(value, Mapping) else None
+    return action.get("data") if isinstance(action, Mapping) else None
+
+
 def parse_submit(value: object) -> FormSubmit | ActionSubmit | None:
-    """The button behind an Action.Submit's value, or None when it is not one of ours."""
+    """The button behind a press's data (an Action.Submit's value, an Action.Execute's
+    data), or None when it is not one of ours."""
     if not isinstance(value, Mapping):
         return None
     kind = value.get("drumbeat")

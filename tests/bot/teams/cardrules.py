@@ -249,6 +249,8 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "Input.ChoiceSet": ("id", "choices"),
     # Teams shows an action as a button: one without a title is an empty button.
     **{name: ("title",) for name in ACTIONS},
+    # Bots route an Action.Execute by its verb; the Agents Playground refuses one without.
+    "Action.Execute": ("title", "verb"),
     "Action.OpenUrl": ("title", "url"),
     "Action.ShowCard": ("title", "card"),
     "Action.ToggleVisibility": ("title", "targetElements"),
@@ -414,6 +416,11 @@ class _Checker:
             self.complain(where, "data must be an object (inputs are merged into it)")
         if kind == "Action.ShowCard":
             self.card(node.get("card"), f"{where}.card", nested=True)
+        fallback = node.get("fallback")
+        if isinstance(fallback, Mapping):  # what a client shows that cannot show this action
+            self.action(fallback, f"{where}.fallback")
+        elif fallback not in (None, "drop"):
+            self.complain(where, "fallback must be an action or 'drop'")
 
     def card(self, node: object, where: str, *, nested: bool = False) -> None:
         if not isinstance(node, Mapping) or node.get("type") != "AdaptiveCard":

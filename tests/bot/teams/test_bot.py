@@ -1,9 +1,15 @@
 """The Teams bot with botbuilder's TestAdapter: activities shaped as Teams sends them (parsed
 from JSON), the real core and database (both backends), every card checked against Teams'
-rules (tests/bot/teams/cardrules.py)."""
+rules (tests/bot/teams/cardrules.py).
+
+A card's button is pressed both ways Teams can send it: as the `adaptiveCard/action` invoke
+of an Action.Execute (answered in the invoke's response, with nothing sent through the Bot
+Framework) and as the message of an Action.Submit (cards sent before Action.Execute, older
+clients), which the same handler answers by replacing the card or sending a message."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +18,15 @@ from typing import Any
 import pytest
 from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity
+from botbuilder.core.serializer_helper import serializer_helper
+from botbuilder.schema import Activity, ActivityTypes
 from sqlalchemy import func, select
 
 import bot.teams.cards.form as card_form
 from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
 from bot.teams.bot import Member, TeamsBot
+from bot.teams.cards import card_for
 from bot.teams.plugin import _on_turn_error
 from rhythm.context import FormContext
 from rhythm.messages import Message
@@ -95,6 +103,17 @@ class Directory:
         return list(self.members.values())
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What pressing a button showed: the card in the pressed one's place, or a message."""
+
+    card: dict[str, Any] | None = None
+    said: str | None = None
+
+
+EXECUTE, SUBMIT = "execute", "submit"  # the two ways a press comes
+
+
 @dataclass
 class Teams:
     adapter: TestAdapter
@@ -108,9 +127,54 @@ class Teams:
 
     def replies(self) -> list[dict[str, Any]]:
         """Cards sent since the last call (every one checked against Teams' rules)."""
-        cards = [card(a) for a in self.adapter.activity_buffer]
-        self.adapter.activity_buffer.clear()
+        sent = self.adapter.activity_buffer
+        assert not [a for a in sent if a.type == ActivityTypes.invoke_response]
+        cards = [card(a) for a in sent]
+        sent.clear()
         return cards
+
+    def invoke_answers(self) -> list[dict[str, Any]]:
+        """The bodies of the invoke responses since the last call (HTTP 200 each)."""
+        sent = self.adapter.activity_buffer
+        answers = [a.value for a in sent if a.type == ActivityTypes.invoke_response]
+        sent[:] = [a for a in sent if a.type != ActivityTypes.invoke_response]
+        assert all(answer.status == 200 for answer in answers)
+        # As CloudAdapter puts them on the wire.
+        return [json.loads(json.dumps(serializer_helper(answer.body))) for answer in answers]
+
+    async def press(
+        self, member: Member, card_id: str, data: dict[str, Any], *, via: str, verb: str = ""
+    ) -> Seen:
+        """Press a button whose data (with the card's inputs) is `data`, on the card
+        `card_id`, the way `via` says; what the person sees then."""
+        if via == EXECUTE:
+            executed = {"type": "Action.Execute", "verb": verb or execute_verb(data),
+                        "data": data}  # fmt: skip
+            await self.say(personal(
+                member, type="invoke", name="adaptiveCard/action", replyToId=card_id,
+                value={"action": executed, "trigger": "manual"},
+            ))  # fmt: skip
+            [answer] = self.invoke_answers()
+            # Answered in the invoke's response: nothing went through the Bot Framework.
+            assert self.replies() == [], "a message sent"
+            assert self.updates() == [], "a message updated"
+            if answer["type"] == "application/vnd.microsoft.card.adaptive":
+                assert answer["statusCode"] == 200
+                assert card_problems(answer["value"]) == []
+                return Seen(card=answer["value"])
+            assert (answer["statusCode"], answer["type"]) == (
+                200, "application/vnd.microsoft.activity.message"
+            )  # fmt: skip
+            assert isinstance(answer["value"], str)
+            return Seen(said=answer["value"])
+        await self.say(personal(member, replyToId=card_id, value=data))
+        replaced, said = self.updates(), self.replies()
+        assert len(replaced) + len(said) == 1, (replaced, said)
+        if replaced:
+            [(target, shown)] = replaced
+            assert target == card_id
+            return Seen(card=shown)
+        return Seen(said=texts(said[0]))
 
     def updates(self) -> list[tuple[str, dict[str, Any]]]:
         """(replaced activity id, new card) since the last call."""
@@ -167,18 +231,41 @@ def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def checked_button(action: dict[str, Any]) -> dict[str, Any]:
+    """A button as Teams needs it: an Action.Execute (card version 1.5, as Teams asks for
+    Universal Actions) whose fallback, for older clients, is an Action.Submit with the same
+    title and data."""
+    assert action["type"] == "Action.Execute"
+    assert action["verb"]
+    fallback = action["fallback"]
+    assert fallback["type"] == "Action.Submit"
+    assert (fallback["title"], fallback["data"]) == (action["title"], action["data"])
+    assert fallback.get("style") == action.get("style")
+    return action
+
+
 def submit_data(card: dict[str, Any]) -> dict[str, Any]:
-    [action] = [a for a in card["actions"] if a["type"] == "Action.Submit"]
-    data: dict[str, Any] = action["data"]
+    """The data of the form card's one button (Next, or the form's submit label)."""
+    assert card["version"] == "1.5"
+    [action] = card["actions"]
+    data: dict[str, Any] = checked_button(action)["data"]
+    assert data["drumbeat"] == "submit"
     return data
 
 
 def button(card: dict[str, Any], action_id: str) -> dict[str, Any]:
+    assert card["version"] == "1.5"
     for action in card.get("actions", []):
         if action.get("data", {}).get("action") == action_id:
-            data: dict[str, Any] = action["data"]
+            data: dict[str, Any] = checked_button(action)["data"]
+            assert action["verb"] == action_id
             return data
     raise AssertionError(f"no {action_id} button in {texts(card)}")
+
+
+def execute_verb(data: dict[str, Any]) -> str:
+    """The verb Drumbeat gives a button with this data."""
+    return str(data.get("action") or "checkin:submit")
 
 
 def filled(card: dict[str, Any], **overrides: str) -> dict[str, Any]:
@@ -343,6 +430,8 @@ async def test_subscribe_in_a_channel_subscribes_that_channel(teams: Teams):
 
 # ---- check-in cards ---------------------------------------------------------------------------
 
+BOTH_WAYS = pytest.mark.parametrize("via", [EXECUTE, SUBMIT])
+
 
 async def test_checkin_sends_the_form_as_a_card(teams: Teams):
     await teams.say(personal(LUCAS, text="checkin"))
@@ -350,52 +439,62 @@ async def test_checkin_sends_the_form_as_a_card(teams: Teams):
     [form] = teams.replies()
     assert any(i.endswith(":value") for i in inputs(form))
     assert submit_data(form)["drumbeat"] == "submit"
+    assert form["actions"][0]["verb"] == "checkin:submit"
 
 
-async def test_an_invalid_value_comes_back_in_the_card_and_nothing_is_stored(teams: Teams):
+@BOTH_WAYS
+async def test_an_invalid_value_comes_back_in_the_card_and_nothing_is_stored(
+    teams: Teams, via: str
+):
     await teams.say(personal(LUCAS, text="checkin"))
     [form] = teams.replies()
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(form, value="ten")))
+    seen = await teams.press(LUCAS, "card-1", filled(form, value="ten"), via=via)
 
-    [(replaced, shown)] = teams.updates()
-    assert replaced == "card-1"
-    assert "⚠" in texts(shown)
-    assert "not a number" in texts(shown)
-    assert [i for i in inputs(shown) if i.endswith(":value")]  # the form again, not a notice
+    assert seen.card is not None
+    assert "⚠" in texts(seen.card)
+    assert "not a number" in texts(seen.card)
+    assert [i for i in inputs(seen.card) if i.endswith(":value")]  # the form, not a notice
+    assert submit_data(seen.card)["drumbeat"] == "submit"  # pressable again
     assert await teams.checkins() == 0
 
 
-async def test_a_valid_submission_is_stored_and_the_card_replaced(teams: Teams):
+@BOTH_WAYS
+async def test_a_valid_submission_is_stored_and_the_card_replaced(teams: Teams, via: str):
     await teams.say(personal(LUCAS, text="checkin"))
     [form] = teams.replies()
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(form)))
+    seen = await teams.press(LUCAS, "card-1", filled(form), via=via)
 
-    [(replaced, done)] = teams.updates()
-    assert replaced == "card-1"
-    assert "Checked in" in texts(done)
-    assert inputs(done) == {}
-    assert "actions" not in done
+    assert seen.card is not None
+    assert "Checked in" in texts(seen.card)
+    assert inputs(seen.card) == {}
+    assert "actions" not in seen.card
     assert await teams.checkins() == 1
 
 
-async def test_a_double_submit_stores_one_checkin(teams: Teams):
+async def test_both_ways_of_pressing_one_card_store_one_checkin(teams: Teams):
+    """A double click, or an old client's Action.Submit and a new one's Action.Execute on the
+    same card: one check-in, and "Checked in" both times (not a revision)."""
     await teams.say(personal(LUCAS, text="checkin"))
     [form] = teams.replies()
     value = filled(form)
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=value))
-    await teams.say(personal(LUCAS, replyToId="card-1", value=value))
+    first = await teams.press(LUCAS, "card-1", value, via=EXECUTE)
+    second = await teams.press(LUCAS, "card-1", value, via=EXECUTE)
+    third = await teams.press(LUCAS, "card-1", value, via=SUBMIT)
 
-    first, second = teams.updates()
-    assert "Checked in" in texts(first[1])
-    assert "Checked in" in texts(second[1])
-    assert "revision" not in texts(second[1])
+    for seen in (first, second, third):
+        assert seen.card is not None
+        assert "Checked in" in texts(seen.card)
+        assert "revision" not in texts(seen.card)
     assert await teams.checkins() == 1
 
 
-async def test_a_long_form_is_filled_page_by_page(teams: Teams, monkeypatch: pytest.MonkeyPatch):
+@BOTH_WAYS
+async def test_a_long_form_is_filled_page_by_page(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch, via: str
+):
     monkeypatch.setattr(card_form, "LAYOUT_BUDGET", 2_500)  # Lucas's short form on pages
     await teams.say(personal(LUCAS, text="checkin"))
     [page] = teams.replies()
@@ -404,86 +503,101 @@ async def test_a_long_form_is_filled_page_by_page(teams: Teams, monkeypatch: pyt
     ))  # fmt: skip
     assert pages > 1
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=filled(page, value="ten")))
-    [(_, again)] = teams.updates()
+    again = (await teams.press(LUCAS, "card-1", filled(page, value="ten"), via=via)).card
+    assert again is not None
     if any(i.endswith(":value") for i in inputs(page)):
         assert "⚠" in texts(again)
         assert FormContext.parse(submit_data(again)["context"]).page == 0
     for number in range(pages):
         last = filled(page)
-        await teams.say(personal(LUCAS, replyToId="card-1", value=last))
-        [(replaced, page)] = teams.updates()
-        assert replaced == "card-1"
+        shown = (await teams.press(LUCAS, "card-1", last, via=via)).card
+        assert shown is not None
+        page = shown
         if number < pages - 1:
             assert FormContext.parse(submit_data(page)["context"]).page == number + 1
+            final = number + 1 == pages - 1
+            assert (page["actions"][0]["title"] == "Next") is not final
             assert await teams.checkins() == 0
     assert "Checked in" in texts(page)
     assert await teams.checkins() == 1
 
-    await teams.say(personal(LUCAS, replyToId="card-1", value=last))  # the last page twice
-    [(_, again)] = teams.updates()
-    assert "Checked in" in texts(again)
+    twice = (await teams.press(LUCAS, "card-1", last, via=via)).card  # the last page twice
+    assert twice is not None
+    assert "Checked in" in texts(twice)
     assert await teams.checkins() == 1
 
 
 # ---- prompt buttons ---------------------------------------------------------------------------
 
 
-async def lucas_prompt(teams: Teams) -> str:
-    """Tick at the weekly check-in and link Lucas: his prompt's id."""
+async def lucas_prompt(teams: Teams) -> tuple[str, dict[str, Any]]:
+    """Tick at the weekly check-in and link Lucas: his prompt's id, and its card."""
     await teams.say(personal(LUCAS, text="help"))
     teams.replies()
     await teams.drumbeat.tick(MONDAY)
     [prompt] = [s.message for s in teams.chat.sent if s.person == LUCAS.email]
-    return next(a.value for a in prompt.actions if a.id == OPEN)  # type: ignore[union-attr]
+    [drawn] = card_for(prompt)
+    assert card_problems(drawn) == []
+    return next(a.value for a in prompt.actions if a.id == OPEN), drawn  # type: ignore[union-attr]
 
 
 def pressed(action: str, prompt_id: str) -> dict[str, Any]:
     return {"drumbeat": "action", "action": action, "value": prompt_id}
 
 
-async def test_check_in_on_a_prompt_turns_the_prompt_into_the_form(teams: Teams):
-    prompt_id = await lucas_prompt(teams)
+async def test_the_prompt_s_buttons_are_universal_actions_with_their_data(teams: Teams):
+    prompt_id, prompt = await lucas_prompt(teams)
 
-    await teams.say(personal(LUCAS, replyToId="prompt-1", value=pressed(OPEN, prompt_id)))
+    for action in (OPEN, SNOOZE, OFF):
+        assert button(prompt, action) == pressed(action, prompt_id)
 
-    [(replaced, form)] = teams.updates()
-    assert replaced == "prompt-1"
+
+@BOTH_WAYS
+async def test_check_in_on_a_prompt_turns_the_prompt_into_the_form(teams: Teams, via: str):
+    prompt_id, prompt = await lucas_prompt(teams)
+
+    form = (await teams.press(LUCAS, "prompt-1", button(prompt, OPEN), via=via)).card
+
+    assert form is not None
     assert FormContext.parse(submit_data(form)["context"]).prompt == int(prompt_id)
-    await teams.say(personal(LUCAS, replyToId="prompt-1", value=filled(form)))
-    [(_, done)] = teams.updates()
+    done = (await teams.press(LUCAS, "prompt-1", filled(form), via=via)).card
+    assert done is not None
     assert "Checked in" in texts(done)
     assert (await teams.store.get_prompt("acme", int(prompt_id))).answered_at is not None
 
 
-async def test_snooze_answers_with_a_new_message(teams: Teams):
-    prompt_id = await lucas_prompt(teams)
+@BOTH_WAYS
+async def test_snooze_leaves_the_prompt_and_says_until_when(teams: Teams, via: str):
+    prompt_id, prompt = await lucas_prompt(teams)
 
-    await teams.say(personal(LUCAS, replyToId="prompt-1", value=pressed(SNOOZE, prompt_id)))
+    seen = await teams.press(LUCAS, "prompt-1", button(prompt, SNOOZE), via=via)
 
-    [reply] = teams.replies()
-    assert "Snoozed" in texts(reply)
-    assert teams.updates() == []
-
-
-async def test_off_this_week_replaces_the_prompt(teams: Teams):
-    prompt_id = await lucas_prompt(teams)
-
-    await teams.say(personal(LUCAS, replyToId="prompt-1", value=pressed(OFF, prompt_id)))
-
-    [(replaced, notice)] = teams.updates()
-    assert replaced == "prompt-1"
-    assert "time off" in texts(notice)
+    assert seen.card is None  # the prompt stays, with its buttons
+    assert seen.said is not None
+    assert "Snoozed" in seen.said
+    assert (await teams.store.get_prompt("acme", int(prompt_id))).snoozed_until is not None
 
 
-async def test_someone_elses_submit_payload_gets_a_short_answer(teams: Teams):
-    await teams.say(personal(LUCAS, replyToId="x", value={"verb": "vote", "choice": "a"}))
+@BOTH_WAYS
+async def test_off_this_week_replaces_the_prompt(teams: Teams, via: str):
+    _, prompt = await lucas_prompt(teams)
 
-    [reply] = teams.replies()
-    assert "not one I know" in texts(reply)
-    assert teams.updates() == []
+    seen = await teams.press(LUCAS, "prompt-1", button(prompt, OFF), via=via)
+
+    assert seen.card is not None
+    assert "time off" in texts(seen.card)
+    assert "actions" not in seen.card
 
 
+@BOTH_WAYS
+async def test_someone_elses_submit_payload_gets_a_short_answer(teams: Teams, via: str):
+    seen = await teams.press(LUCAS, "x", {"verb": "vote", "choice": "a"}, via=via, verb="vote")
+
+    assert seen.said is not None
+    assert "not one I know" in seen.said
+
+
+@BOTH_WAYS
 @pytest.mark.parametrize(
     "value",
     [
@@ -495,13 +609,33 @@ async def test_someone_elses_submit_payload_gets_a_short_answer(teams: Teams):
         {"drumbeat": "submit", "context": "not json at all"},
     ],
 )
-async def test_a_tampered_button_gets_a_message_not_a_crash(teams: Teams, value: dict[str, Any]):
-    await teams.say(personal(LUCAS, replyToId="x", value=value))
+async def test_a_tampered_button_gets_a_message_not_a_crash(
+    teams: Teams, value: dict[str, Any], via: str
+):
+    seen = await teams.press(LUCAS, "x", value, via=via)
 
-    [reply] = teams.replies()
-    assert "checkin" in texts(reply)  # how to get a fresh form
-    assert "Sorry" not in texts(reply)
+    assert seen.said is not None
+    assert "checkin" in seen.said  # how to get a fresh form
+    assert "Sorry" not in seen.said
     assert await teams.checkins() == 0
+
+
+async def test_an_invoke_without_data_gets_a_short_answer(teams: Teams):
+    await teams.say(personal(
+        LUCAS, type="invoke", name="adaptiveCard/action", replyToId="x",
+        value={"action": {"type": "Action.Execute", "verb": "checkin:open"}, "trigger": "manual"},
+    ))  # fmt: skip
+
+    [answer] = teams.invoke_answers()
+    assert answer["type"] == "application/vnd.microsoft.activity.message"
+    assert "not one I know" in answer["value"]
+
+
+async def test_a_stranger_s_press_is_told_so_in_the_invoke_answer(teams: Teams):
+    seen = await teams.press(STRANGER, "x", pressed(OPEN, "1"), via=EXECUTE)
+
+    assert seen.said is not None
+    assert "not in Acme's OKR tree" in seen.said
 
 
 # ---- a tenant nobody linked -------------------------------------------------------------------
@@ -555,4 +689,31 @@ async def test_a_bug_is_logged_with_its_traceback_and_the_person_gets_an_apology
     [reply] = teams.replies()
     assert "Sorry, something went wrong on my side" in texts(reply)
     assert "kr:" not in texts(reply)
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+async def test_a_bug_behind_a_button_is_answered_in_the_invoke_response(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Universal Actions' error answer (HTTP 200, statusCode 500) with the apology, instead
+    of no answer (Teams would show its own error) and an apology sent as a message."""
+    teams.adapter.on_turn_error = _on_turn_error
+    _, prompt = await lucas_prompt(teams)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise KeyError("kr:onboarding-completion:value")
+
+    monkeypatch.setattr(teams.drumbeat.checkins, "open", broken)
+    await teams.say(personal(
+        LUCAS, type="invoke", name="adaptiveCard/action", replyToId="prompt-1",
+        value={"action": {"type": "Action.Execute", "verb": OPEN,
+                          "data": button(prompt, OPEN)}, "trigger": "manual"},
+    ))  # fmt: skip
+
+    [answer] = teams.invoke_answers()
+    assert teams.replies() == []
+    assert teams.updates() == []
+    assert (answer["statusCode"], answer["type"]) == (500, "application/vnd.microsoft.error")
+    assert "Sorry, something went wrong on my side" in answer["value"]["message"]
+    assert "kr:" not in json.dumps(answer)
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)

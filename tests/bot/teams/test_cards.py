@@ -267,6 +267,20 @@ def test_the_rules_reject_unknown_types_and_properties_and_missing_ones():
     assert any("Action.Submit needs a non-empty 'title'" in p for p in problems)
 
 
+def test_the_rules_check_an_action_s_fallback_and_an_execute_s_verb():
+    card = good_card()
+    fallback = {"type": "Action.Submit", "data": {}, "colour": "red"}
+    card["actions"].append({"type": "Action.Execute", "title": "Go", "fallback": fallback})
+    card["actions"].append({"type": "Action.Execute", "title": "Go", "verb": "x",
+                            "fallback": "Action.Submit"})  # fmt: skip
+    problems = card_problems(card)
+    assert any("Action.Execute needs a non-empty 'verb'" in p for p in problems)
+    where = "card.actions[1].fallback"
+    assert f"{where}: Action.Submit needs a non-empty 'title'" in problems
+    assert f"{where}: unknown property 'colour' on Action.Submit" in problems
+    assert any("actions[2]: fallback must be an action or 'drop'" in p for p in problems)
+
+
 def test_the_rules_reject_duplicate_input_ids_even_inside_a_show_card():
     card = good_card()
     card["actions"][0]["card"]["body"].append({"type": "Input.Text", "id": "a"})
@@ -311,19 +325,27 @@ async def test_a_prompt_has_a_check_in_button_and_a_snooze_button(world: World):
     notice = world.prompt_to(LUCAS)
     (card,) = card_for(notice)
     assert_sendable([card])
-    assert card["version"] == "1.4"
+    assert card["version"] == "1.5"  # what Teams asks of cards with Universal Actions
     assert len(card["actions"]) == len(notice.actions)
     prompt_id = next(a.value for a in notice.actions if a.id == OPEN)
     check_in, snooze = card["actions"][:2]
+    data = {"drumbeat": "action", "action": OPEN, "value": prompt_id}
     assert check_in == {
-        "type": "Action.Submit",
+        "type": "Action.Execute",
         "title": "Check in",
-        "data": {"drumbeat": "action", "action": OPEN, "value": prompt_id},
+        "verb": OPEN,
+        "data": data,
         "style": "positive",
-    }
+        # Older Teams clients, which know no Action.Execute, show this one instead.
+        "fallback": {"type": "Action.Submit", "title": "Check in", "data": data,
+                     "style": "positive"},
+    }  # fmt: skip
     assert "style" not in snooze
+    assert "style" not in snooze["fallback"]
+    assert snooze["verb"] == SNOOZE
     for action, button in zip(notice.actions, card["actions"], strict=True):
         assert parse_submit(button["data"]) == ActionSubmit(action.id, action.value)
+        assert parse_submit(button["fallback"]["data"]) == ActionSubmit(action.id, action.value)
     assert SNOOZE in {a.id for a in notice.actions}
     assert texts(card)[0] == notice.title
     assert notice.footer in texts(card)
@@ -640,7 +662,10 @@ def test_forty_key_results_make_pages_that_each_fit_and_cover_every_field_once(k
         (button,) = card["actions"]
         final = number == len(pages) - 1
         assert button["title"] == (form.submit_label if final else "Next")
+        assert (button["type"], button["verb"]) == ("Action.Execute", "checkin:submit")
         assert button["data"] == {"drumbeat": "submit", "context": form.context}
+        assert button["fallback"]["type"] == "Action.Submit"
+        assert button["fallback"]["data"] == button["data"]
 
 
 def test_errors_and_prefills_never_move_fields_to_another_page():

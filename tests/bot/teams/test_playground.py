@@ -104,8 +104,27 @@ class Session:
             },
         )  # fmt: skip
 
-    async def press(self, message_id: str, value: dict[str, Any]) -> None:
-        """An Action.Submit on the card of `message_id` in the personal chat."""
+    async def press(self, message_id: str, button: dict[str, Any], data: dict[str, Any]) -> Any:
+        """An Action.Execute `button` on the card of `message_id` in the personal chat, with
+        the card's inputs merged into its data: what the Playground's page sends (its
+        invoke route, with the action as its Adaptive Card renderer reports it); the
+        Playground's answer, which is the bot's (the card that replaces the pressed one)."""
+        assert button["type"] == "Action.Execute"
+        async with self.http.post(
+            self.url + "/_conversation/v1/invoke",
+            json={
+                "name": "adaptiveCard/action", "from": {"id": "user-id-0"},
+                "conversation": {"id": self.chat}, "replyToId": message_id,
+                "value": {"action": {"type": "Action.Execute", "title": button["title"],
+                                     "verb": button["verb"], "data": data}},
+            },
+        ) as response:  # fmt: skip
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def submit(self, message_id: str, value: dict[str, Any]) -> None:
+        """An Action.Submit on the card of `message_id` in the personal chat (the buttons
+        of cards sent before they were Action.Execute, and older clients' fallback)."""
         await self._post(
             "/_conversation/v1/submit",
             {
@@ -113,6 +132,13 @@ class Session:
                 "replyToId": message_id, "value": value,
             },
         )  # fmt: skip
+
+    async def nothing_more(self, action: str, where: str, seconds: float = 1.0) -> None:
+        """No `action` in `where` arrives for a while (the bot sent nothing there)."""
+        await asyncio.sleep(seconds)
+        arrived = [e for e in self.events
+                   if e["action"] == action and e["actionConversationId"] == where]  # fmt: skip
+        assert arrived == [], arrived
 
     async def install(self) -> None:
         """The app installed for the current user: Teams' conversationUpdate."""
@@ -228,6 +254,21 @@ async def test_the_playground_users_are_people_of_the_organisation(teams: Sessio
     assert all(u["email"] in org.person for u in teams.config["users"])
 
 
+def card_answer(answer: Any) -> dict[str, Any]:
+    """The card of an invoke's answer (which the Playground shows in the pressed card's
+    place), checked against Teams' rules."""
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive", answer
+    card: dict[str, Any] = answer["value"]
+    assert card_problems(card) == []
+    return card
+
+
+def form_button(card: dict[str, Any]) -> dict[str, Any]:
+    [button] = card["actions"]
+    assert button["data"] == submit_data(card)
+    return dict(button)
+
+
 async def test_checkin_gets_the_card_an_invalid_value_is_refused_a_valid_one_stored(
     teams: Session,
 ):
@@ -236,17 +277,32 @@ async def test_checkin_gets_the_card_an_invalid_value_is_refused_a_valid_one_sto
     form = card_of(sent)
     assert [i for i in inputs(form) if i.endswith(":value")]
 
-    await teams.press(sent["messageId"], filled(form, value="-5000"))
-    refused = await teams.seen(
-        "updateMessage", teams.chat, lambda m: m["messageId"] == sent["messageId"]
+    refused = card_answer(
+        await teams.press(sent["messageId"], form_button(form), filled(form, value="-5000"))
     )
-    assert "⚠" in texts(card_of(refused))
+    assert "⚠" in texts(refused)
+    assert [i for i in inputs(refused) if i.endswith(":value")]  # the form again, to fix
     assert await teams.checkins() == 0
 
-    await teams.press(sent["messageId"], filled(form))
+    done = card_answer(await teams.press(sent["messageId"], form_button(refused), filled(refused)))
+    assert "Checked in" in texts(done)
+    assert inputs(done) == {}
+    assert await teams.checkins() == 1
+    # Replaced in the invoke's answer: the bot updated no message through the connector.
+    await teams.nothing_more("updateMessage", teams.chat)
+
+
+async def test_an_old_card_s_action_submit_still_checks_in(teams: Session):
+    """A card sent before the buttons were Action.Execute: its Action.Submit comes as a
+    message, and the card is replaced through the Playground's connector."""
+    await teams.say("checkin")
+    sent = await teams.seen("createMessage", teams.chat, lambda m: bool(m.get("attachments")))
+    form = card_of(sent)
+
+    await teams.submit(sent["messageId"], filled(form))
+
     done = await teams.seen("updateMessage", teams.chat, with_text("Checked in"))
     assert done["messageId"] == sent["messageId"]
-    assert inputs(card_of(done)) == {}
     assert await teams.checkins() == 1
 
 
@@ -264,12 +320,16 @@ async def test_a_scheduler_tick_delivers_the_prompt_into_the_users_conversation(
     prompt = await teams.seen("createMessage", teams.chat, with_text("Weekly check-in"))
     card = card_of(prompt)
     [button] = [a for a in card["actions"] if a["data"].get("action") == OPEN]
-    await teams.press(prompt["messageId"], button["data"])
-    opened = await teams.seen(
-        "updateMessage", teams.chat, lambda m: m["messageId"] == prompt["messageId"]
-    )
-    context = FormContext.parse(submit_data(card_of(opened))["context"])
+    form = card_answer(await teams.press(prompt["messageId"], button, button["data"]))
+    context = FormContext.parse(submit_data(form)["context"])
     assert context.prompt == int(button["data"]["value"])
+
+    done = card_answer(await teams.press(prompt["messageId"], form_button(form), filled(form)))
+    assert "Checked in" in texts(done)
+    # The prompt's message is also edited to say so (the core's own update, in the
+    # background), so every device shows it.
+    edited = await teams.seen("updateMessage", teams.chat, with_text("Checked in"))
+    assert edited["messageId"] == prompt["messageId"]
 
 
 async def test_a_digest_arrives_in_the_team_channel_after_subscribe_there(teams: Session):
