@@ -87,7 +87,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
 
 
 async def serve(runtime: Runtime) -> None:
-    """Serve until SIGINT or SIGTERM, then stop the scheduler and close connections."""
+    """Serve until SIGINT, SIGTERM or SIGHUP, then stop the scheduler and close connections."""
     host = runtime.settings.host
     if runtime.settings.teams_local and not runtime.settings.microsoft_app_id:
         # Local mode checks no tokens: never offer it beyond this machine.
@@ -118,10 +118,12 @@ async def serving(app: web.Application, host: str, port: int) -> AsyncIterator[N
 
 
 async def until_stopped() -> None:
-    """Wait for SIGINT (Ctrl-C) or SIGTERM."""
+    """Wait for SIGINT (Ctrl-C), SIGTERM, or SIGHUP (its terminal closed: without a handler
+    the process would die on the spot, leaving its claims to expire and, under `drumbeat
+    local`, the Playground running in its own session on the port)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for sig in signals:
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             loop.add_signal_handler(sig, stop.set)

@@ -95,7 +95,9 @@ async def test_a_tick_longer_than_the_interval_is_said_once_at_info_not_warned(
 
 
 @pytest.mark.slow
-async def test_serve_answers_probes_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+async def test_serve_answers_probes_ticks_and_stops_cleanly(tmp_path: Path, stop: signal.Signals):
+    """SIGTERM (an orchestrator) and SIGHUP (the terminal closed) both stop it cleanly."""
     port = free_port()
     env = {
         **os.environ,
@@ -120,7 +122,7 @@ async def test_serve_answers_probes_ticks_and_stops_cleanly_on_sigterm(tmp_path:
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.1)
         assert status == 200, log.read_text()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
     finally:
         if proc.returncode is None:
@@ -147,9 +149,13 @@ async def test_a_tick_cut_short_by_shutdown_ends_quietly(caplog: pytest.LogCaptu
 
 
 @pytest.mark.slow
-async def test_local_runs_the_bot_with_the_playground_and_stops_both_on_ctrl_c(tmp_path: Path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+async def test_local_runs_the_bot_with_the_playground_and_stops_both(
+    tmp_path: Path, stop: signal.Signals
+):
     """The README's first command, as a real process: the Playground knows the sample's
-    people, and Ctrl-C stops the bot and the Playground."""
+    people, and Ctrl-C or closing the terminal stops the bot and the Playground (which runs
+    in a session of its own, so nothing else would stop it)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     log = tmp_path / "local.log"
     with log.open("w") as sink:
@@ -168,7 +174,7 @@ async def test_local_runs_the_bot_with_the_playground_and_stops_both_on_ctrl_c(t
                     await asyncio.sleep(0.2)
         assert config, log.read_text()
         assert config["currentUser"]["userPrincipleName"] == "lucas.bernard@acme.example"  # type: ignore[index]
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert await asyncio.wait_for(proc.wait(), timeout=20) == 0, log.read_text()
     finally:
         if proc.returncode is None:
