@@ -346,11 +346,16 @@ class TeamsBot(ActivityHandler):
         org = await self._org(context)
         await self._remember_tenant(context, org)
         channel = channel_address(activity)
-        if channel is None:
-            await self._remember_person(context, org, None)
-        else:
+        if channel is not None:
             await self._remember_channel(context, org)
-        who = await self._identify(context, org, activity.from_property)
+        try:
+            who = await self._identify(context, org, activity.from_property)
+        except Exception:
+            # Someone not (yet) known: their chat is kept all the same, to reach them once
+            # they are linked. The error goes on to the turn's handler.
+            if channel is None:
+                await self._remember_person(context, org, None)
+            raise
         if channel is None:
             await self._remember_person(context, org, who)
         await self.drumbeat.people.reachable(org, who)
