@@ -287,16 +287,13 @@ class TeamsBot(ActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """An Action.Execute (`adaptiveCard/action`): answered in the invoke's response, never
         by a message. (Read here rather than in ActivityHandler.on_adaptive_card_invoke, whose
-        AdaptiveCardInvokeValue logs a warning for the `trigger` every such invoke carries.)"""
+        AdaptiveCardInvokeValue logs a warning for the `trigger` every such invoke carries.)
+        A refusal is answered by `on_turn`, as for every activity."""
         if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
             return await super().on_invoke_activity(turn_context)
-        try:
-            org, who = await self._sender(turn_context)
-            data = executed_data(turn_context.activity.value)
-            answer = await self._press(turn_context, org, who, data)
-        except DrumbeatError as error:  # a refusal carries the sentence for the person
-            answer = Say(Text(error.message))
-        return invoke_response(invoke_body(answer))
+        org, who = await self._sender(turn_context)
+        data = executed_data(turn_context.activity.value)
+        return invoke_response(invoke_body(await self._press(turn_context, org, who, data)))
 
     async def _press(self, context: TurnContext, org: str, who: str, data: object) -> Answer:
         """What pressing a button of ours (its data with the card's inputs) answers, by

@@ -160,6 +160,20 @@ async def test_a_button_that_is_not_ours_is_answered_with_a_message(bot: Bot):
     assert "not one I know" in answer["value"]
 
 
+async def test_a_refusal_is_answered_with_its_sentence_and_nothing_is_stored(bot: Bot):
+    """A form whose context was tampered with (another period): the core refuses it, and the
+    invoke's answer says why, as a message beside the card."""
+    card_id, form = await form_card(bot)
+    data = filled(form)
+    data["context"] = data["context"].replace("2026-W48", "2026-W01")
+
+    answer = await bot.press(card_id, data, "checkin:submit")
+
+    assert (answer["statusCode"], answer["type"]) == (200, MESSAGE)
+    assert "check-in for 2026-W01 is closed" in answer["value"]
+    assert await bot.checkins() == 0
+
+
 async def test_a_bug_is_answered_with_universal_actions_error_and_an_apology(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ):
