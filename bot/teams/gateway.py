@@ -442,9 +442,11 @@ class TeamsGateway:
         Retry-After, and the tenant slows down to what Teams accepts. (Not Throttle.pause:
         holding a key's buckets would spend the bursts of its 30-second and hourly limits,
         leaving the conversation one call per 4 seconds for an hour.)"""
-        until = time.monotonic() + wait
+        now = time.monotonic()
         held = self._holds.setdefault(tenant, {})
-        held[key] = max(held.get(key, 0.0), until)
+        for done in [k for k, until in held.items() if until <= now]:
+            del held[done]  # holds that ran out for conversations nobody sent to again
+        held[key] = max(held.get(key, 0.0), now + wait)
         self._pace(tenant).refused()
 
     async def _held(self, tenant: str, key: str) -> None:
