@@ -285,6 +285,8 @@ class Ticker:
         return sent, len(problems), retried
 
     async def _clear_reached(self, org: Organisation, reached: set[str]) -> None:
+        if not reached:  # most ticks send nothing: no query for them
+            return
         for gone in await self.store.unreachable_people(org.key):
             # A delivered prompt clears the mark, and what failed on it before goes again.
             if gone.person in reached and await self.store.clear_unreachable(org.key, gone.person):
