@@ -95,7 +95,7 @@ class Member:
 class MemberDirectory(Protocol):
     async def member(self, context: TurnContext, user_id: str) -> Member | None: ...
 
-    async def team_members(self, context: TurnContext) -> list[Member]: ...
+    async def conversation_members(self, context: TurnContext) -> list[Member]: ...
 
 
 class TeamsMembers:
@@ -109,14 +109,15 @@ class TeamsMembers:
             return None
         return _member(found)
 
-    async def team_members(self, context: TurnContext) -> list[Member]:
+    async def conversation_members(self, context: TurnContext) -> list[Member]:
+        """Everyone in the turn's team, or in its group chat (a group chat has no team)."""
         members: list[Member] = []
         token = None
         while True:
             try:
-                page = await TeamsInfo.get_paged_team_members(context, continuation_token=token)
+                page = await TeamsInfo.get_paged_members(context, continuation_token=token)
             except (HttpOperationError, DeserializationError) as error:
-                log.warning("Teams team member listing failed: %s", error)
+                log.warning("Teams member listing failed: %s", error)
                 return members
             members.extend(_member(m) for m in page.members or [])
             token = page.continuation_token
@@ -228,7 +229,7 @@ class TeamsBot(ActivityHandler):
         bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_added):
             await self._remember_channel(turn_context, org)
-            await self._link(turn_context, org, await self.members.team_members(turn_context))
+            await self._link(turn_context, org, await self.members.conversation_members(turn_context))
             await say(turn_context, TEAM_WELCOME)
             return
         found = [await self.members.member(turn_context, m.id) for m in members_added]

@@ -99,7 +99,7 @@ class Directory:
     async def member(self, context: TurnContext, user_id: str) -> Member | None:
         return self.members.get(user_id)
 
-    async def team_members(self, context: TurnContext) -> list[Member]:
+    async def conversation_members(self, context: TurnContext) -> list[Member]:
         return list(self.members.values())
 
 

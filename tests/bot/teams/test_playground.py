@@ -85,6 +85,10 @@ class Session:
         return str(self.config["teams"][0]["id"])
 
     @property
+    def group_chat(self) -> str:
+        return str(self.config["groupChats"][0]["id"])
+
+    @property
     def bot(self) -> dict[str, str]:
         return dict(self.config["bot"])
 
@@ -140,10 +144,21 @@ class Session:
                    if e["action"] == action and e["actionConversationId"] == where]  # fmt: skip
         assert arrived == [], arrived
 
-    async def install(self) -> None:
-        """The app installed for the current user: Teams' conversationUpdate."""
+    async def say_in_group_chat(self, text: str) -> None:
+        mention = f"<at>{self.bot['name']}</at>"
+        await self._post(
+            f"/_conversation/v1/conversations/{self.group_chat}/messages",
+            {
+                "from": {"id": "user-id-0"}, "text": f"{mention} {text}", "textFormat": "plain",
+                "mentions": [{"mentioned": {"id": self.bot["id"]}, "text": mention}],
+            },
+        )  # fmt: skip
+
+    async def install(self, conversation: str | None = None) -> None:
+        """The app installed for the current user (or added to `conversation`): Teams'
+        conversationUpdate."""
         template = await self._get(
-            f"/_internal/v1/customActivities/template?conversationId={self.chat}"
+            f"/_internal/v1/customActivities/template?conversationId={conversation or self.chat}"
         )
         template.update(
             type="conversationUpdate",
@@ -347,6 +362,17 @@ async def test_a_digest_arrives_in_the_team_channel_after_subscribe_there(teams:
 
     post = await teams.seen("createMessage", teams.team, with_text("2026-W48"))
     assert "Acme" in texts(card_of(post))
+
+
+async def test_the_bot_added_to_a_group_chat_welcomes_it_and_answers_there(teams: Session):
+    await teams.install(teams.group_chat)
+    welcome = await teams.seen("createMessage", teams.group_chat)
+    await teams.say_in_group_chat("help")
+    helped = await teams.seen("createMessage", teams.group_chat, with_text("checkin"))
+
+    said = [texts(card_of(m)) if m.get("attachments") else m.get("text", "")
+            for m in (welcome, helped)]  # fmt: skip
+    assert not any("went wrong" in text for text in said), said
 
 
 async def test_status_answers(teams: Session):
