@@ -229,7 +229,8 @@ class TeamsBot(ActivityHandler):
         bot_id = activity.recipient.id
         if any(m.id == bot_id for m in members_added):
             await self._remember_channel(turn_context, org)
-            await self._link(turn_context, org, await self.members.conversation_members(turn_context))
+            members = await self.members.conversation_members(turn_context)
+            await self._link(turn_context, org, members)
             await say(turn_context, TEAM_WELCOME)
             return
         found = [await self.members.member(turn_context, m.id) for m in members_added]
