@@ -186,6 +186,7 @@ class Organisation:
     rhythms: tuple[Rhythm, ...] = ()
     holidays: Mapping[str, frozenset[date]] = field(default_factory=dict)
     admins: tuple[str, ...] = ()  # emails; see `admin_people`
+    locale: str = "en"  # how its numbers are written (Babel's name: "en", "de_DE", "fr")
 
     @cached_property
     def team(self) -> Mapping[str, Team]:

@@ -88,12 +88,16 @@ class SqlOrgRepository(Repository):
         o = organisation_t.c
         stmt = (postgresql.insert if self._db.is_postgresql else sqlite.insert)(
             organisation_t
-        ).values(key=org.key, name=org.name, admins=list(org.admins), tree_revision=1)
+        ).values(
+            key=org.key, name=org.name, admins=list(org.admins), locale=org.locale,
+            tree_revision=1,
+        )  # fmt: skip
         return stmt.on_conflict_do_update(
             index_elements=["key"],
             set_={
                 "name": stmt.excluded.name,
                 "admins": stmt.excluded.admins,
+                "locale": stmt.excluded.locale,
                 "tree_revision": o.tree_revision + 1,
             },
         )
@@ -144,6 +148,7 @@ class SqlOrgRepository(Repository):
             rhythms=tuple(_rhythm(r) for r in rhythms),
             holidays=_holidays(calendars, holidays),
             admins=tuple(head["admins"] or ()),
+            locale=head["locale"],
         )
         stamp = Stamp(head["tree_revision"], head["people_revision"])
         return TreeSnapshot(tree, {r["person"]: _profile(r) for r in profiles}, stamp)

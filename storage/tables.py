@@ -82,6 +82,7 @@ class OrganisationRow(Row, table=True):
     key: str = Field(primary_key=True, sa_type=KEY)
     name: str = Field(sa_type=Text)
     admins: list[str] = Field(default_factory=list, sa_type=JSON)
+    locale: str = Field(default="en", sa_type=SHORT, sa_column_kwargs={"server_default": "en"})
     tree_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     people_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
@@ -315,6 +316,9 @@ class PromptRow(Row, table=True):
     # When the last send began; with no sent_at, that send's outcome is unknown.
     attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Since when it waits for the person's chat account to be known: not failed, sent when
+    # they are linked (see rhythm.ports.NotLinked).
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Derived, kept by storage.streaks: for an answered prompt, how many answered prompts of
     # this person and kind in a row end here (failed ones skipped). NULL when not answered,
     # or for rows loaded around the repository (digest_facts then counts instead).

@@ -31,6 +31,7 @@ from rhythm.okr import (
     Role,
     Team,
 )
+from rhythm.present import DEFAULT_LOCALE
 
 HEADER = "# Drumbeat OKR file. Format reference: docs/okr-file-format.md\n"
 _PERSON_DEFAULTS = Person(email="", name="")
@@ -257,7 +258,8 @@ def organisation_data(org: Organisation) -> Data:
     data: Data = {
         "version": FORMAT_VERSION,
         "organisation": {"key": org.key, "name": org.name}
-        | ({"admins": list(org.admins)} if org.admins else {}),
+        | ({"admins": list(org.admins)} if org.admins else {})
+        | ({"locale": org.locale} if org.locale != DEFAULT_LOCALE else {}),
     }
     if org.holidays:
         data["holidays"] = {name: sorted(days) for name, days in org.holidays.items()}

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+
 from bot.okrfile.context import Context, Progress, ProgressCallback, Registry
 from bot.okrfile.nodes import Fields, Reader, compose, is_null
 from bot.okrfile.objectives import read_objectives
@@ -22,6 +24,7 @@ from bot.okrfile.rhythms import read_rhythms
 from bot.okrfile.tree import Node, Sequence
 from bot.okrfile.values import parse_date, parse_email, parse_key, parse_text
 from rhythm.okr import Cycle, Organisation
+from rhythm.present import DEFAULT_LOCALE
 
 FORMAT_VERSION = 1
 # Ten times a 10,000-person organisation written out in full (5.6 MB), three times the 20 MB
@@ -39,7 +42,7 @@ SECTIONS = (
     "objectives",
     "rhythms",
 )
-ORGANISATION_FIELDS = ("key", "name", "admins")
+ORGANISATION_FIELDS = ("key", "name", "admins", "locale")
 CYCLE_FIELDS = ("key", "start", "end")
 # Sections whose items each count as one step of progress.
 _COUNTED = ("cycles", "teams", "people", "objectives", "rhythms")
@@ -164,6 +167,7 @@ def _parse(root: Node | None, file: str, progress: ProgressCallback | None) -> O
     top.value("version", _version)
     key, name, org_fields = _identity(top)
     admins = _admins(ctx, org_fields)
+    locale = org_fields.value("locale", parse_locale) if org_fields else None
     holidays = _holidays(ctx, top)
     cycles = _cycles(ctx, top.items("cycles"))
     teams = resolve_teams(read_teams(ctx, top.items("teams")))
@@ -190,7 +194,19 @@ def _parse(root: Node | None, file: str, progress: ProgressCallback | None) -> O
         rhythms=tuple(rhythms),
         holidays=holidays,
         admins=tuple(email for email, _, _ in admins),
+        locale=locale or DEFAULT_LOCALE,
     )
+
+
+def parse_locale(text: str) -> str:
+    """A language, optionally with its territory ("en", "de-DE", "fr_CH"), in Babel's spelling."""
+    try:
+        return str(Locale.parse(text.strip().replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(
+            f"{text!r} is not a locale Drumbeat knows: write a language code such as en, de-DE "
+            "or fr"
+        ) from None
 
 
 Admin = tuple[str, Node, str]  # email, where it is written, its path

@@ -656,3 +656,28 @@ def test_pyyaml_without_libyaml_reads_the_same(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(tree, "_Parser", yaml.SafeLoader)  # PyYAML's own, pure Python parser
     assert (parse_organisation(SKELETON), problems(text)) == (org, found)
     assert problems("organisation: [\n")[0].message.startswith("invalid YAML")
+
+
+# --- the organisation's locale --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "read"), [("de-DE", "de_DE"), ("fr", "fr"), ("en_IN", "en_IN")]
+)
+def test_a_locale_is_read_in_babel_s_spelling_and_round_trips(written: str, read: str) -> None:
+    text = SKELETON.replace("name: Acme}", f"name: Acme, locale: {written}}}", 1)
+    org = parse_organisation(text)
+    assert org.locale == read
+    assert parse_organisation(dump_organisation(org)) == org
+
+
+def test_without_a_locale_numbers_are_english() -> None:
+    assert parse_organisation(SKELETON).locale == "en"
+    assert "locale" not in dump_organisation(parse_organisation(SKELETON))
+
+
+def test_an_unknown_locale_is_refused_where_it_is_written() -> None:
+    text = SKELETON.replace("name: Acme}", "name: Acme, locale: klingon}", 1)
+    [problem] = problems(text)
+    assert problem.line == 1
+    assert "'klingon' is not a locale" in problem.message

@@ -37,6 +37,15 @@ async def test_round_trip_is_exact(store: SqlStore) -> None:
     assert loaded.holidays["empty"] == frozenset()
 
 
+async def test_the_locale_is_kept_and_an_import_changes_it(store: SqlStore) -> None:
+    await store.save_organisation(dataclasses.replace(acme(), locale="de_DE"))
+    assert (loaded := await store.load_organisation("acme")) is not None
+    assert loaded.locale == "de_DE"
+    await store.save_organisation(acme())
+    assert (loaded := await store.load_organisation("acme")) is not None
+    assert loaded.locale == "en"
+
+
 async def test_saving_again_replaces_the_tree(store: SqlStore) -> None:
     await store.save_organisation(acme())
     smaller = dataclasses.replace(
