@@ -180,6 +180,24 @@ class CheckInSession:
             await self._close_prompt(org, person, saved.prompt, notice)
         return CheckedIn(notice, saved.id, saved.created)
 
+    async def abandon(self, org_key: str, who: str, context: str) -> None:
+        """The person left the form without checking in: what they typed on its pages is
+        forgotten, so the form opens afresh next time, from where things stand."""
+        org, person = await self.people.person(org_key, who)
+        ctx = FormContext.parse(context)
+        if ctx.org != org.key:
+            raise StaleForm("This form belongs to another organisation's workspace.")
+        await self.store.clear_draft(org.key, person, ctx.draft_key)
+
+    async def suggestions(
+        self, org_key: str, who: str, field_id: str, typed: str, *, limit: int
+    ) -> tuple[Option, ...]:
+        """The options of the form's picker `field_id` that match what the person typed so
+        far, at most `limit`: what a platform lists while they type ("Blocked by")."""
+        org, person = await self.people.person(org_key, who)
+        cycle = self._cycle(org, person, self.clock.now())
+        return matching_options(picker_options(org, field_id, cycle), typed, limit=limit)
+
     # ---- the prompt's other buttons -----------------------------------------------------
 
     async def snooze(self, org_key: str, who: str, prompt_id: int) -> Notice:

@@ -133,17 +133,15 @@ def test_terminal_chat_answers_a_check_in_with_a_typo_fixed(tmp_path: Path):
                               capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
 
     assert run("okrs", "import", str(ACME)).returncode == 0
-    # value, confidence, status, moved, blockers, blocked by, next step, then 2 initiatives
-    # (empty keeps the shown default); "ten" is refused and asked again alone.
-    answers = ["checkin", "ten", "8", "", "Ran the pricing test", "", "", "Ship it", "", "",
-               "55", "mine", "quit"]  # fmt: skip
+    # value ("ten" is refused and asked again at once), confidence, status, moved, blockers,
+    # blocked by, next step, then 2 initiatives (empty keeps the shown default).
+    answers = ["checkin", "ten", "55", "8", "", "Ran the pricing test", "", "", "Ship it", "", "",
+               "mine", "quit"]  # fmt: skip
     chat = run("chat", "--as", LUCAS, stdin="\n".join(answers) + "\n")
     assert chat.returncode == 0, chat.stderr
-    assert "is not a number" in chat.stdout
-    # The form shown again has what was typed, not the prefill: "Ship it", "ten" flagged.
-    again = chat.stdout.split("1 answer needs fixing.")[1]
-    assert "Ship it" in again
-    assert "ten" in again.split("is not a number")[0]
+    refused = chat.stdout.split("is not a number")
+    assert len(refused) == 2
+    assert "New value (%)" in refused[1].split("Confidence")[0]  # the same question, first
     assert "Checked in at" in chat.stdout
     assert "No chat platform is configured" not in chat.stdout + chat.stderr  # the terminal is
     assert "current: 55" in run("okrs", "export").stdout
