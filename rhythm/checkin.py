@@ -23,8 +23,15 @@ from rhythm.cadences import RhythmKind, period_of
 from rhythm.context import FormContext, layout_of
 from rhythm.due import NEEDS_KEY_RESULTS, prompt_for
 from rhythm.errors import CommandError, NotYourPrompt, StaleForm
-from rhythm.forms import FormErrors, build_form, normalised, validate
-from rhythm.messages import Form, Notice
+from rhythm.forms import (
+    FormErrors,
+    build_form,
+    matching_options,
+    normalised,
+    picker_options,
+    validate,
+)
+from rhythm.messages import Form, Notice, Option
 from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.people import People

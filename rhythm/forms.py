@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
 from rhythm.cadences import RhythmKind
 from rhythm.messages import TEXT_LIMIT, FieldKind, Form, FormField, FormSection, Option
-from rhythm.okr import InitiativeStatus, KeyResult, Metric, Organisation
+from rhythm.okr import InitiativeStatus, KeyResult, Metric, Organisation, Team
 from rhythm.records import KrState
+from rhythm.spelling import closest
 from rhythm.status import Decision, Status
 
 E = TypeVar("E", bound=StrEnum)
@@ -53,6 +55,129 @@ def initiative_field(key: str) -> str:
 
 def note_field(name: str) -> str:
     return f"note:{name}"
+
+
+def _is_blocker_field(fid: str) -> bool:
+    parts = fid.split(":")
+    return fid == note_field("blocked_by") or (
+        len(parts) == 3 and parts[0] == "kr" and parts[2] == "blocked_by"
+    )
+
+
+# ---- who blocks: a picker of teams and key results -----------------------------------------
+
+# A picker cannot be emptied once something is chosen in every client (Slack's selects
+# cannot), so "nobody" is one of its options. Its value is tried before team keys: a team
+# keyed "none" is still found as "team:none".
+NOT_BLOCKED = Option("none", "None", "No blocker")
+TEAMS_GROUP = "Teams"
+OTHER_KRS_GROUP = "Other key results"
+BLOCKED_BY_LABEL = "Blocked by (team or key result)"
+BLOCKED_BY_HINT = "The team or key result you are waiting on, if any: its name or key."
+# A team and a key result may share a key: a picked value says which one it is.
+TEAM_PREFIX, KR_PREFIX = "team:", "kr:"
+
+
+def _teams_in_tree_order(org: Organisation) -> Iterator[Team]:
+    """Every team, each under its parent: the order people read the tree in."""
+    seen: set[str] = set()
+    for root in (*org.root_teams(), *(t.key for t in org.teams)):
+        for key in org.subtree(root) if root not in seen else ():
+            if key not in seen and key in org.team:
+                seen.add(key)
+                yield org.team[key]
+
+
+def blocker_options(org: Organisation, cycle: str) -> tuple[Option, ...]:
+    """What "Blocked by" offers: nobody, every team, then the cycle's key results grouped by
+    the team that owns their objective (in the tree's order; key results of no team last)."""
+    by_team: dict[str, list[KeyResult]] = {}
+    for kr in org.key_results:
+        objective = org.objective.get(kr.objective)
+        if objective is not None and objective.cycle == cycle:
+            by_team.setdefault(org.objective_team(objective) or "", []).append(kr)
+    teams = list(_teams_in_tree_order(org))
+    options = [NOT_BLOCKED]
+    options += [Option(TEAM_PREFIX + t.key, t.name, TEAMS_GROUP) for t in teams]
+    groups = [(t.key, f"{t.name} key results") for t in teams]
+    groups += [(key, OTHER_KRS_GROUP) for key in by_team if key not in org.team]
+    for team_key, group in groups:
+        options += [Option(KR_PREFIX + kr.key, kr.title, group) for kr in by_team.get(team_key, ())]
+    return tuple(options)
+
+
+def picker_options(org: Organisation, field_id: str, cycle: str) -> tuple[Option, ...]:
+    """The options of the form's picker `field_id` (every "Blocked by"); () for any other
+    field, so nothing is suggested for what the form does not ask."""
+    return blocker_options(org, cycle) if _is_blocker_field(field_id) else ()
+
+
+def _folded(text: str) -> str:
+    """`text` for matching what people type: case and accents aside ("Équipe" is "equipe")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _rank(label: str, words: Sequence[str]) -> int:
+    if label.startswith(" ".join(words)):
+        return 0
+    if any(part.startswith(words[0]) for part in label.split()):
+        return 1
+    return 2
+
+
+def matching_options(options: Sequence[Option], typed: str, *, limit: int) -> tuple[Option, ...]:
+    """The options holding every word of `typed` in their label, group or value, at most
+    `limit`, in their listed order (so groups stay together). When more match, the best are
+    kept: a label starting with what was typed, then one with a word that starts with it."""
+    words = _folded(typed).split()
+    found = []
+    for position, option in enumerate(options):
+        label = _folded(option.label)
+        where = f"{label} {_folded(option.group)} {_folded(option.value)}"
+        if all(word in where for word in words):
+            found.append((_rank(label, words), position))
+    best = sorted(found)[:limit]
+    return tuple(options[position] for _, position in sorted(best, key=lambda r: r[1]))
+
+
+def find_blocker(org: Organisation, raw: str) -> tuple[str | None, str | None] | None:
+    """What an answer to "Blocked by" names, as (team, key result): a picker's value, a team's
+    key or name, a key result's key, or a key result's title when no other has it. (None,
+    None) for nobody; None when it names nothing this organisation has."""
+    text = raw.strip()
+    folded = text.casefold()
+    if folded in (NOT_BLOCKED.value, NOT_BLOCKED.label.casefold()):
+        return None, None
+    if text.startswith(TEAM_PREFIX) and text[len(TEAM_PREFIX) :] in org.team:
+        return text[len(TEAM_PREFIX) :], None
+    if text.startswith(KR_PREFIX) and text[len(KR_PREFIX) :] in org.key_result:
+        return _kr_blocker(org, text[len(KR_PREFIX) :])
+    team = org.find_team(text)
+    if team is not None:
+        return team.key, None
+    if text in org.key_result:
+        return _kr_blocker(org, text)
+    titled = [kr for kr in org.key_results if kr.title.casefold() == folded]
+    return _kr_blocker(org, titled[0].key) if len(titled) == 1 else None
+
+
+def _kr_blocker(org: Organisation, key: str) -> tuple[str | None, str]:
+    kr = org.key_result[key]
+    return org.objective_team(org.objective[kr.objective]), kr.key
+
+
+def _unknown_blocker(org: Organisation, raw: str) -> str:
+    name = raw.removeprefix(TEAM_PREFIX).removeprefix(KR_PREFIX)
+    names = [*(t.name for t in org.teams), *(t.key for t in org.teams), *org.key_result]
+    guess = closest(name, names)
+    hint = f" Did you mean `{guess}`?" if guess else ""
+    return f"No team or key result called “{name[:60]}”.{hint}"
+
+
+def _blocked_by_field(fid: str, options: tuple[Option, ...]) -> FormField:
+    return FormField(fid, BLOCKED_BY_LABEL, FieldKind.PICK, options=options, max_length=255,
+                     hint=BLOCKED_BY_HINT)  # fmt: skip
 
 
 def suggest_status(progress: float, expected: float, confidence: int | None) -> Status:
@@ -118,7 +243,9 @@ def _status_hint(state: KrState) -> str:
     return f"Left empty, it is suggested from this update's progress and confidence.{last}"
 
 
-def _kr_fields(kr: KeyResult, kind: RhythmKind, state: KrState) -> tuple[FormField, ...]:
+def _kr_fields(
+    kr: KeyResult, kind: RhythmKind, state: KrState, blockers: tuple[Option, ...]
+) -> tuple[FormField, ...]:
     metric = kr.metric
     key = kr.key
     last_conf = str(state.confidence) if state.confidence is not None else None
@@ -161,8 +288,7 @@ def _kr_fields(kr: KeyResult, kind: RhythmKind, state: KrState) -> tuple[FormFie
         status,
         FormField(kr_field(key, "moved"), "What moved it?", FieldKind.LONG_TEXT),
         FormField(kr_field(key, "blockers"), "Blockers", FieldKind.LONG_TEXT),
-        FormField(kr_field(key, "blocked_by"), "Blocked by (team or key result)", FieldKind.TEXT,
-                  max_length=255),
+        _blocked_by_field(kr_field(key, "blocked_by"), blockers),
         FormField(kr_field(key, "next"), "Next step", FieldKind.TEXT,
                   initial=state.next_step or None),
     )  # fmt: skip
@@ -182,13 +308,13 @@ def build_form(
     each key result stands (`states`) and each initiative's status."""
     who = org.person[person]
     krs = org.key_results_of(person, cycle)
+    blockers = blocker_options(org, cycle)
     sections: list[FormSection] = []
     if kind is RhythmKind.DAILY:
         sections.append(FormSection("Today", (
             FormField(note_field("focus"), "Focus today", FieldKind.LONG_TEXT, required=True),
             FormField(note_field("blockers"), "Blockers", FieldKind.LONG_TEXT),
-            FormField(note_field("blocked_by"), "Blocked by (team or key result)",
-                      FieldKind.TEXT, max_length=255),
+            _blocked_by_field(note_field("blocked_by"), blockers),
         )))  # fmt: skip
         return Form(f"Daily pulse · {who.name}", "Two lines on today.", tuple(sections), context)
     for kr in krs:
@@ -199,7 +325,7 @@ def build_form(
             if metric
             else "no metric"
         )
-        sections.append(FormSection(kr.title, _kr_fields(kr, kind, state), subtitle))
+        sections.append(FormSection(kr.title, _kr_fields(kr, kind, state, blockers), subtitle))
         owned = org.initiatives_of(kr.key)
         if owned and kind is RhythmKind.WEEKLY:
             sections.append(FormSection(f"Initiatives · {kr.title}", tuple(
@@ -318,14 +444,11 @@ class _Reader:
         raw = self.text(fid, limit=255)
         if not raw or fid in self.errors:  # empty, or too long: keep that error
             return None, None
-        team = self.org.find_team(raw)
-        if team:
-            return team.key, None
-        if raw in self.org.key_result:
-            kr = self.org.key_result[raw]
-            return self.org.objective_team(self.org.objective[kr.objective]), kr.key
-        self.errors[fid] = f"No team or key result called “{raw[:60]}”."
-        return None, None
+        found = find_blocker(self.org, raw)
+        if found is None:
+            self.errors[fid] = _unknown_blocker(self.org, raw)
+            return None, None
+        return found
 
 
 def validate(

@@ -18,7 +18,11 @@ TEXT_LIMIT = 3000  # Slack's section and input limit, and ours for every free-te
 class FieldKind(StrEnum):
     NUMBER = "number"
     INTEGER = "integer"
-    CHOICE = "choice"
+    CHOICE = "choice"  # one of a few options, all shown at once
+    # One of a list too long to show whole (every team and key result of an organisation):
+    # found by typing part of a name. Options come in groups, in the order shown; a renderer
+    # that cannot search takes the name or key as typed, which the core resolves.
+    PICK = "pick"
     TEXT = "text"
     LONG_TEXT = "long_text"
 
@@ -27,6 +31,7 @@ class FieldKind(StrEnum):
 class Option:
     value: str
     label: str
+    group: str = ""  # the heading it is listed under (a picker's "Teams"); "" for none
 
 
 @dataclass(frozen=True, slots=True)
