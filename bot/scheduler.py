@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -61,3 +61,9 @@ def start_scheduler(drumbeat: Drumbeat, *, seconds: int = 60) -> AsyncIOSchedule
     )
     scheduler.start()
     return scheduler
+
+
+def tick_soon(scheduler: AsyncIOScheduler) -> None:
+    """Run the tick now rather than at its next interval: someone was just linked, and their
+    prompt should reach them while they are looking (a tick under way finishes first)."""
+    scheduler.modify_job(TICK_JOB, next_run_time=datetime.now(UTC))

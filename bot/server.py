@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.app import Runtime
-from bot.scheduler import start_scheduler
+from bot.scheduler import start_scheduler, tick_soon
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,10 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     if recovered := await runtime.drumbeat.ticker.release_own_claims():
         log.info("took back %d prompts this worker held when it stopped last", recovered)
     scheduler = start_scheduler(runtime.drumbeat, seconds=runtime.settings.tick_seconds)
+    wake = functools.partial(tick_soon, scheduler)
+    runtime.drumbeat.people.on_prompts_due.append(wake)
     yield
+    runtime.drumbeat.people.on_prompts_due.remove(wake)
     # Paused, not shut down, while the sends finish: APScheduler's shutdown cancels the tick
     # under way at once, whatever `wait` says, and there would be no grace at all.
     scheduler.pause()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +49,13 @@ class People:
         self.orgs = orgs
         self.chat = chat
         self.clock = clock
+        # Told when someone's prompts may go out now (linked, or reachable again): the
+        # scheduler ticks at once instead of at its next interval.
+        self.on_prompts_due: list[Callable[[], object]] = []
+
+    def _prompts_due(self) -> None:
+        for listener in self.on_prompts_due:
+            listener()
 
     async def person(self, org_key: str, who: str) -> tuple[Organisation, str]:
         """The organisation and the person's key (their email), or UnknownPerson."""
@@ -128,10 +135,12 @@ class People:
     async def link(
         self, org_key: str, person: str, *, platform: str, user_id: str, timezone: str | None
     ) -> None:
-        """Remember a person's chat account (found by email), for every process."""
+        """Remember a person's chat account (found by email), for every process; their
+        prompts that waited for it go out on the next tick (see `rhythm.ports.NotLinked`)."""
         await self.store.link_chat_user(
             org_key, person, platform=platform, user_id=user_id, timezone=_valid_zone(timezone)
         )
+        self._prompts_due()
 
     async def open_prompts(self, org_key: str, who: str) -> list[PromptRecord]:
         """The person's open check-ins, "today" being today where they are."""
@@ -147,6 +156,7 @@ class People:
             revived = await self.store.retry_failed(org_key, who, now=self.clock.now())
             if revived:
                 log.info("%s is reachable again: %d prompt(s) will be sent", who, revived)
+                self._prompts_due()
 
     async def set_timezone(self, org_key: str, who: str, timezone: str | None) -> None:
         org, person = await self.person(org_key, who)

@@ -183,6 +183,11 @@ class PromptRepository(Protocol):
         `in_doubt` (the platform may have delivered it), the attempt is forgotten."""
         ...
 
+    async def wait_for_link(self, prompt_id: int, *, at: datetime, look_again: datetime) -> None:
+        """The person has no chat account yet (`NotLinked`): the prompt waits, tried again at
+        `look_again` or as soon as they are linked, whichever comes first."""
+        ...
+
     async def reminder_candidates(
         self, org: str, *, now: datetime, quiet_since: datetime | None = None
     ) -> list[PromptRecord]:
@@ -377,6 +382,14 @@ class DeliveryError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.maybe_done = maybe_done
+
+
+class NotLinked(DeliveryError):
+    """The person has no chat account Drumbeat knows yet: not in the Slack workspace, or never
+    seen in Teams. Nothing failed: their prompts wait, and go out once they are linked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=False)
 
 
 Leaving = Callable[[], Awaitable[None]]

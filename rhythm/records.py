@@ -33,10 +33,17 @@ class PromptRecord:
     # send reached the person (a crash or a lost answer): look before sending again.
     attempted_at: datetime | None = None
     attempts: int = 0
+    # Since when it waits for the person's chat account (`rhythm.ports.NotLinked`).
+    waiting_since: datetime | None = None
 
     @property
     def in_doubt(self) -> bool:
         return self.attempted_at is not None and self.sent_at is None
+
+    @property
+    def waiting_for_link(self) -> bool:
+        """Not sent because nobody knows the person's chat account yet: not a failure."""
+        return self.waiting_since is not None and self.sent_at is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,11 @@ allow:
   next) is looked up on the platform before it is sent again (Slack finds it by its tag in
   the DM's history);
 - any failure stays with its message: it is logged, the prompt is released for a retry with
-  backoff (or marked failed for good when the platform says so), and the rest go on.
+  backoff (or, when the platform refuses it for good, marked as not to be retried and the
+  admins told), and the rest go on;
+- a person whose chat account nobody knows yet is not a failure: their prompt waits, and goes
+  out as soon as they are linked (in the same transaction as the link) while it can still be
+  answered.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from rhythm.due import due_digests, due_prompts
 from rhythm.messages import DigestMessage, Notice
 from rhythm.okr import Organisation, Person
 from rhythm.orgcache import Organisations
-from rhythm.ports import ChatGateway, Clock, DeliveryError, Store
+from rhythm.ports import ChatGateway, Clock, DeliveryError, NotLinked, Store
 from rhythm.prompting import TITLES, prompt_notice, prompt_tag, reminder_notice
 from rhythm.records import DigestRecord, KrState, PromptRecord
 
@@ -49,6 +53,9 @@ MAX_BACKOFF = timedelta(minutes=15)
 DOUBT_MARGIN = timedelta(minutes=2)
 # A send whose answer was lost is looked up this much later, once the platform has it.
 IN_DOUBT_PAUSE = timedelta(seconds=2)
+# How often a prompt waiting for a chat account looks again by itself (a Slack user who
+# joins the workspace says nothing to us); linking the person wakes it at once.
+LINK_RECHECK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +66,26 @@ class TickReport:
     retried: int = 0
     reminded: int = 0
     digests: int = 0
+    waiting: int = 0  # for a chat account to be linked
 
     def __add__(self, other: TickReport) -> TickReport:
         return TickReport(*map(operator.add, astuple(self), astuple(other)))
 
 
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What one round of deliveries came to, prompt by prompt."""
+
+    sent: int
+    failed: int
+    retried: int
+    waiting: int
+
+
 class Sent(StrEnum):
     SENT = "sent"
     RETRY = "retry"
+    WAITING = "waiting for a chat account"
 
 
 # What one delivery came to: sent, to be retried, or why it failed for good (for the admins).
@@ -198,10 +217,13 @@ class Ticker:
         org = await self.orgs.get(key)
         created = await self._write_prompts(org, now)
         await self._write_digests(org, now)
-        sent, failed, retried = await self.deliver_prompts(org, now)
+        delivered = await self.deliver_prompts(org, now)
         reminded = await self.send_reminders(org, now)
         digests = await self.post_digests(org, now)
-        return TickReport(created, sent, failed, retried, reminded, digests)
+        return TickReport(
+            created, delivered.sent, delivered.failed, delivered.retried, reminded, digests,
+            delivered.waiting,
+        )  # fmt: skip
 
     async def stop(self, *, grace: float = 5.0) -> int:
         """Stop claiming; let the sends under way finish for `grace` seconds, then cancel
@@ -257,7 +279,7 @@ class Ticker:
 
     # ---- delivering prompts ---------------------------------------------------------------
 
-    async def deliver_prompts(self, org: Organisation, now: datetime) -> tuple[int, int, int]:
+    async def deliver_prompts(self, org: Organisation, now: datetime) -> Delivered:
         """Claim and send until nothing is claimable, `concurrency` sends at a time in a
         rolling window (the gateway paces them): a slow send, a hang until the client's
         timeout, holds up its own slot, never a batch. What is claimed and not yet done has
@@ -282,7 +304,8 @@ class Ticker:
             await self._tell_admins(org, problems)
         sent = sum(o is Sent.SENT for _, o in outcomes)
         retried = sum(o is Sent.RETRY for _, o in outcomes)
-        return sent, len(problems), retried
+        waiting = sum(o is Sent.WAITING for _, o in outcomes)
+        return Delivered(sent, len(problems), retried, waiting)
 
     async def _clear_reached(self, org: Organisation, reached: set[str]) -> None:
         if not reached:  # most ticks send nothing: no query for them
@@ -399,6 +422,8 @@ class Ticker:
     async def _delivery_failed(
         self, org: Organisation, prompt: PromptRecord, person: Person, error: DeliveryError
     ) -> Outcome:
+        if isinstance(error, NotLinked):
+            return await self._wait_for_link(prompt, person, error)
         if error.permanent:
             log.warning("prompt %s to %s will not be retried: %s", prompt.id, person.name,
                         error.reason)  # fmt: skip
@@ -409,6 +434,14 @@ class Ticker:
         log.info("prompt %s to %s will be retried: %s", prompt.id, person.name, error.reason)
         await self._release(prompt, retry_after=error.retry_after, in_doubt=error.maybe_done)
         return Sent.RETRY
+
+    async def _wait_for_link(self, prompt: PromptRecord, person: Person, why: NotLinked) -> Outcome:
+        if prompt.waiting_since is None:  # said once, not at every look
+            log.info("%s is not linked to a chat account yet (%s): their %s prompt waits",
+                     person.name, why.reason, prompt.kind)  # fmt: skip
+        now = self.clock.now()
+        await self.store.wait_for_link(prompt.id, at=now, look_again=now + LINK_RECHECK)
+        return Sent.WAITING
 
     async def _release(
         self, prompt: PromptRecord, *, retry_after: float | None, in_doubt: bool

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rhythm.profiles import ChatProfile
 from rhythm.records import Unreachable
 from storage.db import Repository
-from storage.tables import chat_profile_t, organisation_t
+from storage.tables import chat_profile_t, organisation_t, prompt_t
 
 c = chat_profile_t.c
 o = organisation_t.c
+p = prompt_t.c
 
 
 class SqlPeopleRepository(Repository):
@@ -28,7 +29,7 @@ class SqlPeopleRepository(Repository):
         values: dict[str, Any] = {f"{platform}_user_id": user_id}
         if timezone:
             values["chat_timezone"] = timezone
-        await self._change_profile(org, person, values)
+        await self._change_profile(org, person, values, wake_prompts=True)
 
     async def set_timezone(self, org: str, person: str, timezone: str | None) -> None:
         await self._change_profile(org, person, {"chosen_timezone": timezone})
@@ -74,17 +75,27 @@ class SqlPeopleRepository(Repository):
             rows = (await conn.execute(query)).all()
         return [ChatProfile(*row) for row in rows]
 
-    async def _change_profile(self, org: str, person: str, values: dict[str, Any]) -> None:
+    async def _change_profile(
+        self, org: str, person: str, values: dict[str, Any], *, wake_prompts: bool = False
+    ) -> None:
         """Upsert profile columns and stamp the row with the organisation's next people
         revision, in one transaction: every cached tree picks the change up on its next use.
         The revision's UPDATE locks the organisation row until commit, so revisions are
         handed out in commit order and a reader that sees revision N sees every change up to
-        N."""
+        N. `wake_prompts`: the prompts waiting for this person's chat account become
+        claimable at once, in the same transaction, for whichever replica ticks next."""
         async with self._db.write() as conn:
             revision = await _next_people_revision(conn, org)
             row = {"org": org, "person": person, **values, "revision": revision,
                    "updated_at": datetime.now(UTC)}  # fmt: skip
             await conn.execute(self._db.upsert(chat_profile_t, ["org", "person"], row))
+            if wake_prompts:
+                await conn.execute(
+                    update(prompt_t)
+                    .where(p.org == org, p.person == person, p.waiting_since.is_not(None),
+                           p.sent_at.is_(None), p.claimed_by.is_(None))
+                    .values(claimed_until=None)
+                )  # fmt: skip
 
 
 async def _next_people_revision(conn: AsyncConnection, org: str) -> int:

@@ -53,6 +53,9 @@ class SqlPromptRepository(Repository):
                 p.answered_at.is_(None),  # answered spontaneously before it went out
                 p.scheduled_for <= now,
                 or_(p.claimed_until.is_(None), p.claimed_until <= now),
+                # A prompt that waited for a chat account goes out only while it can be
+                # answered: linked after its deadline, the person is not asked any more.
+                or_(p.waiting_since.is_(None), p.deadline > now),
             )
             .order_by(p.is_lead.desc(), p.scheduled_for, p.id)
             .limit(limit)
@@ -149,6 +152,12 @@ class SqlPromptRepository(Repository):
         # The lease now ends at retry_at: claim_unsent picks the prompt up again from then on.
         forget: dict[str, object] = {} if in_doubt else {"attempted_at": None}
         await self._update(prompt_id, claimed_by=None, claimed_until=retry_at, **forget)
+
+    async def wait_for_link(self, prompt_id: int, *, at: datetime, look_again: datetime) -> None:
+        await self._update(
+            prompt_id, waiting_since=func.coalesce(p.waiting_since, at), claimed_by=None,
+            claimed_until=look_again, attempted_at=None,
+        )  # fmt: skip
 
     async def snooze(self, prompt_id: int, *, until: datetime) -> None:
         await self._update(prompt_id, snoozed_until=until)
@@ -319,6 +328,7 @@ def prompt_record(r: RowMapping) -> PromptRecord:
         failure=r["failure"],
         attempted_at=r["attempted_at"],
         attempts=r["attempts"],
+        waiting_since=r["waiting_since"],
     )
 
 

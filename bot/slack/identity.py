@@ -19,7 +19,7 @@ from bot.slack.workspaces import PLATFORM, Workspaces
 from rhythm.errors import UnknownPerson, UnknownWorkspace
 from rhythm.okr import Person
 from rhythm.people import Admission
-from rhythm.ports import PeopleRepository
+from rhythm.ports import NotLinked, PeopleRepository
 from rhythm.service import Drumbeat
 
 LIST_PAGE = 500  # users.list: Slack suggests pages of at most a few hundred
@@ -203,7 +203,14 @@ class SlackRecipients:
         known = self._linked.get((org, person.email))
         if known is not None:
             return known
-        profile = await self.directory.by_email(workspace, person.email)
+        try:
+            profile = await self.directory.by_email(workspace, person.email)
+        except SlackError as error:
+            if error.code != "users_not_found":
+                raise
+            # Not in the workspace yet (an invitation not accepted): their prompts wait and
+            # look again later.
+            raise NotLinked("no one in the Slack workspace has their email yet") from error
         if profile.deleted:
             raise SlackError("users.lookupByEmail", "account_inactive", permanent=True)
         await self.people.link_chat_user(

@@ -45,7 +45,7 @@ from bot.ratelimit import Limit, Throttle
 from bot.teams.cards import card_for
 from rhythm.messages import Message
 from rhythm.okr import Person
-from rhythm.ports import Clock, DeliveryError, Leaving, Store, SystemClock
+from rhythm.ports import Clock, DeliveryError, Leaving, NotLinked, Store, SystemClock
 from rhythm.records import Conversation
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,9 @@ class TeamsGateway:
         leaving: Leaving | None = None,
     ) -> str:
         if not person.teams_user_id:
-            raise DeliveryError(f"{person.email} has no Teams account linked", permanent=True)
+            # Teams tells a bot who someone is only when they talk to it or are in a team it
+            # was added to: until then their prompts wait.
+            raise NotLinked("Teams has not introduced them to the bot yet")
         try:
             reference = await self._direct_reference(org, person)
             ids = [

@@ -25,9 +25,10 @@ from rhythm.due import due_prompts
 from rhythm.errors import NotYourPrompt, StaleForm
 from rhythm.messages import DigestMessage, Form, Message, Notice
 from rhythm.okr import Organisation, Person
-from rhythm.ports import DeliveryError, FixedClock, Leaving
+from rhythm.ports import DeliveryError, FixedClock, Leaving, NotLinked
 from rhythm.prompting import OPEN
 from rhythm.service import Drumbeat
+from rhythm.ticking import LINK_RECHECK
 from storage.store import SqlStore
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme.yaml"
@@ -280,6 +281,74 @@ async def test_a_prompt_whose_deadline_passed_stays_failed_when_its_person_comes
     assert [p.id for p in await world.store.failed_prompts("acme")] == [failed.id]
 
 
+CLAIRE = "claire.martin@acme.example"  # the top team's lead: an admin
+
+
+def admin_notices(world: World) -> list[str]:
+    said = [s.message for s in world.chat.sent_to(CLAIRE) if isinstance(s.message, Notice)]
+    return [n.title for n in said if "could not be delivered" in n.title]
+
+
+async def test_someone_not_linked_yet_waits_and_is_prompted_as_soon_as_they_are_linked(
+    world: World,
+):
+    """Lucas has no chat account Drumbeat knows at 10:00: nothing failed, nobody is alarmed,
+    and the tick right after he is linked sends this week's check-in, once."""
+    world.chat.failures[PARIS_OWNER] = NotLinked("Teams has not introduced them to the bot yet")
+    at = MONDAY + timedelta(hours=9, minutes=5)
+    await world.tick(at)
+    report = await world.drumbeat.tick(at + timedelta(minutes=1))
+    assert report.failed == 0
+    assert await world.store.failed_prompts("acme") == []
+    assert admin_notices(world) == []
+    open_now = await world.store.open_prompts("acme", PARIS_OWNER, now=at)
+    [waiting] = [p for p in open_now if p.waiting_for_link]
+    assert waiting.waiting_since == at
+
+    del world.chat.failures[PARIS_OWNER]
+    soon = at + timedelta(minutes=5)
+    await world.tick(soon)
+    assert not world.prompts_to(PARIS_OWNER)  # it looks again by itself only every 10 minutes
+    await world.drumbeat.people.link(
+        "acme", PARIS_OWNER, platform="teams", user_id="aad-lucas", timezone=None
+    )
+    await world.tick(soon + timedelta(seconds=30))
+    await world.tick(soon + timedelta(minutes=1))
+
+    assert len(world.prompts_to(PARIS_OWNER)) == 1
+    assert admin_notices(world) == []
+
+
+async def test_someone_not_linked_yet_is_looked_for_again_now_and_then(world: World):
+    """A Slack user who accepts the invitation says nothing to the bot: the waiting prompt
+    looks again by itself."""
+    world.chat.failures[PARIS_OWNER] = NotLinked("no one in the Slack workspace has their email")
+    at = MONDAY + timedelta(hours=9, minutes=5)
+    await world.tick(at)
+    del world.chat.failures[PARIS_OWNER]
+    await world.tick(at + LINK_RECHECK - timedelta(seconds=1))
+    assert not world.prompts_to(PARIS_OWNER)
+    await world.tick(at + LINK_RECHECK)
+    assert len(world.prompts_to(PARIS_OWNER)) == 1
+
+
+async def test_someone_linked_after_the_deadline_is_not_asked_any_more(world: World):
+    world.chat.failures[PARIS_OWNER] = NotLinked("Teams has not introduced them to the bot yet")
+    at = MONDAY + timedelta(hours=9, minutes=5)
+    await world.tick(at)
+    del world.chat.failures[PARIS_OWNER]
+    deadline = max(d.deadline for d in due_prompts(world.org, at) if d.person == PARIS_OWNER)
+    late = deadline + timedelta(minutes=1)
+    world.clock.set(late)
+    await world.drumbeat.people.link(
+        "acme", PARIS_OWNER, platform="teams", user_id="aad-lucas", timezone=None
+    )
+    await world.tick(late + timedelta(minutes=1))
+
+    assert not world.prompts_to(PARIS_OWNER)
+    assert await world.store.failed_prompts("acme") == []
+
+
 async def test_a_transient_failure_is_retried_after_retry_after(world: World):
     world.chat.failures[PARIS_OWNER] = DeliveryError(
         "ratelimited", permanent=False, retry_after=120
@@ -325,7 +394,7 @@ async def test_the_weekly_digest_reaches_its_channel_at_the_deadline(world: Worl
     digest = top[0].message.digest
     assert digest.kind is RhythmKind.WEEKLY
     assert digest.period == "2026-W48"
-    assert digest.participation.answered == 1
+    assert digest.participation.checked_in == 1
     assert "Lucas Bernard" not in digest.participation.missing
     replies = [p for p in posts if p.thread == top[0].ref]
     assert {r.message.digest.team for r in replies} == set(world.org.child_teams("acme"))
@@ -357,7 +426,7 @@ async def test_a_check_in_before_the_prompt_answers_the_period(world: World):
     part = (await weekly_digest(world)).digest.participation
     assert "Lucas Bernard" not in part.pending + part.missing
     assert part.spontaneous == 1
-    assert part.on_time >= 1
+    assert (part.checked_in, part.on_time) == (1, 0)  # counted once: nobody had asked him
 
 
 async def test_a_command_check_in_answers_the_open_prompt_and_updates_its_message(world: World):

@@ -21,7 +21,7 @@ from bot.slack.webapi import SlackError, SlackWebApi, Workspace
 from bot.slack.workspaces import SingleWorkspace
 from rhythm.messages import Notice, Table, Text
 from rhythm.okr import Person
-from rhythm.ports import DeliveryError
+from rhythm.ports import DeliveryError, NotLinked
 from rhythm.records import Unreachable
 from tests.bot.slack.world import fast_limits
 from tests.peers.slack_api import FakeSlack, FakeTeam, FakeUser, Fault
@@ -174,14 +174,15 @@ async def test_someone_who_joined_after_the_listing_is_looked_up_by_email(fake: 
     assert len(fake.dms_to("U0NEW")) == 1
 
 
-async def test_nobody_with_that_email_is_a_permanent_failure(
+async def test_nobody_with_that_email_yet_is_not_linked_not_a_failure(
     fake: FakeSlack, gateway: SlackGateway
 ):
     nobody = Person("nobody@acme.example", "Nobody")
-    with pytest.raises(DeliveryError) as caught:
+    with pytest.raises(NotLinked) as caught:
         await gateway.send_direct("acme", nobody, PROMPT)
-    assert caught.value.permanent
-    assert "users_not_found" in caught.value.reason
+    assert not caught.value.permanent
+    assert isinstance(caught.value.__cause__, SlackError)
+    assert caught.value.__cause__.code == "users_not_found"
     assert fake.calls_to(POST_MESSAGE) == []
 
 
