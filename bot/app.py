@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bot.console.gateway import ConsoleGateway
 from bot.routing import ChatRouter
-from bot.settings import PLATFORM_HELP, Settings
+from bot.settings import Settings
 from rhythm.ports import ChatGateway, Clock, Store, SystemClock
 from rhythm.service import Drumbeat
 from storage import open_store
@@ -50,8 +50,6 @@ def chat_gateways(settings: Settings, console: Console, store: Store) -> dict[st
         from bot.teams.plugin import teams_gateway
 
         gateways["teams"] = teams_gateway(settings, store)
-    if len(gateways) == 1:
-        log.warning(PLATFORM_HELP)
     return gateways
 
 

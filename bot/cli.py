@@ -9,35 +9,57 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import Progress
+from typer.core import TyperCommand, TyperGroup
 
 from bot.app import Runtime, open_database, runtime
 from bot.console.render import render
 from bot.okrfile import OkrFileError, dump_organisation, load_key_results_csv, load_organisation
-from bot.settings import Settings, SettingsError
+from bot.settings import PLATFORM_HELP, Settings, SettingsError
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
-from rhythm.lint import Finding, lint
+from rhythm.lint import Finding, Severity, lint
 from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation
 from rhythm.ports import ChatGateway, FixedClock, Store
 from storage.engine import UnsupportedDatabaseError
 from storage.migrate import upgrade
 
-app = typer.Typer(
-    no_args_is_help=True, help="Drumbeat: the OKR check-in rhythm for Slack and Teams."
-)
-okrs = typer.Typer(no_args_is_help=True, help="Import, export, lint and show the OKR tree.")
-rhythm_cli = typer.Typer(no_args_is_help=True, help="Run the scheduler's work by hand.")
-db = typer.Typer(no_args_is_help=True, help="Database maintenance.")
-manifest = typer.Typer(no_args_is_help=True, help="The Slack app manifest, the Teams package.")
-workspace = typer.Typer(no_args_is_help=True, help="Which organisation a workspace belongs to.")
+
+def _flags_without_metavar(params: list[Any]) -> list[Any]:
+    # Typer shows a `<bool>` after flags, as if they took a value: they take none.
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_without_metavar(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_without_metavar(super().get_params(ctx))
+
+
+def _typer(help: str) -> typer.Typer:
+    return typer.Typer(no_args_is_help=True, help=help, cls=Group)
+
+
+app = _typer("Drumbeat: the OKR check-in rhythm for Slack and Teams.")
+okrs = _typer("Import, export, lint and show the OKR tree.")
+rhythm_cli = _typer("Run the scheduler's work by hand.")
+db = _typer("Database maintenance.")
+manifest = _typer("The Slack app manifest, the Teams package.")
+workspace = _typer("Which organisation a workspace belongs to.")
 app.add_typer(okrs, name="okrs")
 app.add_typer(rhythm_cli, name="rhythm")
 app.add_typer(db, name="db")
@@ -54,14 +76,38 @@ OrgOption = Annotated[
 ]
 
 
-def _settings() -> Settings:
+class Verbosity:
+    """Whether `-v` was given (before the command: `drumbeat -v okrs import ...`)."""
+
+    verbose = False
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Also log what Drumbeat does, migrations included."),
+    ] = False,
+) -> None:
+    Verbosity.verbose = verbose
+
+
+def _settings(*, serving: bool = False) -> Settings:
+    """The settings, with logging set up: a server logs at LOG_LEVEL (INFO unless set), any
+    other command only warnings and errors, unless -v or LOG_LEVEL asks for more."""
     settings = Settings()
+    chosen = "log_level" in settings.model_fields_set
+    level = logging.getLevelName(settings.log_level.upper() if serving or chosen else "WARNING")
+    if Verbosity.verbose and isinstance(level, int):
+        level = min(level, logging.INFO)
     logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
+        level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)]
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    if not (Verbosity.verbose or chosen):
+        # Alembic names its database driver and every migration it runs, at INFO, each time a
+        # command opens an SQLite database: nothing a person running a command needs.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 
@@ -108,12 +154,14 @@ async def _org_key(store: Store, wanted: str | None) -> str:
     raise DrumbeatError(f"Several organisations ({', '.join(keys)}): pass --org.")
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
     weeks: Annotated[int, typer.Option(min=1, max=8, help="Simulated weeks.")] = 2,
-    quiet: Annotated[bool, typer.Option(help="Only the digests and the summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Only the digests and the summary.")
+    ] = False,
 ) -> None:
-    """Two simulated weeks of the sample organisation's drumbeat, on a fresh SQLite database."""
+    """Simulated weeks of the sample organisation's drumbeat, on a fresh SQLite database."""
     from bot.demo import run_demo
 
     logging.basicConfig(level=logging.ERROR)
@@ -123,7 +171,7 @@ def demo(
 LOCAL_DATABASE = "sqlite+aiosqlite:///.tmp/local.db"
 
 
-@app.command()
+@app.command(cls=Command)
 def local(
     as_: Annotated[
         str | None, typer.Option("--as", help="Whom the Playground's user is (an email).")
@@ -133,7 +181,7 @@ def local(
     Teams) attached: open the URL it prints. Ctrl-C stops both."""
     from bot.teams.playground import PlaygroundUnavailable, run_local
 
-    settings = _settings()
+    settings = _settings(serving=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if "DATABASE_URL" not in os.environ:
         Path(".tmp").mkdir(exist_ok=True)
@@ -146,12 +194,14 @@ def local(
         raise typer.Exit(1) from None
 
 
-@app.command()
+@app.command(cls=Command)
 def serve() -> None:
     """Run the bot: HTTP endpoints, health probes and the scheduler."""
     from bot.server import serve as serve_forever
 
-    settings = _settings()
+    settings = _settings(serving=True)
+    if not (settings.slack_configured or settings.teams_configured or settings.teams_local):
+        err.print(PLATFORM_HELP, markup=False, highlight=False)
 
     async def work() -> None:
         async with runtime(settings, console=err) as rt:
@@ -160,9 +210,13 @@ def serve() -> None:
     _run(work)
 
 
-@app.command()
+@app.command(cls=Command)
 def chat(
     as_: Annotated[str, typer.Option("--as", help="Your email in the OKR tree.")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="ISO 8601 time: chat as if it were then (as `rhythm tick --at`)."),
+    ] = None,
     org: OrgOption = None,
 ) -> None:
     """Chat with the bot in this terminal as one person: answer prompts, run commands."""
@@ -170,17 +224,19 @@ def chat(
     from bot.console.gateway import ConsoleGateway
 
     settings = _settings()
+    moment = _parse_at(at)
 
     async def work() -> None:
-        # The terminal is the chat: no Slack or Teams, and no warning that they are missing.
+        # The terminal is the chat: no Slack or Teams.
         terminal: dict[str, ChatGateway] = {"console": ConsoleGateway(console=out)}
-        async with runtime(settings, console=out, gateways=terminal) as rt:
+        clock = FixedClock(moment) if moment else None
+        async with runtime(settings, console=out, gateways=terminal, clock=clock) as rt:
             await chat_loop(rt, await _org_key(rt.store, org), as_, console=out)
 
     _run(work)
 
 
-@okrs.command("import")
+@okrs.command("import", cls=Command)
 def okrs_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     org: OrgOption = None,
@@ -252,7 +308,7 @@ def _print_findings(findings: list[Finding]) -> None:
                   markup=False, highlight=False)  # fmt: skip
 
 
-@okrs.command("export")
+@okrs.command("export", cls=Command)
 def okrs_export(
     org: OrgOption = None,
     output: Annotated[
@@ -276,21 +332,26 @@ def okrs_export(
         print(text, end="")
 
 
-@okrs.command("lint")
+@okrs.command("lint", cls=Command)
 def okrs_lint(
     file: Annotated[
-        Path | None, typer.Argument(help="A file to check instead of the database.")
+        Path | None,
+        typer.Argument(
+            exists=True, dir_okay=False, help="A file to check instead of the database."
+        ),
     ] = None,
     org: OrgOption = None,
 ) -> None:
     """Check alignment: orphan objectives, key results without owner or metric, activity-worded
-    key results. Exit code 1 when there are errors."""
+    key results. Exit code 0 without errors (warnings are fine), 1 with errors, a file that
+    cannot be imported included, 2 when the command is used wrongly (no such file)."""
     if file is not None:
         try:
             tree = load_organisation(file)
         except OkrFileError as error:
+            err.print(f"[bold red]{file} cannot be imported:[/bold red]")
             err.print(str(error), markup=False, highlight=False)
-            raise typer.Exit(2) from None
+            raise typer.Exit(1) from None
     else:
         settings = _settings()
 
@@ -305,12 +366,23 @@ def okrs_lint(
     for finding in findings:
         line = f"{finding.severity.value:7} {finding.code:30} {finding.subject}: {finding.message}"
         out.print(line, markup=False, highlight=False)
-    out.print(f"{len(findings)} finding(s) in {tree.name}.")
-    if any(f.severity.value == "error" for f in findings):
+    out.print(f"{_findings_count(findings)} in {tree.name}.", markup=False, highlight=False)
+    if any(f.severity is Severity.ERROR for f in findings):
         raise typer.Exit(1)
 
 
-@okrs.command("tree")
+def _findings_count(findings: list[Finding]) -> str:
+    """ "No findings", "1 warning", "2 errors and 3 warnings"."""
+    counts = Counter(f.severity for f in findings)
+    parts = [
+        f"{counts[severity]} {severity.value}{'s' if counts[severity] != 1 else ''}"
+        for severity in (Severity.ERROR, Severity.WARNING)
+        if counts[severity]
+    ]
+    return " and ".join(parts) or "No findings"
+
+
+@okrs.command("tree", cls=Command)
 def okrs_tree(
     team: Annotated[str | None, typer.Option(help="Only this team's subtree.")] = None,
     org: OrgOption = None,
@@ -328,7 +400,7 @@ def okrs_tree(
     _run(work)
 
 
-@app.command()
+@app.command(cls=Command)
 def digest(
     team: Annotated[str, typer.Argument(help="Team key or name.")],
     at: Annotated[str | None, typer.Option(help="ISO 8601 time; default now.")] = None,
@@ -348,7 +420,7 @@ def digest(
     _run(work)
 
 
-@rhythm_cli.command("tick")
+@rhythm_cli.command("tick", cls=Command)
 def rhythm_tick(
     at: Annotated[str | None, typer.Option(help="ISO 8601 time to tick at; default now.")] = None,
 ) -> None:
@@ -370,7 +442,7 @@ def rhythm_tick(
     _run(work)
 
 
-@db.command("upgrade")
+@db.command("upgrade", cls=Command)
 def db_upgrade() -> None:
     """Apply database migrations (PostgreSQL in production; SQLite migrates itself)."""
     settings = _settings()
@@ -378,13 +450,15 @@ def db_upgrade() -> None:
     out.print("Database is up to date.")
 
 
-@manifest.command("slack")
+@manifest.command("slack", cls=Command)
 def manifest_slack(
     url: Annotated[
         str | None,
         typer.Option(help="Public base URL of `drumbeat serve`, e.g. https://okr.example.com"),
     ] = None,
-    socket_mode: Annotated[bool, typer.Option(help="For Socket Mode: no request URLs.")] = False,
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="For Socket Mode: no request URLs.")
+    ] = False,
 ) -> None:
     """Print the Slack app manifest to paste into "Create an app > From a manifest"."""
     from bot.slack.manifest import manifest_json
@@ -395,7 +469,7 @@ def manifest_slack(
     print(manifest_json(url, socket_mode=socket_mode))
 
 
-@manifest.command("teams")
+@manifest.command("teams", cls=Command)
 def manifest_teams(
     app_id: Annotated[str, typer.Option(help="The Azure Bot's Microsoft App ID (a GUID).")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path(
@@ -413,7 +487,7 @@ def manifest_teams(
     out.print(f"Wrote {written}: upload it in Teams > Apps > Manage your apps > Upload an app.")
 
 
-@workspace.command("link")
+@workspace.command("link", cls=Command)
 def workspace_link(
     platform: Annotated[str, typer.Argument(help="slack or teams")],
     workspace_id: Annotated[str, typer.Argument(help="Slack team id (T…) or Teams tenant id")],

@@ -74,8 +74,9 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
-PLATFORM_HELP = """No chat platform is configured, so prompts and digests are printed in this log.
-  Slack: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET
-         and SLACK_SIGNING_SECRET for several workspaces); SLACK_APP_TOKEN for Socket Mode.
-  Teams: set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID.
-See the README's "Connect to Slack" and "Connect to Teams" sections."""
+# What `serve` says when it has no chat platform to send to: two lines at start-up.
+PLATFORM_HELP = (
+    "No chat platform is configured: prompts and digests are printed here, not sent.\n"
+    "Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, Teams MICROSOFT_APP_ID and "
+    "MICROSOFT_APP_PASSWORD."
+)
