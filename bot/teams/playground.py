@@ -290,6 +290,7 @@ async def run_local(
     lead of the top team)."""
     from bot.app import runtime
     from bot.okrfile import load_organisation
+    from bot.sample import sample_organisation
     from bot.server import create_app, serving, until_stopped
 
     settings = settings.model_copy(
@@ -297,7 +298,12 @@ async def run_local(
     )
     cli = await ensure_installed(cache)
     async with runtime(settings) as rt:
-        tree = await rt.store.save_organisation(load_organisation(okr_file))
+        # The sample is moved to this quarter, so that it is never a cycle long over.
+        today = rt.drumbeat.clock.now().date()
+        source = (
+            sample_organisation(today)[0] if okr_file == SAMPLE else load_organisation(okr_file)
+        )
+        tree = await rt.store.save_organisation(source)
         await rt.store.link_workspace("teams", TENANT, tree.key)
         org = await rt.drumbeat.organisation(tree.key)
         users = playground_users(org, current or (SAMPLE_USER if okr_file == SAMPLE else None))
