@@ -1,7 +1,11 @@
 """Buttons: "Check in" opens the modal (views.open must use the trigger id within three seconds,
 so the form is built first and nothing else happens before the call), "Snooze 2h" answers
 with an ephemeral notice, "I'm off this week" replaces the prompt with the core's notice, and
-the App Home's "OKR tree" opens the tree in a read-only modal."""
+the App Home's "OKR tree" opens the tree in a read-only modal.
+
+And the options of a picker too long for a static select ("Blocked by" in a large
+organisation): each `block_suggestion` is answered with the core's matches for what was typed,
+in the acknowledgement itself, within Slack's three seconds."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.slack.blocks import Block, context, message_chunks, plain
 from bot.slack.home import TREE
 from bot.slack.identity import Caller
-from bot.slack.modal import MAX_MODAL_BLOCKS, TITLE_LIMIT
+from bot.slack.inbound import BlockSuggestion, MalformedPayload, parse_body
+from bot.slack.modal import ACTION_ID, MAX_MODAL_BLOCKS, MAX_OPTIONS, TITLE_LIMIT, option_list
 from bot.slack.services import SlackServices, say_problem
 from bot.slack.webapi import SlackError
 from rhythm.checkin import CheckInSession, prompt_id_of
@@ -88,6 +93,32 @@ async def show_tree(
         log.warning("could not open the tree for %s: %s", caller.person, error)
 
 
+async def suggest(
+    services: SlackServices, ack: AsyncAck, body: dict[str, Any], team: str | None
+) -> None:
+    """The options matching what the person typed in a picker, as Slack lists them; none for
+    a payload or a person we cannot read (an options answer has no room for a message, and
+    an apology in their DM for each key typed would be worse)."""
+    try:
+        typed = parse_body(body)
+        if not isinstance(typed, BlockSuggestion):
+            raise MalformedPayload("not a block_suggestion")
+        caller = await services.people.caller(team, typed.user_id)
+        found = await services.drumbeat.checkins.suggestions(
+            caller.org, caller.person, typed.block_id, typed.value, limit=MAX_OPTIONS
+        )
+    except MalformedPayload as malformed:
+        log.warning("block_suggestion not read: %s", malformed.reason)
+        found = ()
+    except DrumbeatError as refusal:
+        log.info("no options for a block_suggestion: %s", refusal.message)
+        found = ()
+    except SlackError as error:  # who typed could not be looked up: nothing to offer them
+        log.warning("no options for a block_suggestion: %s", error)
+        found = ()
+    await ack(**option_list(found))
+
+
 def register(app: AsyncApp, services: SlackServices) -> None:
     # Buttons that open a modal use the click's trigger id, which lasts three seconds: they
     # do not queue behind other people's work.
@@ -97,6 +128,11 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     queued: tuple[tuple[str, Handler], ...] = ((SNOOZE, snooze), (OFF, off_this_week))
     for action_id, handler in queued:
         app.action(action_id)(_listener(services, handler, queued=True))
+
+    # Every input of the check-in modal has the same action id; the block id names the field.
+    @app.options(ACTION_ID)
+    async def options_typed(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await suggest(services, ack, body, context.get("team_id"))
 
 
 Handler = Callable[[SlackServices, Caller, dict[str, Any], AsyncRespond], Awaitable[None]]

@@ -73,6 +73,20 @@ class BlockAction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BlockSuggestion:
+    """What a person typed so far in an external select of a modal: Slack waits (three
+    seconds at most) for the options to show."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    user_id: str
+    action_id: str
+    block_id: str  # the input's block id: our form's field id
+    value: str  # what was typed; "" when Slack asks before anything is
+    view_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ViewSubmission:
     team_id: str | None
     enterprise_id: str | None
@@ -122,6 +136,7 @@ class AppRateLimited:
 Inbound = (
     SlashCommand
     | BlockAction
+    | BlockSuggestion
     | ViewSubmission
     | EventCallback
     | UrlVerification
@@ -253,6 +268,22 @@ def _action_value(action: Payload) -> str | None:
     if value is None:
         value = _option_value(action.get("selected_option"), "selected_option")
     return value
+
+
+def _block_suggestion(body: Payload) -> BlockSuggestion:
+    where = "block_suggestion"
+    view = _optional_object(body, "view", where) or {}
+    container = _optional_object(body, "container", where) or {}
+    return BlockSuggestion(
+        team_id=team_id_of(body),
+        enterprise_id=enterprise_id_of(body),
+        user_id=_user_id(body, where),
+        action_id=_text(body, "action_id", where),
+        block_id=_text(body, "block_id", where),
+        value=_optional_str(body, "value", where) or "",
+        view_id=_optional_str(view, "id", f"{where}: view")
+        or _optional_str(container, "view_id", f"{where}: container"),
+    )
 
 
 def _view_submission(body: Payload) -> ViewSubmission:
@@ -415,6 +446,7 @@ def _app_rate_limited(body: Payload) -> AppRateLimited:
 
 _PARSERS: dict[str, Callable[[Payload], Inbound]] = {
     "block_actions": _block_actions,
+    "block_suggestion": _block_suggestion,
     "view_submission": _view_submission,
     "event_callback": _event_callback,
     "url_verification": _url_verification,

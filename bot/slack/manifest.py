@@ -4,11 +4,13 @@ Paste the output of `manifest_json(url)` into "Create an app > From an app manif
 to `apps.manifest.create`). The manifest targets `_metadata.major_version` 1, the schema of
 classic apps with their own server (version 2 is for apps hosted on Slack's platform).
 
-HTTP mode (the default): slash commands, interactivity and events all go to
-`<url>/slack/events` (bolt tells them apart by payload) and OAuth installs come back to
-`<url>/slack/oauth_redirect`. Socket Mode: Slack delivers commands, interactivity and events over
-the app-level websocket, so the manifest has no request URLs; the OAuth redirect stays when a
-URL is given (installing still goes through a browser).
+HTTP mode (the default): slash commands, interactivity, the options of external selects
+(`message_menu_options_url`: "Blocked by" in an organisation with over 100 teams and key
+results) and events all go to `<url>/slack/events` (bolt tells them apart by payload) and
+OAuth installs come back to `<url>/slack/oauth_redirect`. Socket Mode: Slack delivers
+commands, interactivity, options and events over the app-level websocket, so the manifest has
+no request URLs; the OAuth redirect stays when a URL is given (installing still goes through a
+browser).
 
 Bot scopes, and why each is needed (nothing more is asked for):
 
@@ -74,11 +76,13 @@ def slack_manifest(url: str | None = None, *, socket_mode: bool = False) -> dict
         for command in features["slash_commands"]:
             command.pop("url", None)
         settings["interactivity"].pop("request_url", None)
+        settings["interactivity"].pop("message_menu_options_url", None)
         settings["event_subscriptions"].pop("request_url", None)
     else:
         for command in features["slash_commands"]:
             command["url"] = base + EVENTS_PATH
         settings["interactivity"]["request_url"] = base + EVENTS_PATH
+        settings["interactivity"]["message_menu_options_url"] = base + EVENTS_PATH
         settings["event_subscriptions"]["request_url"] = base + EVENTS_PATH
     if socket_mode and url is None:
         oauth.pop("redirect_urls", None)

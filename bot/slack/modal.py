@@ -12,6 +12,10 @@ Each field is one input block whose `block_id` is the field id (keys are at most
 characters, so a field id always fits Slack's 255) and whose element's `action_id` is always
 "value". Slack keeps what people typed across `views.update` when block_id and action_id stay
 the same.
+
+A picker ("Blocked by") is a static select with its options under their group headings when
+they fit one (100 options in all), else an external select: Slack then asks for the options
+matching what is typed (`block_suggestion`, bot/slack/actions.py), and the core answers.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ HINT_LIMIT = 2000
 PLACEHOLDER_LIMIT = 150
 OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
-MAX_OPTIONS = 100
+MAX_OPTIONS = 100  # in a static select, counted over all its groups; in an options answer
+MIN_QUERY_LENGTH = 1  # an external select asks for options from the first character typed
+OTHER_GROUP = "Other"  # the heading of ungrouped options in a menu whose others have one
 INPUT_LIMIT = 3000  # plain_text_input max_length
 ACTION_ID = "value"
 PAGE_BLOCKS = 3  # intro, page n of m, error summary: reserved on every page
@@ -155,6 +161,48 @@ def _select_element(field: FormField, initial: str | None) -> dict[str, Any]:
     return element
 
 
+def option_list(options: Sequence[Option]) -> dict[str, Any]:
+    """`options` as a select's (or a block_suggestion answer's) `options`, or under their
+    headings as `option_groups` when they have any (Slack wants every option in a group then).
+    """
+    if not any(o.group for o in options):
+        return {"options": [_option(o) for o in options]}
+    groups: dict[str, list[Option]] = {}
+    for option in options:
+        groups.setdefault(option.group or OTHER_GROUP, []).append(option)
+    return {
+        "option_groups": [
+            {"label": plain(label, OPTION_TEXT_LIMIT), "options": [_option(o) for o in members]}
+            for label, members in groups.items()
+        ]
+    }
+
+
+def _pick_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    """A picker: a static select with its groups when all its options fit one (100), else an
+    external select whose options the app gives for what is typed (a block_suggestion)."""
+    options = [o for o in field.options if len(o.value) <= OPTION_VALUE_LIMIT]
+    element: dict[str, Any]
+    if len(options) <= MAX_OPTIONS:
+        element = {
+            "type": "static_select",
+            "action_id": ACTION_ID,
+            "placeholder": plain("Choose or type a name…", PLACEHOLDER_LIMIT),
+            **option_list(options),
+        }
+    else:
+        element = {
+            "type": "external_select",
+            "action_id": ACTION_ID,
+            "placeholder": plain("Type a name…", PLACEHOLDER_LIMIT),
+            "min_query_length": MIN_QUERY_LENGTH,
+        }
+    chosen = next((o for o in options if o.value == initial), None)
+    if chosen is not None:
+        element["initial_option"] = _option(chosen)
+    return element
+
+
 def _text_element(field: FormField, initial: str | None) -> dict[str, Any]:
     limit = max(1, min(field.max_length, INPUT_LIMIT))
     element: dict[str, Any] = {
@@ -175,6 +223,8 @@ def input_block(field: FormField, *, initial: str | None, error: str | None) -> 
         element = _number_element(field, initial)
     elif field.kind is FieldKind.CHOICE and field.options:
         element = _select_element(field, initial)
+    elif field.kind is FieldKind.PICK and field.options:
+        element = _pick_element(field, initial)
     else:
         element = _text_element(field, initial)
     block: Block = {

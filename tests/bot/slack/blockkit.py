@@ -9,7 +9,8 @@ views.*): an empty list means the payload passes. Two layers:
    (a number where Slack wants a string).
 2. The limits slack_sdk leaves out: 50 blocks per message and 100 per view, unique block ids,
    the text object rules (never empty), header text in plain_text, number inputs with string
-   values inside their own bounds, a select's initial option among its options, the
+   values inside their own bounds, a select's options (in groups or not, 100 at most) with
+   its initial option among them, an external select's query length, the
    cumulative text of a message (Slack answers `msg_blocks_too_long` near 12,000 characters,
    slackapi/bolt-js#2509), modal title/submit/close of 24 characters, private_metadata of 3000.
 """
@@ -99,6 +100,55 @@ def _number(raw: object, decimal: bool) -> Decimal | None:
     return value if decimal or value == value.to_integral() else None
 
 
+def _option_problems(option: Any, where: str) -> list[str]:
+    if not isinstance(option, Mapping):
+        return [f"{where}: not an option object"]
+    problems = _text_problems(option.get("text", {}), f"{where}.text", 75, plain=True)
+    if not isinstance(option.get("value"), str) or not 1 <= len(option["value"]) <= 150:
+        problems.append(f"{where}.value: 1 to 150 characters")
+    return problems
+
+
+def _menu_options(menu: Mapping[str, Any]) -> list[Any]:
+    """Every option of a menu, in its groups or not."""
+    if "option_groups" in menu:
+        groups = menu["option_groups"] if isinstance(menu["option_groups"], list) else []
+        return [o for g in groups if isinstance(g, Mapping) for o in g.get("options") or []]
+    return list(menu.get("options") or [])
+
+
+def menu_problems(menu: Mapping[str, Any], where: str, *, least: int = 1) -> list[str]:
+    """A static select's options, or an answer to a block_suggestion: `options` or
+    `option_groups` (not both), at most 100 groups of at most 100 options, and at most 100
+    options in all (how the Block Kit reference reads; the stricter reading is the safe one),
+    each option valid and every value used once."""
+    problems: list[str] = []
+    if ("options" in menu) == ("option_groups" in menu):
+        return [f"{where}: `options` or `option_groups`, exactly one of them"]
+    if "option_groups" in menu:
+        groups = menu["option_groups"]
+        if not isinstance(groups, list) or not least <= len(groups) <= 100:
+            problems.append(f"{where}.option_groups: {least} to 100 groups")
+            groups = []
+        for i, group in enumerate(groups):
+            at = f"{where}.option_groups[{i}]"
+            if not isinstance(group, Mapping):
+                problems.append(f"{at}: not an option group")
+                continue
+            problems += _text_problems(group.get("label", {}), f"{at}.label", 75, plain=True)
+            if not 1 <= len(group.get("options") or []) <= 100:
+                problems.append(f"{at}.options: 1 to 100 options")
+    options = _menu_options(menu)
+    if not least <= len(options) <= 100:
+        problems.append(f"{where}.options: {least} to 100 options, not {len(options)}")
+    for i, option in enumerate(options):
+        problems += _option_problems(option, f"{where}.options[{i}]")
+    values = [o.get("value") for o in options if isinstance(o, Mapping)]
+    if len(set(map(str, values))) != len(values):
+        problems.append(f"{where}.options: duplicate values")
+    return problems
+
+
 def _element_problems(element: Mapping[str, Any], where: str) -> list[str]:
     kind = element.get("type")
     problems: list[str] = []
@@ -134,19 +184,18 @@ def _element_problems(element: Mapping[str, Any], where: str) -> list[str]:
         if initial is not None and (not isinstance(initial, str) or len(initial) > limit):
             problems.append(f"{where}.initial_value: a string of at most max_length characters")
     elif kind == "static_select":
-        options = element.get("options") or []
-        if not 1 <= len(options) <= 100:
-            problems.append(f"{where}.options: 1 to 100 options, not {len(options)}")
-        option_values = [o.get("value") for o in options]
-        if len(set(option_values)) != len(option_values):
-            problems.append(f"{where}.options: duplicate values")
-        for i, option in enumerate(options):
-            problems += _text_problems(option.get("text", {}), f"{where}.options[{i}].text", 75,
-                                       plain=True)  # fmt: skip
-            if not isinstance(option.get("value"), str) or not 1 <= len(option["value"]) <= 150:
-                problems.append(f"{where}.options[{i}].value: 1 to 150 characters")
+        problems += menu_problems(element, where)
+        options = _menu_options(element)
         if "initial_option" in element and element["initial_option"] not in options:
             problems.append(f"{where}.initial_option: not one of the options")
+    elif kind == "external_select":
+        least = element.get("min_query_length", 3)
+        if isinstance(least, bool) or not isinstance(least, int) or least < 0:
+            problems.append(f"{where}.min_query_length: a whole number, 0 or more")
+        if "options" in element or "option_groups" in element:
+            problems.append(f"{where}: an external select's options come from the app")
+        if "initial_option" in element:
+            problems += _option_problems(element["initial_option"], f"{where}.initial_option")
     if "placeholder" in element:
         problems += _text_problems(element["placeholder"], f"{where}.placeholder", 150, plain=True)
     return problems

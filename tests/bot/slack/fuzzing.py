@@ -97,8 +97,10 @@ def sample_view() -> dict[str, Any]:
 def interactive_samples(
     *, user_id: str, team: str, trigger_id: str, response_url: str, view: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """block_actions from a prompt and from the App Home, a valid view_submission of `view`."""
+    """block_actions from a prompt and from the App Home, a valid view_submission of `view`,
+    and a block_suggestion from its first input."""
     answers = payloads.valid_answers(view)
+    first = next(b["block_id"] for b in view["blocks"] if b["type"] == "input")
     return [
         payloads.message_action(
             payloads.button("checkin:snooze", "1"), user_id=user_id, team=team,
@@ -111,6 +113,7 @@ def interactive_samples(
         ),
         payloads.view_submission(view, answers, user_id=user_id, team=team,
                                  trigger_id=trigger_id),
+        payloads.block_suggestion(view, first, "plat", user_id=user_id, team=team),
     ]  # fmt: skip
 
 

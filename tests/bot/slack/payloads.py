@@ -1,6 +1,7 @@
 """Real-shaped Slack payloads (as Slack sends them to a request URL) for the app's tests:
 slash commands, block_actions from a message or the App Home, view_submission of a modal
-with its `state.values`, and Events API callbacks."""
+with its `state.values`, block_suggestion from an external select of a modal, and Events API
+callbacks."""
 
 from __future__ import annotations
 
@@ -122,6 +123,26 @@ def home_action(
     }
 
 
+SELECTS = ("static_select", "external_select")
+
+
+def menu_options(element: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every option of a static select, in its groups or not."""
+    if "option_groups" in element:
+        return [o for group in element["option_groups"] for o in group["options"]]
+    return list(element.get("options", []))
+
+
+def _chosen(element: Mapping[str, Any], value: str | None) -> dict[str, Any] | None:
+    """The selected option Slack reports for `value`: one of the menu's, else one made up
+    (an external select's options come from the app; a forged or stale payload's from
+    anywhere)."""
+    if value is None:
+        return None
+    known = next((o for o in menu_options(element) if o["value"] == value), None)
+    return known or {"text": {"type": "plain_text", "text": value, "emoji": True}, "value": value}
+
+
 def state_values(view: Mapping[str, Any], answers: Mapping[str, str | None]) -> dict[str, Any]:
     """`view.state.values` for a modal whose inputs hold `answers` (by block id); an input
     without an answer holds its initial value, as it would in Slack."""
@@ -132,10 +153,11 @@ def state_values(view: Mapping[str, Any], answers: Mapping[str, str | None]) -> 
         block_id = block["block_id"]
         element = block["element"]
         kind = element["type"]
-        if kind == "static_select":
+        if kind in SELECTS:
             chosen = answers.get(block_id, (element.get("initial_option") or {}).get("value"))
-            option = next((o for o in element["options"] if o["value"] == chosen), None)
-            values[block_id] = {ACTION_ID: {"type": kind, "selected_option": option}}
+            values[block_id] = {
+                ACTION_ID: {"type": kind, "selected_option": _chosen(element, chosen)}
+            }
         else:
             value = answers.get(block_id, element.get("initial_value"))
             values[block_id] = {ACTION_ID: {"type": kind, "value": value}}
@@ -151,7 +173,7 @@ def valid_answers(view: Mapping[str, Any]) -> dict[str, str | None]:
             continue
         element = block["element"]
         if element["type"] == "static_select":
-            chosen = element.get("initial_option") or element["options"][0]
+            chosen = element.get("initial_option") or menu_options(element)[0]
             answers[block["block_id"]] = chosen["value"]
         elif element["type"] == "number_input":
             value = element.get("initial_value") or element.get("min_value") or "1"
@@ -194,6 +216,36 @@ def view_submission(
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
+    }
+
+
+def block_suggestion(
+    view: Mapping[str, Any], block_id: str, typed: str, *, user_id: str, team: str
+) -> dict[str, Any]:
+    """What Slack sends while a person types `typed` in the external select `block_id` of the
+    modal `view` (as the app opened it)."""
+    view_id = str(view.get("id") or f"V{next(_ids):08d}")
+    return {
+        "type": "block_suggestion",
+        "user": user_block(user_id, team),
+        "container": {"type": "view", "view_id": view_id},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": ACTION_ID,
+        "block_id": block_id,
+        "value": typed,
+        "team": {"id": team, "domain": "acme"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            **{k: v for k, v in view.items() if k != "state"},
+            "id": view_id,
+            "team_id": team,
+            "state": {"values": {}},
+            "hash": f"{time.time():.6f}.fake",
+            "app_id": APP_ID,
+            "bot_id": "BDRUM",
+        },
     }
 
 

@@ -24,6 +24,7 @@ from bot.slack.inbound import (
     JSON,
     AppRateLimited,
     BlockAction,
+    BlockSuggestion,
     EventCallback,
     Inbound,
     MalformedPayload,
@@ -136,6 +137,34 @@ def test_a_select_menu_reports_its_option():
     parsed = parse(FORM, interactive_body(click(select)))
     assert isinstance(parsed, BlockAction)
     assert parsed.value == "x"
+
+
+def suggestion(typed: str = "plat") -> dict[str, Any]:
+    return payloads.block_suggestion(
+        sample_view(), "kr1:blocked_by", typed, user_id=USER, team=TEAM
+    )
+
+
+def test_what_is_typed_in_an_external_select():
+    parsed = parse(FORM, interactive_body(suggestion("Plat ")))
+    assert isinstance(parsed, BlockSuggestion)
+    assert (parsed.team_id, parsed.user_id, parsed.action_id) == (TEAM, USER, ACTION_ID)
+    assert (parsed.block_id, parsed.value) == ("kr1:blocked_by", "Plat ")
+    assert parsed.view_id is not None
+    assert not acknowledged_at_once(parsed)  # the options are the acknowledgement's body
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"block_id": None}, "`block_id` is not a non-empty string"),
+        ({"action_id": ""}, "`action_id` is not a non-empty string"),
+        ({"value": 3}, "`value` is a number, not a string"),
+        ({"user": "U0LUCAS"}, "`user` is not an object"),
+    ],
+)
+def test_suggestion_requests_no_listener_can_read(change: dict[str, Any], reason: str):
+    assert reason in malformed_interaction(suggestion() | change).reason
 
 
 def test_a_view_submission_reads_every_input():
@@ -452,7 +481,7 @@ def test_a_command_without_a_response_url():
     assert "no `response_url`" in malformed(FORM, command_body(fields)).reason
 
 
-@pytest.mark.parametrize("kind", ["shortcut", "view_closed", "block_suggestion", "", None, 7])
+@pytest.mark.parametrize("kind", ["shortcut", "view_closed", "dialog_suggestion", "", None, 7])
 def test_payload_types_the_app_does_not_handle(kind: Any):
     assert "unsupported payload type" in malformed_interaction({"type": kind}).reason
 

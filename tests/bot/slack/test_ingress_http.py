@@ -219,7 +219,7 @@ def with_change(payload: dict[str, Any], **change: Any) -> dict[str, Any]:
 
 
 def malformed_cases(ingress: Ingress) -> list[tuple[bytes, str | None]]:
-    click, home, submission = ingress.interactive
+    click, home, submission, suggestion = ingress.interactive
     home_opened = ingress.events[0]
     first_action = click["actions"][0]
     return [
@@ -243,6 +243,7 @@ def malformed_cases(ingress: Ingress) -> list[tuple[bytes, str | None]]:
         (interaction(with_change(home, user="U0LUCAS")), FORM),
         (interaction(with_change(home, team=["T0ACME"])), FORM),
         (interaction(with_change(submission, view=None)), FORM),
+        (interaction(with_change(suggestion, block_id=None)), FORM),
         (interaction({"type": "shortcut", "callback_id": "x"}), FORM),
         (b"{}", "application/json; K1kP.*"),  # a header the standard library cannot parse
     ]  # fmt: skip

@@ -75,11 +75,11 @@ def problems(validator: Draft7Validator, manifest: dict[str, Any]) -> list[str]:
 
 
 def urls_in(value: object) -> list[str]:
-    """Every request URL (`url`, `request_url`) anywhere in the manifest."""
+    """Every request URL (`url`, `request_url`, the options URL) anywhere in the manifest."""
     found: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("url", "request_url"):
+            if key in ("url", "request_url", "message_menu_options_url"):
                 found.append(item)
             found += urls_in(item)
     elif isinstance(value, list):
@@ -107,7 +107,10 @@ def test_the_manifest_validates_against_slacks_schema(url: str | None, socket_mo
 
 def test_http_mode_sends_everything_to_the_events_endpoint():
     manifest = slack_manifest(URL + "/", socket_mode=False)
-    assert urls_in(manifest) == [URL + EVENTS_PATH] * 3  # command, events, interactivity
+    # the command, events, interactivity and the options of external selects
+    assert urls_in(manifest) == [URL + EVENTS_PATH] * 4
+    options_url = manifest["settings"]["interactivity"]["message_menu_options_url"]
+    assert options_url == URL + EVENTS_PATH
     assert manifest["oauth_config"]["redirect_urls"] == [URL + OAUTH_REDIRECT_PATH]
     assert manifest["settings"]["socket_mode_enabled"] is False
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
@@ -126,7 +129,7 @@ def test_socket_mode_needs_no_request_urls():
 
 def test_the_stored_template_is_what_the_function_prints_with_the_placeholder():
     assert MANIFEST_PATH.read_text(encoding="utf-8") == manifest_json() + "\n"
-    assert urls_in(slack_manifest()) == [PLACEHOLDER_URL + EVENTS_PATH] * 3
+    assert urls_in(slack_manifest()) == [PLACEHOLDER_URL + EVENTS_PATH] * 4
 
 
 def test_the_slash_command_events_and_settings():
@@ -169,6 +172,7 @@ def test_a_url_that_is_not_a_public_base_url_is_refused(url: str):
         lambda m: m["settings"].update(socket_mode=True),
         lambda m: m["features"]["slash_commands"][0].update(url="drumbeat.example.com/slack"),
         lambda m: m["display_information"].update(long_description="too short"),
+        lambda m: m["settings"]["interactivity"].update(message_menu_options_url="/slack"),
     ],
 )
 def test_the_schema_check_catches_a_broken_manifest(breaks: Any):

@@ -36,6 +36,7 @@ from rhythm.okr import (
 from rhythm.records import KrState
 from rhythm.status import Status
 from tests.bot.slack.blockkit import view_problems
+from tests.bot.slack.payloads import menu_options
 from tests.bot.slack.test_blocks import LUCAS, acme
 
 Q4 = "2026-Q4"
@@ -110,7 +111,7 @@ def slack_state(view: dict[str, Any], typed: dict[str, str | None]) -> dict[str,
         kind = element["type"]
         if kind == "static_select":
             chosen = typed.get(block_id, (element.get("initial_option") or {}).get("value"))
-            option = next((o for o in element["options"] if o["value"] == chosen), None)
+            option = next((o for o in menu_options(element) if o["value"] == chosen), None)
             state = {"type": kind, "selected_option": option}
         else:
             value = typed.get(block_id, element.get("initial_value"))
@@ -173,9 +174,16 @@ def test_each_field_kind_gets_its_slack_input():
     moved = blocks[f"{key}:moved"]["element"]
     assert moved == {"type": "plain_text_input", "action_id": "value", "max_length": 3000,
                      "multiline": True}  # fmt: skip
-    blocked_by = blocks[f"{key}:blocked_by"]["element"]
-    assert blocked_by["max_length"] == 255
-    assert "multiline" not in blocked_by
+    blocked_by = blocks[f"{key}:blocked_by"]
+    assert blocked_by["optional"] is True  # nobody blocks: left empty
+    menu = blocked_by["element"]  # Acme's 9 teams and 17 key results fit a static select
+    assert menu["type"] == "static_select"
+    labels = [g["label"]["text"] for g in menu["option_groups"]]
+    assert labels[:4] == ["No blocker", "Teams", "Acme key results", "Growth key results"]
+    assert [o["value"] for o in menu["option_groups"][1]["options"]][:3] == [
+        "team:acme", "team:product", "team:growth"
+    ]  # fmt: skip
+    assert "initial_option" not in menu
     assert blocks[f"{key}:next"]["element"]["initial_value"] == "A/B"
 
 
