@@ -32,6 +32,10 @@ LAYOUT_BUDGET = 15_000  # bytes of structure per page; the rest is for prefills 
 ERROR_SHOWN = 300  # characters of one error message shown under its field
 ORPHAN_ERRORS_SHOWN = 5
 CHOICE_SPAN = 20  # a whole-number field with at most this range is a drop-down
+# Bytes of choices a picker may take on a card (one "Blocked by" per key result, each with
+# every team and key result). A bigger organisation's picker is a text input that takes a
+# name or key, which the core resolves: a static list would crowd the card out.
+PICK_BUDGET = 8_000
 TEXT_KINDS = (FieldKind.TEXT, FieldKind.LONG_TEXT)
 TOO_LONG = "Your earlier answer was too long to show here."
 
@@ -203,6 +207,8 @@ def _input(field: FormField) -> Element:
     element: Element = {"id": field.id, "label": field.label}
     if field.kind is FieldKind.CHOICE:
         element.update(_choices([(o.label, o.value) for o in field.options], field.initial))
+    elif field.kind is FieldKind.PICK and _pick_fits(field):
+        element.update(_choices(_pick_titles(field), field.initial, style="filtered"))
     elif field.kind is FieldKind.INTEGER and _small_range(field):
         low, high = int(field.minimum or 0), int(field.maximum or 0)
         element.update(
@@ -221,24 +227,46 @@ def _input(field: FormField) -> Element:
             element["isMultiline"] = True
         element["maxLength"] = field.max_length
         if field.initial:
-            element["value"] = field.initial
+            element["value"] = _typed_form(field, field.initial)
     if field.required:
         element["isRequired"] = True
         element["errorMessage"] = _required_message(field, element["type"])
     return {"type": element.pop("type"), **element}
 
 
-def _choices(options: list[tuple[str, str]], initial: str | None) -> Element:
+def _choices(
+    options: list[tuple[str, str]], initial: str | None, *, style: str = "compact"
+) -> Element:
+    """A drop-down; `filtered` (card 1.5) lets people type to narrow it down."""
     element: Element = {
         "type": "Input.ChoiceSet",
-        "style": "compact",
+        "style": style,
         "choices": [{"title": title, "value": value} for title, value in options],
     }
     if initial is not None and any(value == initial for _, value in options):
         element["value"] = initial
     else:
-        element["placeholder"] = "Choose…"
+        element["placeholder"] = "Type a name…" if style == "filtered" else "Choose…"
     return element
+
+
+def _pick_titles(field: FormField) -> list[tuple[str, str]]:
+    """A picker's options with their group in the title: a card's choices have no headings,
+    and typing the group's words ("platform") then finds its members too."""
+    return [(f"{o.label} · {o.group}" if o.group else o.label, o.value) for o in field.options]
+
+
+def _typed_form(field: FormField, initial: str) -> str:
+    """A picker's chosen option as a person would type it (its label, which the core reads
+    back), for a picker shown as a text input; any other text as it is."""
+    if field.kind is FieldKind.PICK:
+        return next((o.label for o in field.options if o.value == initial), initial)
+    return initial
+
+
+def _pick_fits(field: FormField) -> bool:
+    choices = [{"title": title, "value": value} for title, value in _pick_titles(field)]
+    return card_size(choices) <= PICK_BUDGET
 
 
 def _small_range(field: FormField) -> bool:
