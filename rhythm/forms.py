@@ -38,6 +38,9 @@ DECISION_OPTIONS = (
     Option(Decision.DROP, "Drop"),
     Option(Decision.DONE, "Done, nothing to carry"),
 )
+# The monthly review of someone who owns no key result this cycle: its reflection questions
+# alone, which every team member can answer and the digest shows to the leads.
+REFLECTION_ONLY = "You own no key results in {cycle}: two questions on the month, that's all."
 MILESTONE_OPTIONS = (Option("0", "Not done"), Option("1", "Done"))
 
 # A form field id is "kr:<key>:<part>", "init:<key>:status" or "note:<name>". Keys never hold ":".
@@ -352,6 +355,8 @@ def build_form(
         RhythmKind.END_OF_CYCLE: "Strategy refresh",
     }
     intro = f"{len(krs)} key result{'s' if len(krs) != 1 else ''} in {cycle}."
+    if kind is RhythmKind.MONTHLY and not krs:
+        intro = REFLECTION_ONLY.format(cycle=cycle)
     return Form(f"{titles[kind]} · {who.name}", intro, tuple(sections), context)
 
 

@@ -23,6 +23,13 @@ TITLES = {
     RhythmKind.END_OF_CYCLE: "End-of-cycle strategy refresh",
 }
 
+# The monthly review of someone who owns no key results this cycle: its two reflection
+# questions, said as what they are rather than an empty list of key results.
+REFLECTION_PROMPT = (
+    "You own no key results this cycle, so just two questions: what did this month teach "
+    "you, and what should we stop, start or re-prioritise?"
+)
+
 
 def prompt_tag(prompt_id: int) -> str:
     """How a prompt's message is named on the platform, to find it again after a crash."""
@@ -55,8 +62,11 @@ def prompt_notice(org: Organisation, prompt: PromptRecord, states: Mapping[str, 
     if prompt.kind is RhythmKind.DAILY:
         lines = ("What is your focus today, and is anything blocking you?",)
     else:
-        krs = org.key_results_of(prompt.person)
+        cycle = org.cycle_on(prompt.scheduled_for.astimezone(person.zone).date())
+        krs = org.key_results_of(prompt.person, cycle.key) if cycle else ()
         lines = tuple(kr_summary(kr, states.get(kr.key)) for kr in krs)
+        if not lines and prompt.kind is RhythmKind.MONTHLY:
+            lines = (REFLECTION_PROMPT,)
     lead = " You lead this team: your answers open the digest." if prompt.is_lead else ""
     due = prompt.deadline.astimezone(person.zone).strftime("%a %d %b %H:%M")
     return Notice(
