@@ -12,12 +12,14 @@ from zoneinfo import available_timezones
 
 from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
+from rhythm.digest_model import Digest, ObjectiveLine
 from rhythm.errors import CommandError, DrumbeatError, UnknownTeam
 from rhythm.messages import DigestMessage, Message, Table, Text, Tree, TreeNode
 from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Team
-from rhythm.present import fmt_value, progress_bar, trend_arrow
+from rhythm.present import fmt_value, progress_bar
 from rhythm.records import KrState
 from rhythm.service import Drumbeat
+from rhythm.wording import joined
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,23 +173,38 @@ async def _status(r: Request) -> Reply:
     team = org.find_team(arg) if arg else org.team.get(org.team_of(person) or "")
     if team is None:
         raise UnknownTeam(arg, (t.key for t in org.teams))
-    digest = await drumbeat.digests.digest(org.key, team.key)
-    rows = []
-    for objective in digest.objectives:
-        conf = f"{objective.confidence:.1f}" if objective.confidence is not None else "–"
-        rows.append((
-            objective.title,
-            f"{progress_bar(objective.progress)} {objective.progress:.0%}",
-            f"{conf} {trend_arrow(objective.confidence_trend)}",
-            str(sum(1 for k in objective.key_results if k.checked_in)) + "/"
-            + str(len(objective.key_results)),
-        ))  # fmt: skip
-    part = digest.participation
-    footer = f"{part.answered}/{part.prompted} checked in for {digest.period}"
-    if digest.warnings:
-        footer += f" · {len(digest.warnings)} early warning(s): `digest {team.key}` for details"
+    return Reply(status_table(team.name, await drumbeat.digests.digest(org.key, team.key)))
+
+
+def status_table(team_name: str, digest: Digest) -> Table:
+    """Where a team stands, read off its digest: the same objectives and the same counts."""
+    rows = tuple(_objective_row(objective) for objective in digest.objectives)
     columns = ("Objective", "Progress", "Confidence", "Updated")
-    return Reply(Table(f"{team.name} · {digest.cycle}", columns, tuple(rows), footer))
+    return Table(f"{team_name} · {digest.cycle}", columns, rows, _status_footer(digest))
+
+
+def _objective_row(objective: ObjectiveLine) -> tuple[str, ...]:
+    """An objective's progress, confidence and how many of its key results were updated this
+    period (by the check-ins the footer counts)."""
+    confidence = objective.confidence_text().removeprefix("confidence ")
+    updated = sum(1 for k in objective.key_results if k.checked_in)
+    return (
+        objective.title,
+        f"{progress_bar(objective.progress)} {objective.progress:.0%}",
+        confidence if objective.confidence is not None else "–",
+        f"{updated}/{len(objective.key_results)}",
+    )
+
+
+def _status_footer(digest: Digest) -> str:
+    """Who checked in, from the digest's own participation (the counts it shows too), and
+    where to read about what needs attention."""
+    concerned = len(digest.attention) + digest.attention_more
+    attention = ""
+    if concerned:
+        noun = "key result needs" if concerned == 1 else "key results need"
+        attention = f"{concerned} {noun} attention: `digest {digest.team}` for details"
+    return joined([f"{digest.participation.tally} for {digest.period}", attention])
 
 
 async def _tree(r: Request) -> Reply:

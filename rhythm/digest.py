@@ -8,33 +8,52 @@ team tree. It is pure: the same facts and organisation always give the same dige
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from math import fsum
 from statistics import fmean
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest_model import (
+    AttentionItem,
     BlockerLine,
+    Concern,
     Digest,
     DigestScope,
     KrLine,
     LeaderNote,
     ObjectiveLine,
     Participation,
+    Reason,
     StatusChange,
     SubteamLine,
     Warning,
     WarningKind,
 )
 from rhythm.okr import KeyResult, Objective, Organisation
-from rhythm.records import ON_LEAVE, DigestFacts, Snapshot
+from rhythm.records import ON_LEAVE, DigestFacts, PromptFact, Snapshot
 from rhythm.status import Status
+from rhythm.wording import joined
 
 BEHIND_THRESHOLD = 0.25  # progress this far behind the elapsed share of the cycle is a warning
 CONFIDENCE_DROP = 2
+ATTENTION_LIMIT = 5  # a handful of top risks open the digest; the rest are in its body
+# Key results whose update says why and what next, for everyone to read (not only leaders').
+STORY_STATUSES = frozenset({Status.AT_RISK, Status.OFF_TRACK})
+# How much each concern weighs when ranking the top risks: a blocker or an owner's own "off
+# track" is news for a leader; a key result that went flat while "on track" only a hint.
+CONCERN_WEIGHT: Mapping[Concern, int] = {
+    Concern.BLOCKED: 3,
+    Concern.OFF_TRACK: 3,
+    Concern.BEHIND: 2,
+    Concern.CONFIDENCE_DROP: 2,
+    Concern.SILENT: 2,
+    Concern.FLAT_ON_TRACK: 1,
+}
+_CONCERN_ORDER = {concern: i for i, concern in enumerate(Concern)}
 
 
 def scope_people(org: Organisation, team: str) -> list[str]:
@@ -70,6 +89,7 @@ def _kr_line_of(
     prev: Snapshot | None,
     current_value: float | None,
     name: Callable[[str | None], str],
+    locale: str,
 ) -> KrLine:
     """`current_value` (what the key result stands at now) stands in for a period without
     updates."""
@@ -83,11 +103,21 @@ def _kr_line_of(
         progress, target, unit = metric.progress(value), metric.target, metric.unit
     else:
         progress, target, unit = 0.0, None, ""
-    if latest:
-        return KrLine(kr.key, kr.title, name(kr.owner), progress, value, target, unit,
-                      latest.confidence, delta, latest.status, cur is not None)  # fmt: skip
-    return KrLine(kr.key, kr.title, name(kr.owner), progress, value, target, unit, None, delta,
-                  None, cur is not None)  # fmt: skip
+    moved = next_step = None
+    if cur is not None and cur.status in STORY_STATUSES:
+        moved, next_step = cur.moved.strip(), cur.next_step.strip()
+    return KrLine(
+        kr.key, kr.title, name(kr.owner), progress, value, target, unit,
+        latest.confidence if latest else None, delta, latest.status if latest else None,
+        checked_in=cur is not None,
+        # Only a period with an update has moved since the one before.
+        previous_value=prev.value if cur and prev else None,
+        milestone=bool(metric and metric.milestone),
+        span=metric.target - metric.start if metric else None,
+        locale=locale,
+        moved=moved,
+        next_step=next_step,
+    )  # fmt: skip
 
 
 def _objective_line(
@@ -130,7 +160,7 @@ def _kr_warnings(
     if kr.metric and progress + BEHIND_THRESHOLD < elapsed:
         found.append(Warning(WarningKind.BEHIND, kr.key, (
             f"{kr.title} is at {progress:.0%} with {elapsed:.0%} of {scope.cycle} gone"
-        )))  # fmt: skip
+        ), f"{progress:.0%} done with {elapsed:.0%} of {scope.cycle} gone"))  # fmt: skip
     if cur is None:
         if (
             prev is None
@@ -140,7 +170,7 @@ def _kr_warnings(
         ):
             found.append(Warning(WarningKind.SILENT, kr.key, (
                 f"No check-in on {kr.title} for two periods ({name(kr.owner)})"
-            )))  # fmt: skip
+            ), "no check-in for two periods"))  # fmt: skip
         return found
     if prev is None:
         return found
@@ -151,15 +181,103 @@ def _kr_warnings(
         found.append(Warning(WarningKind.CONFIDENCE_DROP, kr.key, (
             f"{name(kr.owner)}'s confidence in {kr.title} fell from {prev.confidence} "
             f"to {cur.confidence}"
-        )))  # fmt: skip
+        ), f"confidence {prev.confidence} → {cur.confidence}"))  # fmt: skip
     if (
         cur.status is Status.ON_TRACK and cur.value is not None
         and cur.value == prev.value and progress < 1.0
     ):  # fmt: skip
         found.append(Warning(WarningKind.FLAT_ON_TRACK, kr.key, (
             f"{kr.title} is reported on track but has not moved since {scope.previous_period}"
-        )))  # fmt: skip
+        ), f"“on track” but flat since {scope.previous_period}"))  # fmt: skip
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Concerned:
+    """A key result that needs attention, with what ranks it among the others."""
+
+    item: AttentionItem
+    weight: int  # its reasons' weights, summed
+    shortfall: float  # how far its progress trails the cycle's elapsed share
+
+
+def _concerned(
+    line: KrLine,
+    cur: Snapshot | None,
+    warnings: Sequence[Warning],
+    blocked_by: str,
+    elapsed: float,
+) -> _Concerned | None:
+    """Why the key result of `line` needs attention, if it does: its blocker, its owner's "off
+    track" and its early warnings, together."""
+    reasons = [Reason(Concern(w.kind.value), w.reason) for w in warnings]
+    if cur is not None and cur.blockers:
+        reasons.append(
+            Reason(Concern.BLOCKED, f"blocked by {blocked_by}" if blocked_by else "blocked")
+        )
+    if line.status is Status.OFF_TRACK:
+        reasons.append(Reason(Concern.OFF_TRACK, "reported off track"))
+    if not reasons:
+        return None
+    reasons.sort(key=lambda r: (-CONCERN_WEIGHT[r.concern], _CONCERN_ORDER[r.concern]))
+    item = AttentionItem(line.key, line.title, line.owner, line.status, tuple(reasons))
+    shortfall = elapsed - line.progress if line.target is not None else 0.0
+    return _Concerned(item, sum(CONCERN_WEIGHT[r.concern] for r in reasons), shortfall)
+
+
+def _top_risks(concerned: Iterable[_Concerned]) -> tuple[tuple[AttentionItem, ...], int]:
+    """The `ATTENTION_LIMIT` most pressing key results (heaviest reasons first, then the
+    furthest behind, then in the tree's order), and how many more there are."""
+    ranked = sorted(concerned, key=lambda c: (-c.weight, -c.shortfall))
+    shown = ranked[:ATTENTION_LIMIT]
+    return tuple(c.item for c in shown), len(ranked) - len(shown)
+
+
+class Attendance(StrEnum):
+    """How one person took part in one period: exactly one of these, or not expected."""
+
+    ON_TIME = "on time"
+    LATE = "late"
+    SPONTANEOUS = "spontaneous"
+    MISSING = "missing"
+    PENDING = "still to answer"
+    UNREACHABLE = "unreachable"
+    ON_LEAVE = "on leave"
+
+
+CHECKED_IN = frozenset({Attendance.ON_TIME, Attendance.LATE, Attendance.SPONTANEOUS})
+
+
+def attendance(
+    prompts: Sequence[PromptFact],
+    *,
+    spontaneous: bool,
+    checked_in: bool,
+    on_leave: bool,
+    now: datetime,
+) -> Attendance | None:
+    """The one definition behind every participation count.
+
+    `prompts` are the person's prompts of the period, `spontaneous` whether a check-in of
+    theirs was flagged so (nobody had asked them), `checked_in` whether the period holds any
+    other check-in of theirs (an update, a note), `on_leave` whether their time off overlaps
+    the period. A check-in always counts, whatever the prompts say: on time or late when it
+    answered a prompt that was sent, spontaneous otherwise."""
+    if spontaneous:
+        return Attendance.SPONTANEOUS
+    answered = [p for p in prompts if p.answered_at is not None]
+    if answered:
+        on_time = any(p.answered_at is not None and p.answered_at <= p.deadline for p in answered)
+        return Attendance.ON_TIME if on_time else Attendance.LATE
+    if checked_in:
+        return Attendance.SPONTANEOUS
+    asked = [p for p in prompts if p.failure != ON_LEAVE]
+    if not asked:
+        return Attendance.ON_LEAVE if prompts or on_leave else None
+    delivered = [p for p in asked if p.failure is None]
+    if not delivered:
+        return Attendance.UNREACHABLE
+    return Attendance.PENDING if any(p.deadline > now for p in delivered) else Attendance.MISSING
 
 
 def build_digest(
@@ -217,11 +335,14 @@ class _Builder:
         self._per_objective: list[_ObjectiveFacts | None] = [None] * len(self.cycle_objectives)
         # Facts by person (positions in the facts' own order) and by blocking team.
         self.prompts_of = _positions(p.person for p in facts.prompts)
+        # Whoever updated a key result or left a note this period checked in.
+        self.checked_in = {snap.person for snap in facts.current.values()}
+        self.checked_in.update(note.person for note in facts.notes)
         self.sorted_notes = sorted(facts.notes, key=lambda n: n.submitted_at)
         self.notes_of = _positions(n.person for n in self.sorted_notes)
         self.note_lines: list[LeaderNote | None] = [None] * len(self.sorted_notes)
         for i, note in enumerate(self.sorted_notes):
-            text = " · ".join(v for k, v in note.notes.items() if v and k != "blockers")
+            text = joined(v.strip() for k, v in note.notes.items() if k != "blockers")
             if text:
                 self.note_lines[i] = LeaderNote(
                     self.name(note.person), org.team_of(note.person) or "", text
@@ -326,6 +447,7 @@ class _Builder:
 
         # Sorted by kind, then in key-result order: what `early_warnings` returns.
         warnings = tuple(w for kind in WarningKind for o in in_subtree for w in o.warnings[kind])
+        attention, attention_more = _top_risks(c for o in in_subtree for c in o.concerned)
 
         details = tuple(self.build(child) for child in org.child_teams(team_key))
         return Digest(
@@ -336,6 +458,8 @@ class _Builder:
             previous_period=scope.previous_period,
             cycle=scope.cycle,
             elapsed_share=self.elapsed,
+            attention=attention,
+            attention_more=attention_more,
             leaders=leaders + tuple(kr_leads),
             objectives=objectives,
             status_changes=changes,
@@ -367,35 +491,35 @@ class _Builder:
         return found
 
     def participation(self, team: str, people: frozenset[str]) -> Participation:
-        """`participation` over the facts of `people`, gathered instead of filtered."""
+        """Each of `people` counted once, by `attendance`, over their facts (gathered instead
+        of filtered)."""
         facts, name, now = self.facts, self.name, self.now
-        prompts = [facts.prompts[i] for i in _gather(self.prompts_of, people)]
-        excused = {p.person for p in prompts if p.failure == ON_LEAVE}
-        prompts = [p for p in prompts if p.failure != ON_LEAVE]
-        answered = [p for p in prompts if p.answered_at is not None]
-        on_time = [p for p in answered if p.answered_at is not None and p.answered_at <= p.deadline]
-        unanswered = [p for p in prompts if p.answered_at is None and p.failure is None]
-        prompted_people = {p.person for p in prompts}
-        on_leave = [
-            person for person in people
-            if person in excused or (person not in prompted_people and self.on_leave(person))
-        ]  # fmt: skip
+        prompts: dict[str, list[PromptFact]] = {}
+        for i in _gather(self.prompts_of, people):
+            prompt = facts.prompts[i]
+            prompts.setdefault(prompt.person, []).append(prompt)
+        spontaneous, checked_in = facts.spontaneous, self.checked_in
+        names: dict[Attendance, list[str]] = {state: [] for state in Attendance}
+        for person in people:
+            own = prompts.get(person, ())
+            state = attendance(
+                own,
+                spontaneous=spontaneous.get(person, 0) > 0,
+                checked_in=person in checked_in,
+                on_leave=not own and self.on_leave(person),
+                now=now,
+            )
+            if state is not None:
+                names[state].append(name(person))
         streaks = [(name, -minus_n) for minus_n, name, _ in self.best_streaks(team)]
-        spontaneous = facts.spontaneous
         return Participation(
-            prompted=len(prompts),
-            answered=len(answered),
-            on_time=len(on_time),
-            late=len(answered) - len(on_time),
-            missing=tuple(sorted(name(p.person) for p in unanswered if p.deadline <= now)),
-            pending=tuple(sorted(name(p.person) for p in unanswered if p.deadline > now)),
-            on_leave=tuple(sorted(name(p) for p in on_leave)),
-            unreachable=tuple(sorted(name(p.person) for p in prompts if p.failure)),
-            spontaneous=sum(
-                spontaneous.get(p, 0)
-                for p in (people if len(people) < len(spontaneous) else spontaneous)
-                if p in people
-            ),
+            on_time=len(names[Attendance.ON_TIME]),
+            late=len(names[Attendance.LATE]),
+            spontaneous=len(names[Attendance.SPONTANEOUS]),
+            missing=tuple(sorted(names[Attendance.MISSING])),
+            pending=tuple(sorted(names[Attendance.PENDING])),
+            on_leave=tuple(sorted(names[Attendance.ON_LEAVE])),
+            unreachable=tuple(sorted(names[Attendance.UNREACHABLE])),
             streaks=tuple(streaks),
         )
 
@@ -409,6 +533,7 @@ class _ObjectiveFacts:
     moved: tuple[tuple[str, str], ...]  # (person, "title: what moved") for leaders' notes
     blockers: tuple[BlockerLine, ...]
     warnings: Mapping[WarningKind, tuple[Warning, ...]]
+    concerned: tuple[_Concerned, ...]  # its key results that need attention, in order
 
     @classmethod
     def of(cls, builder: _Builder, objective: Objective) -> _ObjectiveFacts:
@@ -419,30 +544,36 @@ class _ObjectiveFacts:
             builder.facts.values,
             builder.elapsed,
         )
-        changes, moved, blockers, lines = [], [], [], []
+        changes, moved, blockers, lines, concerned = [], [], [], [], []
         warnings: dict[WarningKind, list[Warning]] = {kind: [] for kind in WarningKind}
         for kr in org.key_results_in(objective.key):
             cur, prev = current(kr.key), previous(kr.key)
-            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name)
+            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale)
             lines.append(line)
-            for w in _kr_warnings(kr, cur, prev, line.progress, elapsed, scope, name, on_leave):
+            found = _kr_warnings(kr, cur, prev, line.progress, elapsed, scope, name, on_leave)
+            for w in found:
                 warnings[w.kind].append(w)
+            blocked_by = _blocked_by_text(org, cur) if cur and cur.blockers else ""
+            if (concern := _concerned(line, cur, found, blocked_by, elapsed)) is not None:
+                concerned.append(concern)
             if cur is None:
                 continue
             if prev and cur.status and prev.status and cur.status is not prev.status:
                 changes.append(StatusChange(kr.key, kr.title, name(kr.owner), prev.status,
                                             cur.status))  # fmt: skip
-            if cur.moved:
+            # A key result at risk tells its story on its own line; leaders' notes skip it.
+            if cur.moved.strip() and not line.has_story:
                 moved.append((cur.person, f"{kr.title}: {cur.moved}"))
             if cur.blockers:
                 blockers.append(BlockerLine(name(cur.person), kr.title, cur.blockers,
-                                            _blocked_by_text(org, cur)))  # fmt: skip
+                                            blocked_by))  # fmt: skip
         return cls(
             line=_objective_line(org, objective, tuple(lines)),
             changes=tuple(changes),
             moved=tuple(moved),
             blockers=tuple(blockers),
             warnings={kind: tuple(found) for kind, found in warnings.items()},
+            concerned=tuple(concerned),
         )
 
 
@@ -469,7 +600,7 @@ def _subteam_line(digest: Digest) -> SubteamLine:
         name=digest.team_name,
         progress=digest.progress,
         confidence=fmean(confidences) if confidences else None,
-        answered=digest.participation.answered,
-        prompted=digest.participation.prompted,
-        warnings=len(digest.warnings),
+        checked_in=digest.participation.checked_in,
+        expected=digest.participation.expected,
+        attention=len(digest.attention) + digest.attention_more,
     )

@@ -13,7 +13,11 @@ from enum import StrEnum
 from statistics import fmean
 
 from rhythm.cadences import RhythmKind
+from rhythm.present import DEFAULT_LOCALE, fmt_change, fmt_value, trend_arrow
 from rhythm.status import Status
+from rhythm.wording import joined
+
+NOT_SAID = "not said"  # what a story shows for a question its owner left blank
 
 
 class WarningKind(StrEnum):
@@ -21,6 +25,17 @@ class WarningKind(StrEnum):
     CONFIDENCE_DROP = "confidence_drop"
     SILENT = "silent"
     FLAT_ON_TRACK = "flat_on_track"
+
+
+class Concern(StrEnum):
+    """Why a key result needs attention: the early warnings' kinds and two more."""
+
+    BLOCKED = "blocked"
+    OFF_TRACK = "off_track"  # its owner says so
+    BEHIND = WarningKind.BEHIND.value
+    CONFIDENCE_DROP = WarningKind.CONFIDENCE_DROP.value
+    SILENT = WarningKind.SILENT.value
+    FLAT_ON_TRACK = WarningKind.FLAT_ON_TRACK.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +50,49 @@ class KrLine:
     confidence: int | None
     confidence_delta: int | None
     status: Status | None
-    checked_in: bool
+    checked_in: bool  # updated this period
+    previous_value: float | None = None  # where it stood at the end of the period before
+    milestone: bool = False  # done (1) or not (0), no scale in between
+    span: float | None = None  # target minus start: how precisely its values are worth showing
+    locale: str = DEFAULT_LOCALE  # how its numbers are written
+    # What moved it and what comes next, as this period's update says, for a key result at
+    # risk or off track (None otherwise): leaders read why, not only that.
+    moved: str | None = None
+    next_step: str | None = None
+
+    def change_text(self) -> str:
+        """Where it stands, and where it came from when that is known and reads differently:
+        "52% → 58%", "58%", "done"; "" for a key result with neither value nor metric."""
+        if self.milestone:
+            return "done" if (self.value or 0) >= 1 else "not done"
+        if self.value is None and self.target is None:
+            return ""
+        now = self._shown(self.value)
+        if self.value is None or self._shown(self.previous_value) in ("–", now):
+            return now
+        return fmt_change(
+            self.previous_value, self.value, self.unit, span=self.span, locale=self.locale
+        )
+
+    def target_text(self) -> str:
+        """ "target 70%", or "" when there is no target worth naming (a milestone)."""
+        if self.milestone or self.target is None:
+            return ""
+        return f"target {self._shown(self.target)}"
+
+    def _shown(self, value: float | None) -> str:
+        return fmt_value(value, self.unit, span=self.span, locale=self.locale)
+
+    @property
+    def has_story(self) -> bool:
+        return self.moved is not None or self.next_step is not None
+
+    def story(self) -> tuple[tuple[str, str], ...]:
+        """What to show under the key result, as (label, text) pairs: what moved and the next
+        step, "not said" for one left blank, and only one pair when both were."""
+        if not self.moved and not self.next_step:
+            return (("What moved, next step", NOT_SAID),)
+        return ("What moved", self.moved or NOT_SAID), ("Next step", self.next_step or NOT_SAID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +104,17 @@ class ObjectiveLine:
     confidence: float | None
     confidence_trend: float | None
     key_results: tuple[KrLine, ...]
+
+    def confidence_text(self, *, delta: bool = False) -> str:
+        """ "confidence 6.5", with its trend arrow when it has one ("6.5 ↓", with `delta`
+        "6.5 ↓ (-1.0)"); "no confidence yet" before anyone gave one."""
+        if self.confidence is None:
+            return "no confidence yet"
+        trend = self.confidence_trend
+        if trend is None:
+            return f"confidence {self.confidence:.1f}"
+        change = f" ({trend:+.1f})" if delta and trend else ""
+        return f"confidence {self.confidence:.1f} {trend_arrow(trend)}{change}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,44 +138,92 @@ class BlockerLine:
 class Warning:
     kind: WarningKind
     key_result: str
-    message: str
+    message: str  # a sentence that names the key result
+    reason: str = ""  # the same in a few words, next to the key result's title
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    concern: Concern
+    text: str  # a few words: "blocked by Platform", "confidence 8 → 5"
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionItem:
+    """One key result among the digest's top risks, once, with every reason it is there."""
+
+    key_result: str
+    title: str
+    owner: str  # display name
+    status: Status | None
+    reasons: tuple[Reason, ...]  # most pressing first
+
+    @property
+    def why(self) -> str:
+        return "; ".join(r.text for r in self.reasons)
+
+
+def tally(checked_in: int, expected: int) -> str:
+    """ "3/5 checked in": the count every adapter and command shows, from `Participation`."""
+    if not expected:
+        return "no check-ins expected"
+    return f"{checked_in}/{expected} checked in"
 
 
 @dataclass(frozen=True, slots=True)
 class Participation:
-    prompted: int
-    answered: int
+    """Who checked in, each person counted once, in one of: on time, late or spontaneous
+    (checked in); missing, still to answer or unreachable (not yet); on leave (not expected).
+    Everyone expected is checked in or named as not yet, so the counts always add up."""
+
     on_time: int
     late: int
+    spontaneous: int  # checked in without having been asked
     missing: tuple[str, ...]  # names of people whose deadline passed without an answer
     pending: tuple[str, ...]  # names of people who can still answer
     on_leave: tuple[str, ...]
-    unreachable: tuple[str, ...]
-    spontaneous: int
+    unreachable: tuple[str, ...]  # their prompt could not be delivered
     streaks: tuple[tuple[str, int], ...]  # best current streaks, longest first
 
     @property
+    def checked_in(self) -> int:
+        return self.on_time + self.late + self.spontaneous
+
+    @property
+    def expected(self) -> int:
+        return self.checked_in + len(self.missing) + len(self.pending) + len(self.unreachable)
+
+    @property
     def rate(self) -> float | None:
-        return self.answered / self.prompted if self.prompted else None
+        return self.checked_in / self.expected if self.expected else None
+
+    @property
+    def tally(self) -> str:
+        return tally(self.checked_in, self.expected)
 
     def line(self, escape: Callable[[str], str] = str) -> str:
         """One line for every adapter; `escape` makes people's names safe for its markup."""
-        parts = [
-            f"{self.answered}/{self.prompted} checked in ({self.on_time} on time, {self.late} late)"
-        ]
-        if self.spontaneous:
-            parts.append(f"{self.spontaneous} spontaneous")
+        how = ", ".join(
+            f"{n} {label}"
+            for n, label in (
+                (self.on_time, "on time"),
+                (self.late, "late"),
+                (self.spontaneous, "spontaneous"),
+            )
+            if n
+        )
+        parts = [self.tally + (f" ({how})" if how else "")]
         for label, names in (
             ("missing", self.missing),
             ("still to answer", self.pending),
-            ("on leave", self.on_leave),
             ("unreachable", self.unreachable),
+            ("on leave", self.on_leave),
         ):
             if names:
                 parts.append(f"{label}: " + escape(", ".join(names)))
         if self.streaks:
             parts.append("streaks: " + escape(", ".join(f"{n} {k}🔥" for n, k in self.streaks)))
-        return " · ".join(parts)
+        return joined(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +239,13 @@ class SubteamLine:
     name: str
     progress: float | None
     confidence: float | None
-    answered: int
-    prompted: int
-    warnings: int
+    checked_in: int
+    expected: int
+    attention: int  # key results that need attention, all of them (the digest shows a few)
+
+    @property
+    def tally(self) -> str:
+        return tally(self.checked_in, self.expected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +257,8 @@ class Digest:
     previous_period: str
     cycle: str
     elapsed_share: float
+    attention: tuple[AttentionItem, ...]  # the top risks, which open the digest
+    attention_more: int  # key results that need attention too, past the top ones
     leaders: tuple[LeaderNote, ...]
     objectives: tuple[ObjectiveLine, ...]
     status_changes: tuple[StatusChange, ...]
@@ -151,6 +273,12 @@ class Digest:
     @property
     def progress(self) -> float | None:
         return fmean(o.progress for o in self.objectives) if self.objectives else None
+
+    @property
+    def other_warnings(self) -> tuple[Warning, ...]:
+        """The early warnings about key results the attention list does not show already."""
+        shown = {a.key_result for a in self.attention}
+        return tuple(w for w in self.warnings if w.key_result not in shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,8 +111,5 @@ class ConsoleGateway:
 def _summary(message: Message) -> str:
     if isinstance(message, DigestMessage):
         d = message.digest
-        return (
-            f"{d.kind.value} digest of {d.team_name} for {d.period}: "
-            f"{d.participation.answered}/{d.participation.prompted} checked in"
-        )
+        return f"{d.kind.value} digest of {d.team_name} for {d.period}: {d.participation.tally}"
     return message.title if isinstance(message, Notice) else type(message).__name__

@@ -10,9 +10,9 @@ from rich.table import Table as RichTable
 from rich.text import Text as RichText
 from rich.tree import Tree as RichTree
 
-from rhythm.digest_model import Digest
+from rhythm.digest_model import AttentionItem, Digest, KrLine, ObjectiveLine, SubteamLine
 from rhythm.messages import DigestMessage, FieldKind, Form, Notice, Table, Text, Tree, TreeNode
-from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
+from rhythm.present import STATUS_EMOJI, progress_bar
 
 
 @singledispatch
@@ -112,41 +112,18 @@ def render_digest(digest: Digest) -> RenderableType:
         f"{digest.elapsed_share:.0%} elapsed"
     )
     parts.append(RichText(head, style="dim"))
+    if digest.attention:
+        parts.append(RichText("Needs attention", style="bold"))
+        parts.extend(_attention(a) for a in digest.attention)
+        if digest.attention_more:
+            parts.append(RichText(f"  …and {digest.attention_more} more, below", style="dim"))
     if digest.leaders:
         parts.append(RichText("Leaders first", style="bold"))
         parts.extend(RichText(f"  🧭 {n.person}: {n.text}") for n in digest.leaders)
     if digest.objectives:
-        table = RichTable(box=None, show_header=True, header_style="bold")
-        for column in ("Objective / key result", "Progress", "Value", "Conf.", ""):
-            table.add_column(column)
-        for o in digest.objectives:
-            conf = f"{o.confidence:.1f} {trend_arrow(o.confidence_trend)}" if o.confidence else "–"
-            title = RichText(f"🎯 {o.title}", style="bold")
-            table.add_row(title, f"{progress_bar(o.progress)} {o.progress:.0%}", "", conf, "")
-            for k in o.key_results:
-                delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
-                conf_k = f"{k.confidence}{delta}" if k.confidence is not None else "–"
-                table.add_row(
-                    RichText.assemble(f"   {k.title}", (f" · {k.owner}", "dim")),
-                    f"{progress_bar(k.progress)} {k.progress:.0%}",
-                    f"{fmt_value(k.value, k.unit)} / {fmt_value(k.target, k.unit)}",
-                    conf_k,
-                    STATUS_EMOJI[k.status] + ("" if k.checked_in else " [dim]no update[/dim]"),
-                )
-        parts.append(table)
+        parts.append(_objectives_table(digest.objectives, digest.previous_period))
     if digest.subteams:
-        sub = RichTable(title="Teams", title_justify="left", box=None, header_style="bold")
-        for column in ("Team", "Progress", "Conf.", "Checked in", "Warnings"):
-            sub.add_column(column)
-        for s in digest.subteams:
-            progress = (
-                f"{progress_bar(s.progress)} {s.progress:.0%}" if s.progress is not None else "–"
-            )
-            conf = f"{s.confidence:.1f}" if s.confidence is not None else "–"
-            sub.add_row(
-                RichText(s.name), progress, conf, f"{s.answered}/{s.prompted}", str(s.warnings)
-            )
-        parts.append(sub)
+        parts.append(_subteams_table(digest.subteams))
     blockers = [
         _line(
             f"{b.person} on {b.subject}: {b.text}",
@@ -167,7 +144,7 @@ def render_digest(digest: Digest) -> RenderableType:
             "Blocking other teams",
             [_line(f"{b.person} on {b.subject}: {b.text}") for b in digest.blocking_others],
         ),
-        ("Early warnings", [_line(f"⚠ {w.message}") for w in digest.warnings]),
+        ("Early warnings", [_line(f"⚠ {w.message}") for w in digest.other_warnings]),
         ("Notes", [_line(f"{n.person}: {n.text}") for n in digest.notes]),
     )
     for heading, lines in sections:
@@ -181,6 +158,65 @@ def render_digest(digest: Digest) -> RenderableType:
         title_align="left",
         border_style="green",
     )
+
+
+def _attention(a: AttentionItem) -> RichText:
+    line = RichText(f"  {STATUS_EMOJI[a.status]} ")
+    line.append(a.title, style="bold")
+    line.append(f" ({a.owner}): {a.why}")
+    return line
+
+
+def _objectives_table(objectives: tuple[ObjectiveLine, ...], previous: str) -> RichTable:
+    """Objectives and their key results; the value column reads from the period before."""
+    table = RichTable(box=None, show_header=True, header_style="bold")
+    since = f"Since {previous}" if previous else "Value"
+    for column in ("Objective / key result", "Progress", since, "Target", "Conf.", ""):
+        table.add_column(column)
+    for o in objectives:
+        conf = o.confidence_text().removeprefix("confidence ") if o.confidence is not None else "–"
+        title = RichText(f"🎯 {o.title}", style="bold")
+        table.add_row(title, f"{progress_bar(o.progress)} {o.progress:.0%}", "", "", conf, "")
+        for k in o.key_results:
+            table.add_row(*_kr_cells(k))
+            if k.has_story:
+                table.add_row(_story(k))
+    return table
+
+
+def _story(k: KrLine) -> RichText:
+    story = RichText("      ↳ ", style="dim")
+    for i, (label, text) in enumerate(k.story()):
+        story.append(f"{' · ' if i else ''}{label}: ", style="italic dim")
+        story.append(text)
+    return story
+
+
+def _kr_cells(k: KrLine) -> tuple[RenderableType, ...]:
+    delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
+    status = RichText(STATUS_EMOJI[k.status])
+    if not k.checked_in:
+        status.append(" no update", style="dim")
+    return (
+        RichText.assemble(f"   {k.title}", (f" · {k.owner}", "dim")),
+        f"{progress_bar(k.progress)} {k.progress:.0%}",
+        k.change_text() or "–",
+        k.target_text().removeprefix("target ") or "–",
+        f"{k.confidence}{delta}" if k.confidence is not None else "–",
+        status,
+    )
+
+
+def _subteams_table(subteams: tuple[SubteamLine, ...]) -> RichTable:
+    sub = RichTable(title="Teams", title_justify="left", box=None, header_style="bold")
+    for column in ("Team", "Progress", "Conf.", "Checked in", "Attention"):
+        sub.add_column(column)
+    for s in subteams:
+        progress = f"{progress_bar(s.progress)} {s.progress:.0%}" if s.progress is not None else "–"
+        conf = f"{s.confidence:.1f}" if s.confidence is not None else "–"
+        checked_in = f"{s.checked_in}/{s.expected}" if s.expected else "–"
+        sub.add_row(RichText(s.name), progress, conf, checked_in, str(s.attention or "–"))
+    return sub
 
 
 def _line(text: str, emphasis: str = "") -> RichText:

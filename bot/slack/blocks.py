@@ -16,7 +16,14 @@ from functools import singledispatch
 from typing import Any
 
 from bot.slack.mrkdwn import bold, escape, italic, split_text, truncate
-from rhythm.digest_model import BlockerLine, Digest, KrLine, ObjectiveLine, Participation
+from rhythm.digest_model import (
+    AttentionItem,
+    BlockerLine,
+    Digest,
+    KrLine,
+    ObjectiveLine,
+    Participation,
+)
 from rhythm.messages import (
     Action,
     DigestMessage,
@@ -28,7 +35,8 @@ from rhythm.messages import (
     Tree,
     TreeNode,
 )
-from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
+from rhythm.present import STATUS_EMOJI, progress_bar
+from rhythm.wording import joined, shorten
 
 Block = dict[str, Any]
 
@@ -53,8 +61,10 @@ EMPTY = "–"  # Slack rejects empty text objects
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
-    """A plain_text object of raw `text`, escaped and cut to `limit`."""
-    return {"type": "plain_text", "text": truncate(escape(text), limit) or EMPTY, "emoji": True}
+    """A plain_text object of raw `text`, escaped and shortened to `limit` at a word boundary
+    (cut again only when escaping made it longer)."""
+    shown = truncate(escape(shorten(text, limit)), limit)
+    return {"type": "plain_text", "text": shown or EMPTY, "emoji": True}
 
 
 def header(text: str) -> Block:
@@ -276,22 +286,41 @@ def percent(share: float | None) -> str:
 def kr_line(k: KrLine) -> str:
     delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
     conf = f"confidence {k.confidence}{delta}" if k.confidence is not None else "no confidence"
-    value = f"{fmt_value(k.value, k.unit)} / {fmt_value(k.target, k.unit)}"
-    update = "" if k.checked_in else " · _no update_"
-    return (
-        f"{INDENT}{STATUS_EMOJI[k.status]} {escape(k.title)} · {escape(k.owner)} — "
-        f"{progress_bar(k.progress)} {percent(k.progress)} · {escape(value)} · {conf}{update}"
-    )
+    standing = joined([
+        f"{progress_bar(k.progress)} {percent(k.progress)}",
+        escape(k.change_text()),
+        escape(k.target_text()),
+        conf,
+        "" if k.checked_in else "_no update_",
+    ])  # fmt: skip
+    return f"{INDENT}{STATUS_EMOJI[k.status]} {escape(k.title)} · {escape(k.owner)} — {standing}"
+
+
+def story_line(k: KrLine) -> str:
+    """What moved a key result at risk and what its owner does next, under its line."""
+    told = joined(f"_{label}:_ {escape(text)}" for label, text in k.story())
+    return f"{INDENT}{INDENT}↳ {told}"
 
 
 def objective_lines(o: ObjectiveLine) -> list[str]:
-    conf = (
-        f"confidence {o.confidence:.1f} {trend_arrow(o.confidence_trend)}"
-        if o.confidence is not None
-        else "no confidence yet"
-    )
-    head = f"🎯 {bold(o.title)}\n{progress_bar(o.progress)} {percent(o.progress)} · {conf}"
-    return [head, *(kr_line(k) for k in o.key_results)]
+    head = f"🎯 {bold(o.title)}\n{progress_bar(o.progress)} {percent(o.progress)} · "
+    lines = [head + escape(o.confidence_text())]
+    for k in o.key_results:
+        lines.append(kr_line(k))
+        if k.has_story:
+            lines.append(story_line(k))
+    return lines
+
+
+def attention_line(a: AttentionItem) -> str:
+    return f"{STATUS_EMOJI[a.status]} {bold(a.title)} ({escape(a.owner)}): {escape(a.why)}"
+
+
+def attention_lines(digest: Digest) -> list[str]:
+    lines = [attention_line(a) for a in digest.attention]
+    if lines and digest.attention_more:
+        lines.append(f"_…and {digest.attention_more} more, below._")
+    return lines
 
 
 def blocker_line(b: BlockerLine) -> str:
@@ -310,8 +339,13 @@ def participation_line(p: Participation) -> str:
 
 def subteams_line(digest: Digest) -> str:
     teams = [
-        f"{escape(s.name)} {percent(s.progress)} · {s.answered}/{s.prompted} checked in"
-        + (f" · ⚠️ {s.warnings}" if s.warnings else "")
+        joined(
+            [
+                f"{escape(s.name)} {percent(s.progress)}",
+                s.tally,
+                f"⚠️ {s.attention}" if s.attention else "",
+            ]
+        )
         for s in digest.subteams
     ]
     return "*Teams* (details in the thread): " + "  |  ".join(teams)
@@ -329,6 +363,7 @@ def digest_groups(digest: Digest) -> list[list[Block]]:
     """The digest of one team as groups of blocks that belong together, in reading order."""
     title = f"📣 {digest.team_name} · {kind_label(digest)} digest"
     groups: list[list[Block]] = [[header(title), context(digest_summary(digest))]]
+    groups.append(titled_sections("Needs attention", attention_lines(digest)))
     leaders = [f"🧭 {bold(n.person)}: {escape(n.text)}" for n in digest.leaders]
     groups.append(titled_sections("Leaders first", leaders))
     for objective in digest.objectives:
@@ -342,7 +377,7 @@ def digest_groups(digest: Digest) -> list[list[Block]]:
     ]
     blockers = [blocker_line(b) for b in digest.blockers]
     waiting = [waiting_line(b) for b in digest.blocking_others]
-    warnings = [f"⚠️ {escape(w.message)}" for w in digest.warnings]
+    warnings = [f"⚠️ {escape(w.message)}" for w in digest.other_warnings]
     notes = [f"📝 {bold(n.person)}: {escape(n.text)}" for n in digest.notes]
     for heading, lines in (
         ("Status changes", changes),
@@ -395,11 +430,8 @@ def _tree_text(message: Tree) -> str:
 @fallback_text.register
 def _digest_text(message: DigestMessage) -> str:
     d = message.digest
-    p = d.participation
-    text = (
-        f"📣 {escape(d.team_name)} {kind_label(d)} digest · {digest_summary(d)} · "
-        f"{p.answered}/{p.prompted} checked in"
-    )
+    text = f"📣 {escape(d.team_name)} {kind_label(d)} digest · {digest_summary(d)} · "
+    text += d.participation.tally
     if d.blockers:
         text += f" · {len(d.blockers)} blocker{'s' if len(d.blockers) != 1 else ''}"
     return truncate(text, FALLBACK_LIMIT)

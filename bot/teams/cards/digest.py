@@ -10,9 +10,17 @@ from collections.abc import Sequence
 
 from bot.teams.cards.elements import Element, container, heading, line, paragraph, run, subtle
 from bot.teams.cards.packing import pack_cards
-from rhythm.digest_model import BlockerLine, Digest, KrLine, ObjectiveLine, SubteamLine
+from rhythm.digest_model import (
+    AttentionItem,
+    BlockerLine,
+    Digest,
+    KrLine,
+    ObjectiveLine,
+    SubteamLine,
+)
 from rhythm.messages import DigestMessage
-from rhythm.present import STATUS_EMOJI, fmt_value, progress_bar, trend_arrow
+from rhythm.present import STATUS_EMOJI, progress_bar
+from rhythm.wording import joined
 
 
 def digest_cards(message: DigestMessage) -> list[Element]:
@@ -20,6 +28,11 @@ def digest_cards(message: DigestMessage) -> list[Element]:
     title = f"📣 {digest.team_name}"
     head = [heading(title, size="large"), subtle(_headline(digest))]
     body: list[Element] = []
+    if digest.attention:
+        items = [_attention(a) for a in digest.attention]
+        if digest.attention_more:
+            items.append(subtle(f"…and {digest.attention_more} more, below", spacing="small"))
+        body.append(_section("Needs attention", items))
     if digest.leaders:
         leaders = [line(f"🧭 {n.person}: {n.text}") for n in digest.leaders]
         body.append(_section("Leaders first", leaders))
@@ -34,7 +47,10 @@ def digest_cards(message: DigestMessage) -> list[Element]:
         ("Status changes", changes),
         ("Blockers", [_blocker(b) for b in digest.blockers]),
         ("Blocking other teams", [_blocker(b) for b in digest.blocking_others]),
-        ("Early warnings", [line(f"⚠ {w.message}", color="warning") for w in digest.warnings]),
+        (
+            "Early warnings",
+            [line(f"⚠ {w.message}", color="warning") for w in digest.other_warnings],
+        ),
         ("Notes", [line(f"{n.person}: {n.text}") for n in digest.notes]),
     ):
         if lines:
@@ -53,15 +69,22 @@ def _headline(digest: Digest) -> str:
 
 
 def _subteam(s: SubteamLine) -> str:
-    parts = [s.name]
-    if s.progress is not None:
-        parts.append(f"{progress_bar(s.progress)} {s.progress:.0%}")
-    if s.confidence is not None:
-        parts.append(f"confidence {s.confidence:.1f}")
-    parts.append(f"{s.answered}/{s.prompted} checked in")
-    if s.warnings:
-        parts.append(f"⚠ {s.warnings} warning{'s' if s.warnings != 1 else ''}")
-    return " · ".join(parts)
+    return joined([
+        s.name,
+        f"{progress_bar(s.progress)} {s.progress:.0%}" if s.progress is not None else "",
+        f"confidence {s.confidence:.1f}" if s.confidence is not None else "",
+        s.tally,
+        f"⚠ {s.attention} need{'s' if s.attention == 1 else ''} attention" if s.attention else "",
+    ])  # fmt: skip
+
+
+def _attention(a: AttentionItem) -> Element:
+    return paragraph(
+        run(f"{STATUS_EMOJI[a.status]} {a.title}", weight="bolder"),
+        run(f" ({a.owner}): ", isSubtle=True),
+        run(a.why, color="attention"),
+        spacing="small",
+    )
 
 
 def _section(title: str, lines: Sequence[Element]) -> Element:
@@ -69,12 +92,7 @@ def _section(title: str, lines: Sequence[Element]) -> Element:
 
 
 def _objective(objective: ObjectiveLine) -> Element:
-    trend = objective.confidence_trend
-    confidence = "no confidence yet"
-    if objective.confidence is not None:
-        confidence = f"confidence {objective.confidence:.1f} {trend_arrow(trend)}"
-        if trend:
-            confidence += f" ({trend:+.1f})"
+    confidence = objective.confidence_text(delta=True)
     progress = f"{progress_bar(objective.progress)} {objective.progress:.0%}"
     items = [
         line(f"🎯 {objective.title}", weight="bolder"),
@@ -86,20 +104,28 @@ def _objective(objective: ObjectiveLine) -> Element:
 
 
 def _key_result(kr: KrLine) -> list[Element]:
+    delta = f" ({kr.confidence_delta:+d})" if kr.confidence_delta else ""
     parts = [
         f"{progress_bar(kr.progress)} {kr.progress:.0%}",
-        f"{fmt_value(kr.value, kr.unit)} / {fmt_value(kr.target, kr.unit)}",
+        kr.change_text(),
+        kr.target_text(),
+        f"confidence {kr.confidence}/10{delta}" if kr.confidence is not None else "",
+        STATUS_EMOJI[kr.status] + (f" {kr.status.label}" if kr.status else ""),
+        "" if kr.checked_in else "no update",
     ]
-    if kr.confidence is not None:
-        delta = f" ({kr.confidence_delta:+d})" if kr.confidence_delta else ""
-        parts.append(f"confidence {kr.confidence}/10{delta}")
-    parts.append(STATUS_EMOJI[kr.status] + (f" {kr.status.label}" if kr.status else ""))
-    if not kr.checked_in:
-        parts.append("no update")
-    return [
+    shown = [
         paragraph(run(f"📈 {kr.title}"), run(f" · {kr.owner}", isSubtle=True), spacing="small"),
-        subtle(" · ".join(parts)),
+        subtle(joined(parts)),
     ]
+    if kr.has_story:
+        told: list[Element] = []
+        for label, text in kr.story():
+            told += [
+                run(f"{' · ' if told else ''}{label}: ", italic=True, isSubtle=True),
+                run(text),
+            ]
+        shown.append(paragraph(*told, spacing="none"))
+    return shown
 
 
 def _blocker(blocker: BlockerLine) -> Element:

@@ -30,7 +30,7 @@ from rhythm.digest import build_digest
 from rhythm.digest_model import BlockerLine, Digest, DigestScope, LeaderNote
 from rhythm.messages import DigestMessage, Message, Notice, Table, Text, Tree, TreeNode
 from rhythm.okr import KeyResult, Organisation
-from rhythm.present import progress_bar
+from rhythm.present import fmt_change, fmt_value, progress_bar
 from rhythm.prompting import OPEN, SNOOZE, kr_summary, prompt_actions
 from rhythm.records import DigestFacts, KrState, NoteFact, PromptFact, Snapshot
 from rhythm.status import Status
@@ -64,7 +64,7 @@ def snap(person: str, value: float | None, confidence: int | None, status: Statu
 
 def acme_facts(*, blocker: str = "waiting for the onboarding API") -> DigestFacts:
     """A week at Acme: Lucas is blocked by Platform, Sofia's confidence fell, Emily (sales) waits
-    on Platform too, Claire (the lead) moved ARR."""
+    on Platform too, Claire (the lead) moved ARR, Ananya checked in before anyone asked."""
     return DigestFacts(
         current={
             "onboarding-completion": snap(
@@ -85,7 +85,7 @@ def acme_facts(*, blocker: str = "waiting for the onboarding API") -> DigestFact
             PromptFact(SOFIA, is_lead=True, deadline=at(24), answered_at=at(24, 15)),
             PromptFact(EMILY, is_lead=False, deadline=at(24), answered_at=None),
         ),
-        spontaneous={LUCAS: 1},
+        spontaneous={ANANYA: 1},
         streaks={CLAIRE: 6, LUCAS: 3},
         notes=(NoteFact(LUCAS, at(24), {"focus": "Checklist experiment"}),),
         blocking_others=(
@@ -317,8 +317,11 @@ def test_the_company_digest_reads_like_the_console_one():
         assert f"🎯 *{objective.title}*" in shown
         assert progress_bar(objective.progress) in shown
     assert "🟢 Annual recurring revenue from 8.0 to 10.0 M€ · Claire Martin — " in shown
-    assert "8.6M€ / 10M€ · confidence 7" in shown
-    assert "Marcus Johnson — ▓▓░░░░░░░░ 25% · 106% / 112% · no confidence · _no update_" in shown
+    # the change since last week, then the target
+    arr = f"{fmt_change(8.4, 8.6, 'M€', span=2)} · target {fmt_value(10, 'M€', span=2)}"
+    assert f"{arr} · confidence 7\n" in shown
+    nrr = f"{fmt_value(106, '%', span=8)} · target {fmt_value(112, '%', span=8)}"
+    assert f"Marcus Johnson — ▓▓░░░░░░░░ 25% · {nrr} · no confidence · _no update_" in shown
     assert "*Lucas Bernard* on _Onboarding completion rate from 40% to 70%_ is blocked by " \
            "*Platform*: waiting for the onboarding API" in shown  # fmt: skip
     assert "*Status changes*" in shown
@@ -329,16 +332,66 @@ def test_the_company_digest_reads_like_the_console_one():
     assert "Engineering" in shown
     assert "Go-to-market" in shown
     assert "missing: Emily Carter" in shown
-    assert "3/4 checked in (2 on time, 1 late)" in shown
+    assert "4/5 checked in (2 on time, 1 late, 1 spontaneous)" in shown
 
 
-def test_a_sub_team_digest_shows_confidence_changes():
+def test_the_digest_opens_with_what_needs_attention():
+    digest = acme_digest()
+    shown = texts(message_chunks(DigestMessage(digest)))
+    lines = shown.splitlines()
+    opening = lines.index("*Needs attention*")
+    assert opening < lines.index("*Leaders first*") < shown.index("🎯")
+    assert len(digest.attention) == 5
+    top = lines[opening + 1 : opening + 7]
+    assert top[0] == (
+        "🟡 *Onboarding completion rate from 40% to 70%* (Lucas Bernard): blocked by Platform; "
+        "27% done with 61% of 2026-Q4 gone"
+    )
+    assert [line.split("*")[1] for line in top[:5]] == [a.title for a in digest.attention]
+    assert top[5] == f"_…and {digest.attention_more} more, below._"
+    # Each key result appears once up there; its warnings are not repeated below.
+    warnings = shown[shown.index("*Early warnings*") :]
+    for item in digest.attention:
+        assert item.title not in warnings.split("*Notes*")[0]
+    assert "Net promoter score from 31 to 45 is at 36%" in warnings
+
+
+def test_a_sub_team_digest_shows_confidence_changes_and_what_moved_at_risk():
     growth = acme_digest().details[0].details[0]
     assert growth.team == "growth"
     shown = texts(message_chunks(DigestMessage(growth)))
-    assert "Sofia Rossi — ▓▓░░░░░░░░ 25% · 9% / 12% · confidence 4 (-4)" in shown
-    assert "▓▓▓░░░░░░░ 26% · confidence 5.0 ↓" in shown
+    conversion = f"{fmt_value(9, '%', span=4)} · target {fmt_value(12, '%', span=4)}"
+    assert f"Sofia Rossi — ▓▓░░░░░░░░ 25% · {conversion} · confidence 4 (-4)\n" in shown
+    assert "▓▓▓░░░░░░░ 26% · confidence 5.0 ↓\n" in shown
+    # Both are at risk: each says what moved and what comes next, even when left blank
+    assert shown.count(f"{INDENT * 2}↳ _What moved, next step:_ not said") == 2
     assert "*Teams*" not in shown  # no sub-teams of its own
+
+
+def test_an_at_risk_key_result_tells_what_moved_and_what_comes_next():
+    facts = acme_facts()
+    onboarding = replace(
+        facts.current["onboarding-completion"], moved="Checklist shipped", next_step="A/B test"
+    )
+    trial = replace(facts.current["trial-conversion"], next_step="Call the ten biggest trials")
+    current = {**facts.current, "onboarding-completion": onboarding, "trial-conversion": trial}
+    growth = acme_digest("growth", replace(facts, current=current))
+    shown = texts(message_chunks(DigestMessage(growth)))
+    assert f"{INDENT * 2}↳ _What moved:_ Checklist shipped · _Next step:_ A/B test" in shown
+    assert "↳ _What moved:_ not said · _Next step:_ Call the ten biggest trials" in shown
+
+
+def test_no_digest_line_has_a_stray_separator():
+    for digest in (acme_digest(), *all_details(acme_digest())):
+        for line in texts(message_chunks(DigestMessage(digest))).splitlines():
+            assert not line.rstrip().endswith(("·", "—", ":", ";")), line
+            assert "· ·" not in line, line
+            assert "·  ·" not in line, line
+            assert not line.lstrip().startswith("·"), line
+
+
+def all_details(digest: Digest) -> list[Digest]:
+    return [d for detail in digest.details for d in (detail, *all_details(detail))]
 
 
 def test_a_sub_team_digest_shows_who_waits_on_it():
@@ -425,7 +478,7 @@ def test_no_message_kind_lets_a_mention_or_link_through(message: Message):
 def test_the_digest_notification_text_summarises_it():
     text = fallback_text(DigestMessage(acme_digest()))
     assert text.startswith("📣 Acme weekly digest · 2026-W48 · 2026-Q4")
-    assert "3/4 checked in" in text
+    assert "4/5 checked in" in text
     assert "1 blocker" in text
 
 
