@@ -1,9 +1,12 @@
-"""`drumbeat demo`: two simulated weeks of the sample organisation's drumbeat.
+"""`drumbeat demo`: simulated weeks (two by default) of the sample organisation's drumbeat.
 
 Everything real runs: a fresh SQLite database with its migrations, the OKR file import, the
 scheduler's tick, prompts, reminders, validation, storage and digests. Only the clock and the
 people are simulated: owners answer on time, late or never, one reports a blocker on another
-team, one checks in spontaneously, one is on leave (from the sample file).
+team, one checks in spontaneously, one is on leave (from the sample file). What they write
+comes from their key results (`examples/acme-demo.yaml`), and the values they report move as
+their metrics do, at the precision the file writes them with. The sample is moved to the
+quarter the demo runs in (`bot.sample`), and so is the fortnight it simulates.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -26,42 +28,21 @@ from rich.table import Table
 from bot.app import runtime
 from bot.console.gateway import ConsoleGateway
 from bot.console.render import render
-from bot.okrfile import load_organisation
+from bot.demo_people import Owners, Persona, cast, load_script
+from bot.sample import sample_organisation
 from bot.settings import Settings
 from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
 from rhythm.messages import DigestMessage, Form, Message, Notice
-from rhythm.okr import Organisation, Team
+from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.prompting import OPEN
 from rhythm.service import Drumbeat
 
-DEMO_START = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
+# The Monday the simulation starts on, as the sample file has it; moved with the sample.
+SAMPLE_MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
 STEP = timedelta(minutes=30)  # every rhythm time in the sample falls on :00 or :30
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme.yaml"
-
-MOVED = (
-    "Shipped the onboarding checklist to 20% of sign-ups",
-    "Two enterprise pilots converted",
-    "Cache hit rate up after the CDN change",
-    "Support macros cut handling time",
-    "Partner webinar brought qualified leads",
-)
-NEXT = (
-    "Roll out to everyone",
-    "Review with design",
-    "Pair with platform on the API",
-    "Run A/B test",
-)
-FOCUS = ("Customer interviews", "Finishing the migration", "Pipeline review", "Hiring loop")
-
-
-class Persona(StrEnum):
-    ON_TIME = "answers on time"
-    LATE = "answers late"
-    NEVER = "never answers"
-    BLOCKED = "reports a blocker"
-    SPONTANEOUS = "also checks in unprompted"
+WEEKS_IN_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight")
 
 
 @dataclass(order=True)
@@ -69,22 +50,6 @@ class Answer:
     at: datetime
     person: str = field(compare=False)
     prompt: int = field(compare=False)
-
-
-def cast(org: Organisation) -> dict[str, Persona]:
-    """Leads answer on time (leaders share first); a few owners get a quirk each."""
-    owners = [p.email for p in org.people if org.key_results_of(p.email)]
-    members = [
-        e
-        for e in owners
-        if not org.person[e].time_off
-        and not any(org.is_lead(e, m.team) for m in org.person[e].memberships)
-    ]
-    cast = dict.fromkeys(owners, Persona.ON_TIME)
-    quirks = (Persona.NEVER, Persona.LATE, Persona.BLOCKED, Persona.SPONTANEOUS)
-    for email, persona in zip(members, quirks, strict=False):
-        cast[email] = persona
-    return cast
 
 
 class Simulation:
@@ -97,6 +62,8 @@ class Simulation:
         org: Organisation,
         console: Console,
         quiet: bool,
+        start: datetime,
+        owners: Owners,
     ) -> None:
         self.drumbeat = drumbeat
         self.outbox = outbox
@@ -104,13 +71,15 @@ class Simulation:
         self.org = org
         self.console = console
         self.quiet = quiet
-        self.rng = random.Random(2026)
-        self.personas = cast(org)
+        self.owners = owners
+        self.rng = owners.rng
+        self.personas = owners.personas
         self.featured = next(iter(self.personas), "")
         self.queue: list[Answer] = []
         self.read = 0
         self.stats: Counter[str] = Counter()
         self.invalid_shown = False
+        self.start = start
 
     async def run(self, until: datetime) -> None:
         while self.clock.now() < until:
@@ -167,7 +136,8 @@ class Simulation:
 
     async def _submit(self, person: str, page: FormPage, *, spontaneous: bool = False) -> None:
         form = page.form
-        answers = self.answers(person, form)
+        week = (self.clock.now() - self.start).days // 7
+        answers = self.owners.answers(person, form, week=week)
         show = person == self.featured and not self.quiet and not self.invalid_shown
         if show:
             self.invalid_shown = True
@@ -197,80 +167,31 @@ class Simulation:
             self.console.print(
                 "[bold]A typo on the first try: the form comes back, nothing is stored[/bold]"
             )
-            self.console.print(render(outcome.form))
-
-    def answers(self, person: str, form: Form) -> dict[str, str]:
-        persona = self.personas.get(person, Persona.ON_TIME)
-        week = (self.clock.now() - DEMO_START).days // 7
-        out: dict[str, str] = {}
-        for f in form.fields:
-            kind, key, part = [*f.id.split(":"), "", ""][:3]
-            out[f.id] = f.initial or ""
-            if kind == "note":
-                out[f.id] = self.rng.choice(FOCUS) if f.required else ""
-            elif kind == "kr":
-                out[f.id] = self._kr_answer(key, part, f.initial, persona, week)
-        if persona is Persona.BLOCKED and week >= 0:
-            other = self._other_team(person)
-            for f in form.fields:
-                if f.id.endswith(":blockers") or f.id == "note:blockers":
-                    out[f.id] = f"Waiting on {other.name} for the API we need"
-                if f.id.endswith(":blocked_by") or f.id == "note:blocked_by":
-                    out[f.id] = other.key
-                    break
-        return out
-
-    def _kr_answer(
-        self, key: str, part: str, initial: str | None, persona: Persona, week: int
-    ) -> str:
-        kr = self.org.key_result[key]
-        metric = kr.metric
-        if part == "value" and metric is not None:
-            if metric.milestone:
-                return "1" if self.rng.random() < 0.15 else (initial or "0")
-            current = float(initial) if initial else metric.start
-            step = (metric.target - metric.start) * self.rng.uniform(0.0, 0.06)
-            return (
-                f"{current + step:.4g}"
-                if metric.unit != "" or step % 1
-                else f"{round(current + step)}"
-            )
-        if part == "confidence":
-            base = int(initial) if initial else self.rng.randint(5, 8)
-            if persona is Persona.BLOCKED and week >= 1:
-                return str(max(0, base - 3))  # an early warning for the digest
-            return str(min(10, max(0, base + self.rng.choice((-1, 0, 0, 1)))))
-        if part == "moved":
-            return self.rng.choice(MOVED)
-        if part == "next":
-            return initial or self.rng.choice(NEXT)
-        if part == "score":
-            return initial or "0"
-        return initial or ""
-
-    def _other_team(self, person: str) -> Team:
-        own = {m.team for m in self.org.person[person].memberships}
-        candidates = [t for t in self.org.teams if t.key not in own and t.parent is not None]
-        return candidates[0]
+            self.console.print(render(outcome.form.with_answers(outcome.answers)))
 
 
-def _show_post(channel: str, message: Message) -> bool:
-    return not isinstance(message, DigestMessage) or message.digest.kind is RhythmKind.WEEKLY
+def _in_full(channel: str, message: Message) -> bool:
+    """Weekly and monthly digests in full; the daily pulse's (one a day) as one line."""
+    return isinstance(message, DigestMessage) and message.digest.kind is not RhythmKind.DAILY
 
 
-async def run_demo(console: Console, *, weeks: int = 2, quiet: bool = False) -> None:
+async def run_demo(
+    console: Console, *, weeks: int = 2, quiet: bool = False, today: date | None = None
+) -> None:
+    """The demo, on the sample moved to the quarter of `today` (the real one by default)."""
     started = time.perf_counter()
+    org, shift = sample_organisation(today or datetime.now(UTC).date())
+    start = SAMPLE_MONDAY + timedelta(weeks=shift.weeks)
     with tempfile.TemporaryDirectory(prefix="drumbeat-demo-") as tmp:
         settings = Settings(
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}", _env_file=None
         )
-        org = load_organisation(EXAMPLE)
-        clock = FixedClock(DEMO_START)
+        clock = FixedClock(start)
         featured = next(iter(cast(org)), "")
         gateway = ConsoleGateway(
             console=console,
             show_direct=lambda email: not quiet and email == featured,
-            show_post=_show_post if not quiet else _only_weekly_top,
+            show_post=_in_full,
         )
         async with runtime(
             settings, console=console, gateways={"console": gateway}, clock=clock
@@ -289,17 +210,15 @@ async def run_demo(console: Console, *, weeks: int = 2, quiet: bool = False) -> 
                 org=org,
                 console=console,
                 quiet=quiet,
+                start=start,
+                owners=Owners(org=org, script=load_script(), rng=random.Random(2026)),
             )
-            _introduce(console, org, sim)
-            await sim.run(DEMO_START + timedelta(weeks=weeks))
-            await _summary(console, rt.drumbeat, org, sim, time.perf_counter() - started)
+            _introduce(console, org, sim, weeks)
+            await sim.run(start + timedelta(weeks=weeks))
+            await _summary(console, rt.drumbeat, org, sim, weeks, time.perf_counter() - started)
 
 
-def _only_weekly_top(channel: str, message: Message) -> bool:
-    return isinstance(message, DigestMessage) and message.digest.kind is RhythmKind.WEEKLY
-
-
-def _introduce(console: Console, org: Organisation, sim: Simulation) -> None:
+def _introduce(console: Console, org: Organisation, sim: Simulation, weeks: int) -> None:
     table = Table(title="Who does what", title_justify="left")
     for column in ("Person", "Team", "Timezone", "Behaviour"):
         table.add_column(column)
@@ -321,16 +240,28 @@ def _introduce(console: Console, org: Organisation, sim: Simulation) -> None:
         )
         table.add_row(person.name, team + lead, person.timezone, behaviour)
     console.print(table)
+    last = sim.start + timedelta(weeks=weeks, days=-1)
     console.print(
-        f"Direct messages are shown in full for [bold]{org.person[sim.featured].name}[/bold]; "
-        "everyone else's as one line."
+        f"Simulated: {_day(sim.start)} to {_day(last)} {last.year}, half an hour at a time, in "
+        f"{org.current_cycle(sim.start.date()).key}. Direct messages are shown in full for "
+        f"[bold]{escape(org.person[sim.featured].name)}[/bold]; everyone else's as one line."
     )
 
 
+def _day(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B}"  # "Monday 23 November"
+
+
 async def _summary(
-    console: Console, drumbeat: Drumbeat, org: Organisation, sim: Simulation, seconds: float
+    console: Console,
+    drumbeat: Drumbeat,
+    org: Organisation,
+    sim: Simulation,
+    weeks: int,
+    seconds: float,
 ) -> None:
-    console.print(Rule("[bold]Two weeks later[/bold]"))
+    later = f"{WEEKS_IN_WORDS[weeks - 1]} week{'s' if weeks > 1 else ''} later"
+    console.print(Rule(f"[bold]{later}[/bold]"))
     root = org.root_teams()[0]
     digest = await drumbeat.digests.digest(
         org.key, root, at=drumbeat.clock.now() - timedelta(days=1)
