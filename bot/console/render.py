@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import singledispatch
 
 from rich.console import Group, RenderableType
@@ -13,6 +14,7 @@ from rich.tree import Tree as RichTree
 from rhythm.digest_model import AttentionItem, Digest, KrLine, ObjectiveLine, SubteamLine
 from rhythm.messages import DigestMessage, FieldKind, Form, Notice, Table, Text, Tree, TreeNode
 from rhythm.present import STATUS_EMOJI, progress_bar
+from rhythm.wording import joined
 
 
 @singledispatch
@@ -106,51 +108,50 @@ def _digest_message(message: DigestMessage) -> RenderableType:
 
 
 def render_digest(digest: Digest) -> RenderableType:
+    """One team's digest: lists with hanging indents, so a long title or blocker wraps under
+    itself and never under its bullet, at any terminal width."""
     parts: list[RenderableType] = []
     head = (
         f"{digest.kind.value.replace('_', ' ')} digest · {digest.period} · {digest.cycle} "
         f"{digest.elapsed_share:.0%} elapsed"
     )
     parts.append(RichText(head, style="dim"))
-    if digest.attention:
-        parts.append(RichText("Needs attention", style="bold"))
-        parts.extend(_attention(a) for a in digest.attention)
-        if digest.attention_more:
-            parts.append(RichText(f"  …and {digest.attention_more} more, below", style="dim"))
-    if digest.leaders:
-        parts.append(RichText("Leaders first", style="bold"))
-        parts.extend(RichText(f"  🧭 {n.person}: {n.text}") for n in digest.leaders)
-    if digest.objectives:
-        parts.append(_objectives_table(digest.objectives, digest.previous_period))
-    if digest.subteams:
-        parts.append(_subteams_table(digest.subteams))
+    attention = [(STATUS_EMOJI[a.status], _attention(a)) for a in digest.attention]
+    if digest.attention_more:
+        attention.append(("", RichText(f"…and {digest.attention_more} more, below", style="dim")))
+    leaders = [("🧭", RichText.assemble((n.person, "bold"), f": {n.text}")) for n in digest.leaders]
+    changes = [
+        ("•", RichText(f"{c.title} ({c.owner}): {c.before.label} → {c.after.label}"))
+        for c in digest.status_changes
+    ]
     blockers = [
-        _line(
-            f"{b.person} on {b.subject}: {b.text}",
-            f"blocked by {b.blocked_by}" if b.blocked_by else "",
+        (
+            "•",
+            _emphasised(
+                f"{b.person} on {b.subject}: {b.text}",
+                b.blocked_by and f"blocked by {b.blocked_by}",
+            ),
         )
         for b in digest.blockers
     ]
-    sections: tuple[tuple[str, list[RichText]], ...] = (
-        (
-            "Status changes",
-            [
-                _line(f"{c.title} ({c.owner}): {c.before.label} → {c.after.label}")
-                for c in digest.status_changes
-            ],
-        ),
+    waiting = [
+        ("•", RichText(f"{b.person} on {b.subject}: {b.text}")) for b in digest.blocking_others
+    ]
+    warnings = [("⚠", RichText(w.message)) for w in digest.other_warnings]
+    notes = [("•", RichText(f"{n.person}: {n.text}")) for n in digest.notes]
+    parts += _section("Needs attention", attention)
+    parts += _section("Leaders first", leaders)
+    parts += [_objective(o) for o in digest.objectives]
+    if digest.subteams:
+        parts.append(_subteams_table(digest.subteams))
+    for heading, items in (
+        ("Status changes", changes),
         ("Blockers", blockers),
-        (
-            "Blocking other teams",
-            [_line(f"{b.person} on {b.subject}: {b.text}") for b in digest.blocking_others],
-        ),
-        ("Early warnings", [_line(f"⚠ {w.message}") for w in digest.other_warnings]),
-        ("Notes", [_line(f"{n.person}: {n.text}") for n in digest.notes]),
-    )
-    for heading, lines in sections:
-        if lines:
-            parts.append(RichText(heading, style="bold"))
-            parts.extend(lines)
+        ("Blocking other teams", waiting),
+        ("Early warnings", warnings),
+        ("Notes", notes),
+    ):
+        parts += _section(heading, items)
     parts.append(RichText(digest.participation.line(), style="italic"))
     return Panel(
         Group(*parts),
@@ -160,51 +161,54 @@ def render_digest(digest: Digest) -> RenderableType:
     )
 
 
+Item = tuple[str, RichText]  # a bullet (an emoji, "•", or "") and its text
+
+
+def _section(heading: str, items: Sequence[Item]) -> list[RenderableType]:
+    return [RichText(heading, style="bold"), _bulleted(items)] if items else []
+
+
+def _bulleted(items: Sequence[Item], indent: int = 2) -> RichTable:
+    """Items in two columns, bullet and text: wrapped text stays right of its bullet."""
+    grid = RichTable.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for bullet, text in items:
+        grid.add_row(" " * indent + bullet, text)
+    return grid
+
+
 def _attention(a: AttentionItem) -> RichText:
-    line = RichText(f"  {STATUS_EMOJI[a.status]} ")
-    line.append(a.title, style="bold")
-    line.append(f" ({a.owner}): {a.why}")
-    return line
+    return RichText.assemble((a.title, "bold"), f" ({a.owner}): {a.why}")
 
 
-def _objectives_table(objectives: tuple[ObjectiveLine, ...], previous: str) -> RichTable:
-    """Objectives and their key results; the value column reads from the period before."""
-    table = RichTable(box=None, show_header=True, header_style="bold")
-    since = f"Since {previous}" if previous else "Value"
-    for column in ("Objective / key result", "Progress", since, "Target", "Conf.", ""):
-        table.add_column(column)
-    for o in objectives:
-        conf = o.confidence_text().removeprefix("confidence ") if o.confidence is not None else "–"
-        title = RichText(f"🎯 {o.title}", style="bold")
-        table.add_row(title, f"{progress_bar(o.progress)} {o.progress:.0%}", "", "", conf, "")
-        for k in o.key_results:
-            table.add_row(*_kr_cells(k))
-            if k.has_story:
-                table.add_row(_story(k))
-    return table
-
-
-def _story(k: KrLine) -> RichText:
-    story = RichText("      ↳ ", style="dim")
-    for i, (label, text) in enumerate(k.story()):
-        story.append(f"{' · ' if i else ''}{label}: ", style="italic dim")
-        story.append(text)
-    return story
-
-
-def _kr_cells(k: KrLine) -> tuple[RenderableType, ...]:
-    delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
-    status = RichText(STATUS_EMOJI[k.status])
-    if not k.checked_in:
-        status.append(" no update", style="dim")
-    return (
-        RichText.assemble(f"   {k.title}", (f" · {k.owner}", "dim")),
-        f"{progress_bar(k.progress)} {k.progress:.0%}",
-        k.change_text() or "–",
-        k.target_text().removeprefix("target ") or "–",
-        f"{k.confidence}{delta}" if k.confidence is not None else "–",
-        status,
+def _objective(o: ObjectiveLine) -> RenderableType:
+    """An objective's line, then each key result: title and owner, where it stands and, at
+    risk, what moved and what comes next."""
+    standing = f"{progress_bar(o.progress)} {o.progress:.0%} · {o.confidence_text()}"
+    head = RichText.assemble((f"🎯 {o.title}", "bold"), "  ", (standing, "dim"))
+    return Group(
+        head, _bulleted([(STATUS_EMOJI[k.status], _key_result(k)) for k in o.key_results], 3)
     )
+
+
+def _key_result(k: KrLine) -> RichText:
+    delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
+    standing = joined([
+        f"{progress_bar(k.progress)} {k.progress:.0%}",
+        k.change_text(),
+        k.target_text(),
+        f"confidence {k.confidence}{delta}" if k.confidence is not None else "",
+    ])  # fmt: skip
+    shown = RichText.assemble(k.title, (f" · {k.owner}", "dim"), "\n", standing)
+    if not k.checked_in:
+        shown.append(" · no update", style="dim")
+    if k.has_story:
+        shown.append("\n")
+        for i, (label, text) in enumerate(k.story()):
+            shown.append(f"{' · ' if i else ''}{label}: ", style="italic dim")
+            shown.append(text)
+    return shown
 
 
 def _subteams_table(subteams: tuple[SubteamLine, ...]) -> RichTable:
@@ -219,10 +223,9 @@ def _subteams_table(subteams: tuple[SubteamLine, ...]) -> RichTable:
     return sub
 
 
-def _line(text: str, emphasis: str = "") -> RichText:
-    """A bullet line; built from plain strings so people's words are never read as markup."""
-    line = RichText("  • ")
-    line.append(text)
+def _emphasised(text: str, emphasis: str) -> RichText:
+    """Plain `text` (people's words are never read as markup) with a bold note after it."""
+    shown = RichText(text)
     if emphasis:
-        line.append(f"  ⟵ {emphasis}", style="bold")
-    return line
+        shown.append(f"  ⟵ {emphasis}", style="bold")
+    return shown
