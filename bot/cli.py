@@ -227,8 +227,12 @@ def chat(
     moment = _parse_at(at)
 
     async def work() -> None:
-        # The terminal is the chat: no Slack or Teams.
-        terminal: dict[str, ChatGateway] = {"console": ConsoleGateway(console=out)}
+        # The terminal is the chat: no Slack or Teams. The person's own prompt, updated once
+        # they check in, is not printed again under the confirmation they see anyway.
+        me = ConsoleGateway(
+            console=out, show_direct=lambda email: email.casefold() != as_.casefold()
+        )
+        terminal: dict[str, ChatGateway] = {"console": me}
         clock = FixedClock(moment) if moment else None
         async with runtime(settings, console=out, gateways=terminal, clock=clock) as rt:
             await chat_loop(rt, await _org_key(rt.store, org), as_, console=out)

@@ -113,16 +113,17 @@ def inline(text: str, style: str = "") -> RichText:
 
 
 def _question(field: FormField, error: str | None, warning: str | None) -> RichText:
+    """The question, under what went wrong with the last answer and the field's hint."""
     question = RichText()
     if error:
         question.append_text(inline(f"⚠ {error}", "red")).append("\n")
     elif warning:
         question.append_text(inline(f"⚠ {warning}", "yellow")).append("\n")
+    if field.hint:
+        question.append_text(inline(field.hint, "dim")).append("\n")
     question.append(field.label, style="bold")
     if field.kind is FieldKind.CHOICE:
         question.append(_choices(field))
-    if field.hint:
-        question.append(" ").append_text(inline(field.hint, "dim"))
     return question
 
 
@@ -205,7 +206,7 @@ class FormFiller:
         if shown == self._section:
             return
         self._section = shown
-        subtitle = f" [dim]{escape(section.subtitle)}[/dim]" if section.subtitle else ""
+        subtitle = f" [dim]— {escape(section.subtitle)}[/dim]" if section.subtitle else ""
         self.console.print(f"\n[bold magenta]{escape(section.title)}[/bold magenta]{subtitle}")
 
 

@@ -69,12 +69,12 @@ def lucas(env: dict[str, str], tmp_path: Path) -> Iterator[Terminal]:
 
 
 def test_a_typo_is_asked_again_at_once_and_cancel_stores_nothing(lucas: Terminal, env, tmp_path):
-    lucas.answer("checkin", then="target 70% (52):")
+    lucas.answer("checkin", then="New value (%) (52):")
 
-    again = lucas.answer("ten", then="New value (%)")
+    again = lucas.answer("ten", then="target 70%")
     assert "“ten” is not a number" in again
     assert "Confidence" not in again  # asked again before any other question
-    lucas.wait_for("target 70% (52):")  # the prefill is offered, never the typo
+    lucas.wait_for("New value (%) (52):")  # the prefill is offered, never the typo
 
     lucas.answer("55", then="Confidence (0-10)")
     lucas.answer("7", then="Status (1 On track / 2 At risk / 3 Off track)")
@@ -84,12 +84,12 @@ def test_a_typo_is_asked_again_at_once_and_cancel_stores_nothing(lucas: Terminal
     left = lucas.answer("cancel", then="Lucas Bernard:")
     assert "Check-in cancelled: nothing was stored." in left
 
-    lucas.answer("checkin", then="target 70% (52):")  # and what was typed is forgotten
+    lucas.answer("checkin", then="New value (%) (52):")  # and what was typed is forgotten
 
 
 def test_a_check_in_typed_answer_by_answer_is_stored_and_echoed(lucas: Terminal, env, tmp_path):
-    lucas.answer("checkin", then="target 70% (52):")
-    warned = lucas.answer("610", then="target 70% (52):")
+    lucas.answer("checkin", then="New value (%) (52):")
+    warned = lucas.answer("610", then="New value (%) (52):")
     assert "610% is far outside this key result's range" in warned
     lucas.answer("61", then="Confidence (0-10)")
     lucas.answer("8", then="Status")
