@@ -12,6 +12,7 @@ from rich.text import Text as RichText
 from rich.tree import Tree as RichTree
 
 from rhythm.digest_model import AttentionItem, Digest, KrLine, ObjectiveLine, SubteamLine
+from rhythm.markup import Mark, spans
 from rhythm.messages import DigestMessage, FieldKind, Form, Notice, Table, Text, Tree, TreeNode
 from rhythm.present import STATUS_EMOJI, progress_bar
 from rhythm.wording import joined
@@ -22,14 +23,26 @@ def render(message: object) -> RenderableType:
     raise TypeError(f"no console rendering for {type(message).__name__}")
 
 
+def marked(text: str, style: str = "") -> RichText:
+    """The core's marked-up `text` (see `rhythm.markup`): what to type in cyan, emphasis
+    bold; nothing in it is read as Rich markup."""
+    shown = RichText(style=style)
+    for span in spans(text):
+        shown.append(span.text, style=MARK_STYLES[span.mark])
+    return shown
+
+
+MARK_STYLES = {Mark.PLAIN: "", Mark.CODE: "bold cyan", Mark.STRONG: "bold"}
+
+
 @render.register
 def _text(message: Text) -> RenderableType:
-    return RichText(message.text)
+    return marked(message.text)
 
 
 @render.register
 def _notice(message: Notice) -> RenderableType:
-    body: list[RenderableType] = [RichText(line) for line in message.lines]
+    body: list[RenderableType] = [marked(line) for line in message.lines]
     if message.actions:
         buttons = RichText()
         for action in message.actions:
@@ -38,7 +51,7 @@ def _notice(message: Notice) -> RenderableType:
             buttons.append("  ")
         body.append(buttons)
     if message.footer:
-        body.append(RichText(message.footer, style="dim"))
+        body.append(marked(message.footer, style="dim"))
     return Panel(
         Group(*body), title=RichText(message.title), title_align="left", border_style="cyan"
     )
@@ -78,7 +91,7 @@ def _form(message: Form) -> RenderableType:
 def _table(message: Table) -> RenderableType:
     table = RichTable(
         title=RichText(message.title),
-        caption=RichText(message.footer) if message.footer else None,
+        caption=marked(message.footer) if message.footer else None,
         title_justify="left",
     )
     for column in message.columns:

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from functools import singledispatch
 from typing import Any
 
-from bot.slack.mrkdwn import bold, escape, italic, split_text, truncate
+from bot.slack.mrkdwn import bold, escape, italic, marked, split_text, truncate
+from rhythm import markup
 from rhythm.digest_model import (
     AttentionItem,
     BlockerLine,
@@ -203,17 +204,17 @@ def _form(message: Form) -> list[list[Block]]:
 
 @message_chunks.register
 def _text(message: Text) -> list[list[Block]]:
-    return pack([[s] for s in line_sections([escape(message.text or EMPTY)])])
+    return pack([[s] for s in line_sections([marked(message.text or EMPTY)])])
 
 
 @message_chunks.register
 def _notice(message: Notice) -> list[list[Block]]:
-    body = line_sections([bold(message.title), *(escape(line) for line in message.lines)])
+    body = line_sections([bold(message.title), *(marked(line) for line in message.lines)])
     tail: list[Block] = []
     if message.actions:
         tail.append(actions_block(message.actions, PROMPT_ACTIONS_BLOCK))
     if message.footer:
-        tail.append(context(escape(message.footer)))
+        tail.append(context(marked(message.footer)))
     return pack([[s] for s in body], first_tail=tail)
 
 
@@ -245,7 +246,7 @@ def _table(message: Table) -> list[list[Block]]:
     if not message.rows:
         groups.append([section("_Nothing to show._")])
     if message.footer:
-        groups.append([context(escape(message.footer))])
+        groups.append([context(marked(message.footer))])
     return pack(groups)
 
 
@@ -408,13 +409,13 @@ def _form_text(message: Form) -> str:
 
 @fallback_text.register
 def _text_text(message: Text) -> str:
-    return truncate(escape(message.text) or EMPTY, FALLBACK_LIMIT)
+    return truncate(escape(markup.plain(message.text)) or EMPTY, FALLBACK_LIMIT)
 
 
 @fallback_text.register
 def _notice_text(message: Notice) -> str:
     first = f": {message.lines[0]}" if message.lines else ""
-    return truncate(escape(message.title + first), FALLBACK_LIMIT)
+    return truncate(escape(markup.plain(message.title + first)), FALLBACK_LIMIT)
 
 
 @fallback_text.register

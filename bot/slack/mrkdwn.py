@@ -13,6 +13,8 @@ looks, never whom it notifies or where a link goes.
 
 from __future__ import annotations
 
+from rhythm.markup import Mark, spans
+
 ELLIPSIS = "…"
 _ENTITY_MAX = len("&amp;")
 
@@ -21,6 +23,13 @@ def escape(text: str) -> str:
     """`text` with Slack's three control characters as entities (`&` first, so the entities
     written for `<` and `>` are not escaped again)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def marked(text: str) -> str:
+    """The core's marked-up `text` (see `rhythm.markup`) as escaped mrkdwn: code stays in
+    backticks, emphasis becomes Slack's *bold*."""
+    shown = {Mark.PLAIN: "{}", Mark.CODE: "`{}`", Mark.STRONG: "*{}*"}
+    return "".join(shown[span.mark].format(escape(span.text)) for span in spans(text))
 
 
 def truncate(text: str, limit: int) -> str:

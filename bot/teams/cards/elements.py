@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rhythm.markup import Mark, spans
+
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 EXECUTE = "Action.Execute"
 SUBMIT_ACTION = "Action.Submit"
@@ -36,8 +38,19 @@ def paragraph(*runs: Element, **props: Any) -> Element:
 def line(
     text: str, *, spacing: str | None = None, separator: bool = False, **style: Any
 ) -> Element:
-    """One paragraph of plain text in a single style."""
-    return paragraph(run(text, **style), **_block_props(spacing, separator))
+    """One paragraph of the core's text in `style`: its `code` in monospace and its
+    **emphasis** bolder (a RichTextBlock shows no markdown: its marks are made runs)."""
+    return paragraph(*marked_runs(text, **style), **_block_props(spacing, separator))
+
+
+def marked_runs(text: str, **style: Any) -> list[Element]:
+    """The text runs of the core's marked-up `text` (see `rhythm.markup`)."""
+    marks = {
+        Mark.PLAIN: {},
+        Mark.CODE: {"fontType": "monospace"},
+        Mark.STRONG: {"weight": "bolder"},
+    }
+    return [run(span.text, **(style | marks[span.mark])) for span in spans(text)]
 
 
 def heading(text: str, *, size: str = "medium", separator: bool = False) -> Element:
