@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -61,10 +62,11 @@ def installed_cli(cache: Path = CACHE) -> Path:
 
 
 async def ensure_installed(cache: Path = CACHE) -> Path:
-    """The Playground's cli.js, installed with npm into `cache` unless that version is there."""
+    """The Playground's cli.js, installed with npm into `cache` unless that version is there.
+    Two processes that start at once (`make run` twice, parallel tests) install it once: the
+    second waits for the first's lock, then finds it there."""
     cli = installed_cli(cache)
-    manifest = cli.parent / "package.json"
-    if manifest.is_file() and json.loads(manifest.read_text())["version"] == VERSION:
+    if _installed(cli):
         return cli
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
@@ -73,19 +75,38 @@ async def ensure_installed(cache: Path = CACHE) -> Path:
             "(Debian/Ubuntu: apt-get install nodejs npm)."
         )
     _make_dir(cache)
-    log.info("Installing %s@%s into %s", PACKAGE, VERSION, cache)
-    process = await asyncio.create_subprocess_exec(
-        npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
-        f"{PACKAGE}@{VERSION}",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await process.communicate()
+    async with _install_lock(cache / ".install.lock"):
+        if _installed(cli):
+            return cli
+        log.info("Installing %s@%s into %s", PACKAGE, VERSION, cache)
+        process = await asyncio.create_subprocess_exec(
+            npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
+            f"{PACKAGE}@{VERSION}",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output, _ = await process.communicate()
     if process.returncode != 0 or not cli.is_file():
         raise PlaygroundUnavailable(
             f"npm install {PACKAGE}@{VERSION} failed ({process.returncode}):\n"
             + output.decode(errors="replace")[-2000:]
         )
     return cli
+
+
+def _installed(cli: Path) -> bool:
+    manifest = cli.parent / "package.json"
+    return manifest.is_file() and json.loads(manifest.read_text())["version"] == VERSION
+
+
+@contextlib.asynccontextmanager
+async def _install_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive lock on `path` across processes (released when the holder dies too)."""
+    with path.open("w") as held:
+        await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def _make_dir(path: Path) -> None:
