@@ -33,8 +33,9 @@ ERROR_SHOWN = 300  # characters of one error message shown under its field
 ORPHAN_ERRORS_SHOWN = 5
 CHOICE_SPAN = 20  # a whole-number field with at most this range is a drop-down
 # Bytes of choices a picker may take on a card (one "Blocked by" per key result, each with
-# every team and key result). A bigger organisation's picker is a text input that takes a
-# name or key, which the core resolves: a static list would crowd the card out.
+# every team and key result), and never more than half a page's layout. A bigger
+# organisation's picker is a text input that takes a name or key, which the core resolves:
+# a static list would crowd the card out.
 PICK_BUDGET = 8_000
 TEXT_KINDS = (FieldKind.TEXT, FieldKind.LONG_TEXT)
 TOO_LONG = "Your earlier answer was too long to show here."
@@ -110,9 +111,10 @@ def page_fields(form: Form) -> list[list[str]]:
 
 
 def _structure(form: Form) -> Form:
-    """The form without what varies between renderings of it: prefills, errors, warnings."""
+    """The form without what varies between renderings of it: prefills, errors, warnings,
+    and its context (the session lays out a form it has not given a context yet)."""
     bare = _map_fields(form.sections, lambda f: replace(f, initial=None))
-    return replace(form, sections=bare, errors={}, warnings={})
+    return replace(form, sections=bare, errors={}, warnings={}, context="")
 
 
 def _part(section: FormSection, positions: list[int]) -> FormSection:
@@ -266,7 +268,7 @@ def _typed_form(field: FormField, initial: str) -> str:
 
 def _pick_fits(field: FormField) -> bool:
     choices = [{"title": title, "value": value} for title, value in _pick_titles(field)]
-    return card_size(choices) <= PICK_BUDGET
+    return card_size(choices) <= min(PICK_BUDGET, LAYOUT_BUDGET // 2)
 
 
 def _small_range(field: FormField) -> bool:

@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft6Validator
 
 from bot.okrfile import load_organisation
-from bot.teams.cards import answers_from_submit, form_cards
+from bot.teams.cards import answers_from_submit, form_cards, page_fields
+from bot.teams.cards import form as card_form
 from rhythm.cadences import RhythmKind
 from rhythm.forms import CheckInDraft, FormErrors, validate
 from rhythm.messages import FieldKind, Form
@@ -126,3 +127,15 @@ def test_a_picked_option_shown_as_text_is_its_name_which_the_core_reads_back():
     draft = check(org, card)
     assert isinstance(draft, CheckInDraft)
     assert draft.kr_updates[0].blocked_by_team == "squad-007"
+
+
+def test_pages_are_laid_out_without_the_context_the_session_has_not_given_yet(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The session pages a form with no context, the card shows it with one: both must
+    agree on what each page holds, picker or not."""
+    monkeypatch.setattr(card_form, "LAYOUT_BUDGET", 2_500)  # Lucas's short form on pages
+    form = form_of(acme())
+    opened = replace(form, context='{"v":1,"o":"acme","k":"weekly","p":"2026-W48"}' * 3)
+    assert len(page_fields(form)) > 1
+    assert page_fields(opened) == page_fields(form)
