@@ -181,7 +181,8 @@ def local(
     Teams) attached: open the URL it prints. Ctrl-C stops both."""
     from bot.teams.playground import PlaygroundUnavailable, run_local
 
-    settings = _settings(serving=True)
+    # Not a server's log: what a newcomer reads is the welcome and the warnings (-v for more).
+    settings = _settings()
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if "DATABASE_URL" not in os.environ:
         Path(".tmp").mkdir(exist_ok=True)
