@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from rhythm.cadences import RhythmKind
+from rhythm.digest import build_digest
+from rhythm.digest_model import DigestScope
 from rhythm.forms import CheckInDraft
 from rhythm.ports import Answering
 from rhythm.records import DigestFacts, NoteFact, PromptFact, Snapshot
@@ -215,6 +217,25 @@ async def test_notes_are_each_persons_latest_non_empty_answers(history: SqlStore
         NoteFact(CAI, MONDAY + 4 * H, {"focus": "deploys", "blockers": ""}, "platform")
     ]
     assert (await weekly_facts(history)).notes == ()
+
+
+@pytest.mark.usefixtures("in_list_limit")
+async def test_the_digest_counts_each_person_once_from_these_facts(history: SqlStore) -> None:
+    """Dev's prompt could not be delivered and he checked in anyway: checked in, not
+    unreachable, and not counted twice; Ben's edit is still one check-in."""
+    now = MONDAY + 2 * H
+    facts = await weekly_facts(history, now=now)
+    days = (date(2026, 3, 2), date(2026, 3, 8))
+    scope = DigestScope("company", RhythmKind.WEEKLY, WEEK, LAST_WEEK, "2026-Q1", days[0], days)
+    company = build_digest(acme(), scope, facts, now=now)
+
+    p = company.participation
+    assert (p.on_time, p.late, p.spontaneous) == (2, 0, 1)  # Ana and Ben; Dev
+    assert (p.missing, p.pending, p.unreachable, p.on_leave) == ((), ("Cai",), (), ())
+    assert p.tally == "3/4 checked in"
+    shown = [o for d in (company, *company.details) for o in d.objectives]
+    updated = {k.key for o in shown for k in o.key_results if k.checked_in}
+    assert updated == {"kr-nps", "kr-lead", "kr-launch", "kr-uptime"}  # by the three of them
 
 
 async def test_nothing_asked_nothing_found(history: SqlStore) -> None:

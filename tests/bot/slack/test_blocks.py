@@ -390,6 +390,16 @@ def test_no_digest_line_has_a_stray_separator():
             assert not line.lstrip().startswith("·"), line
 
 
+def test_a_long_team_name_is_shortened_at_a_word_boundary_in_the_header():
+    name = " ".join(["Platform"] * 30)  # 269 characters
+    chunks = message_chunks(DigestMessage(replace(acme_digest(), team_name=name)))
+    assert_valid(chunks)
+    shown = chunks[0][0]["text"]["text"]
+    assert len(shown) <= 150
+    assert shown.endswith("Platform…")
+    assert shown.startswith("📣 Platform Platform")
+
+
 def all_details(digest: Digest) -> list[Digest]:
     return [d for detail in digest.details for d in (detail, *all_details(detail))]
 
