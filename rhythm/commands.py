@@ -19,6 +19,7 @@ from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Tea
 from rhythm.present import fmt_value, progress_bar
 from rhythm.records import KrState
 from rhythm.service import Drumbeat
+from rhythm.spelling import closest
 from rhythm.wording import joined
 
 
@@ -85,12 +86,33 @@ class Request:
     prefix: str = ""
 
 
+def _typed(prefix: str, usage: Usage) -> str:
+    """How the command is typed: its name as code, its arguments as a pattern."""
+    return f"`{prefix}{usage.name}`" + (f" {usage.args}" if usage.args else "")
+
+
 def help_text(prefix: str = "", problem: str = "") -> Text:
+    """Every command, one per line, as a chat message (`prefix`: `/okr ` in Slack)."""
     lines = [problem, ""] if problem else []
     lines.append("Commands:")
-    for u in USAGES.values():
-        lines.append(f"  {prefix}{u.name} {u.args}".rstrip() + f"  — {u.summary}")
+    lines += [f"{_typed(prefix, u)} — {u.summary}" for u in USAGES.values()]
     return Text("\n".join(lines))
+
+
+def usage_text(prefix: str, usage: Usage) -> Text:
+    return Text(f"Usage: {_typed(prefix, usage)}")
+
+
+def unknown_command(prefix: str, name: str) -> Text:
+    """What a command nobody knows gets: the one it was probably meant to be, else the help.
+    Nothing is run on a guess."""
+    problem = f"I don't know “{name[:40]}”."
+    guess = closest(name, USAGES)
+    if guess is None:
+        return help_text(prefix, problem)
+    return Text(
+        f"{problem} Did you mean `{prefix}{guess}`?\n`{prefix}help` lists everything I can do."
+    )
 
 
 def parse(text: str) -> tuple[str, list[str]]:
@@ -114,9 +136,9 @@ async def run_command(
     name, args = parse(text)
     usage = USAGES.get(name)
     if usage is None:
-        return Reply(help_text(prefix, f"I don't know “{name[:40]}”."))
+        return Reply(unknown_command(prefix, name))
     if len(args) > usage.max_args:
-        return Reply(Text(f"Usage: {prefix}{usage.name} {usage.args}".rstrip()))
+        return Reply(usage_text(prefix, usage))
     request = Request(drumbeat, org_key, who, " ".join(args), channel, prefix)
     try:
         return await _HANDLERS[name](request)
@@ -275,7 +297,9 @@ def _kr_node(org: Organisation, kr: KeyResult, now: _TreeValues) -> TreeNode:
 async def _checkin(r: Request) -> Reply:
     kind = CHECKIN_KINDS.get(r.arg.lower() or "weekly")
     if kind is None:
-        raise CommandError(f"Usage: {r.prefix}checkin [daily | weekly | monthly | refresh]")
+        usage = usage_text(r.prefix, USAGES["checkin"]).text
+        guess = closest(r.arg, CHECKIN_KINDS)
+        raise CommandError(f"Did you mean `{r.prefix}checkin {guess}`?" if guess else usage)
     return Reply(form=await r.drumbeat.checkins.open(r.org_key, r.who, kind=kind))
 
 

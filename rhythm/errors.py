@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rhythm.spelling import closest
+
 
 class DrumbeatError(Exception):
     """Something the person asked for that Drumbeat refuses, with the reason in their words."""
@@ -41,8 +43,16 @@ class UnknownWorkspace(DrumbeatError):
 
 
 class UnknownTeam(DrumbeatError):
+    """A team argument that names no team (`teams`: the keys there are): the nearest key when
+    one is close ("grwoth"), else the list."""
+
     def __init__(self, name: str, teams: Iterable[str]) -> None:
-        super().__init__(f"No team “{name[:60]}”. Teams: {', '.join(teams)}")
+        keys = list(teams)
+        guess = closest(name, keys)
+        if guess is not None:
+            super().__init__(f"No team “{name[:60]}”. Did you mean `{guess}`?")
+        else:
+            super().__init__(f"No team “{name[:60]}”. Teams: {', '.join(keys)}")
 
 
 class NoCycle(DrumbeatError):

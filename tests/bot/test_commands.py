@@ -51,17 +51,54 @@ async def test_help_lists_every_command(drumbeat: Drumbeat):
         assert name in reply.message.text
 
 
-@pytest.mark.parametrize("text", ["frobnicate", "minez", "statusx team", "Please show mine"])
-async def test_anything_unknown_gets_the_help_never_a_guess(drumbeat: Drumbeat, text: str):
+@pytest.mark.parametrize("text", ["frobnicate", "Please show mine", "dance"])
+async def test_anything_unknown_gets_the_help(drumbeat: Drumbeat, text: str):
     reply = await run_command(drumbeat, "acme", LUCAS, text, prefix="/okr ")
     assert isinstance(reply.message, Text)
-    assert "I don't know" in reply.message.text
-    assert "/okr mine" in reply.message.text
+    assert reply.message.text.startswith(f"I don't know “{text.split()[0].lower()}”.\n")
+    assert "`/okr mine` — your key results: progress, confidence, open check-ins" in (
+        reply.message.text.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [("minez", "mine"), ("statusx team", "status"), ("chekin", "checkin"), ("Tre", "tree")],
+)
+async def test_a_typo_is_asked_about_never_run_on_a_guess(
+    drumbeat: Drumbeat, text: str, meant: str
+):
+    reply = await run_command(drumbeat, "acme", LUCAS, text, prefix="/okr ")
+    assert reply.form is None
+    assert reply.message == Text(
+        f"I don't know “{text.split()[0].lower()}”. Did you mean `/okr {meant}`?\n"
+        "`/okr help` lists everything I can do."
+    )
+
+
+async def test_help_is_one_command_a_line_its_name_as_code(drumbeat: Drumbeat):
+    reply = await run_command(drumbeat, "acme", LUCAS, "help", prefix="/okr ")
+    assert isinstance(reply.message, Text)
+    lines = reply.message.text.splitlines()
+    assert lines[0] == "Commands:"
+    assert lines[1:] == [
+        f"`/okr {u.name}`{' ' + u.args if u.args else ''} — {u.summary}" for u in USAGES.values()
+    ]
+    assert "`/okr checkin` [daily | weekly | monthly | refresh] — check in now" in lines
 
 
 async def test_too_many_arguments_get_the_usage(drumbeat: Drumbeat):
     reply = await run_command(drumbeat, "acme", LUCAS, "mine all of them", prefix="/okr ")
-    assert reply.message == Text("Usage: /okr mine")
+    assert reply.message == Text("Usage: `/okr mine`")
+
+
+async def test_a_misspelt_team_or_kind_is_asked_about(drumbeat: Drumbeat):
+    digest = await run_command(drumbeat, "acme", LUCAS, "digest grwoth")
+    assert digest.message == Text("No team “grwoth”. Did you mean `growth`?")
+    tree = await run_command(drumbeat, "acme", LUCAS, "tree Platfrom")
+    assert tree.message == Text("No team “Platfrom”. Did you mean `platform`?")
+    weekly = await run_command(drumbeat, "acme", LUCAS, "checkin weeky", prefix="/okr ")
+    assert weekly.message == Text("Did you mean `/okr checkin weekly`?")
 
 
 async def test_team_names_may_have_spaces(drumbeat: Drumbeat):

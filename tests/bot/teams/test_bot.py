@@ -403,11 +403,19 @@ async def test_a_command_in_a_personal_chat(teams: Teams):
 
 
 async def test_unknown_words_get_the_help_not_a_guess(teams: Teams):
-    await teams.say(personal(LUCAS, text="mineral water please"))
+    await teams.say(personal(LUCAS, text="water the plants please"))
 
     [reply] = teams.replies()
     assert "I don't know" in texts(reply)
     assert "checkin" in texts(reply)
+
+
+async def test_a_typo_is_asked_about_not_run(teams: Teams):
+    await teams.say(personal(LUCAS, text="mineral water please"))
+
+    [reply] = teams.replies()
+    assert "I don't know “mineral”. Did you mean" in texts(reply)
+    assert "key results" not in texts(reply)  # `mine` was not run on a guess
 
 
 async def test_in_a_channel_the_mention_is_stripped_and_the_channel_remembered(teams: Teams):
