@@ -82,7 +82,10 @@ def reminder_notice(org: Organisation, prompt: PromptRecord, number: int) -> Not
     due = prompt.deadline.astimezone(person.zone).strftime("%a %H:%M")
     return Notice(
         title=f"Reminder {number}: {TITLES[prompt.kind].lower()} · {prompt.period}",
-        lines=(f"Your team is waiting for your update. It takes a minute; due {due}.",),
+        lines=(
+            "Your team is waiting for your update. It takes a minute; "
+            f"due {due} ({person.timezone}).",
+        ),
         actions=prompt_actions(prompt.id),
     )
 

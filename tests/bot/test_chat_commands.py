@@ -145,7 +145,7 @@ async def test_snooze_puts_off_the_open_prompt_s_reminders(drumbeat: Drumbeat) -
 
     told = await say(drumbeat, LUCAS, "snooze", channel=None)
 
-    assert told == "😴 Snoozed: I will remind you after 12:15."  # Paris time, 2 h later
+    assert told == "😴 Snoozed: I will remind you after 12:15 (Europe/Paris)."  # 2 h later
     snoozed = await drumbeat.store.get_prompt("acme", prompt.id)
     assert snoozed is not None
     assert snoozed.snoozed_until == PROMPTED + timedelta(hours=2, minutes=10)

@@ -1,6 +1,7 @@
 """A confirmation's "Checked in at 22:43" always says which timezone 22:43 is in: the person's
 own, on every path (a check-in, the same one submitted twice, a revision after they changed
-their timezone) and on every adapter (Slack, Teams, the terminal)."""
+their timezone) and on every adapter (Slack, Teams, the terminal); so do a reminder's deadline
+and a snooze's end."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from bot.okrfile import load_organisation
 from bot.routing import ChatRouter
 from bot.slack.blocks import fallback_text, message_chunks
 from bot.teams.cards import done_card
+from rhythm.cadences import RhythmKind
 from rhythm.checkin import CheckedIn
 from rhythm.commands import run_command
 from rhythm.messages import Notice
 from rhythm.ports import FixedClock
+from rhythm.prompting import reminder_notice
+from rhythm.records import PromptRecord
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
 
@@ -80,3 +84,13 @@ async def test_a_revision_after_a_new_timezone_names_that_one(drumbeat: Drumbeat
     assert any("revision 2" in line for line in revised.notice.lines)
     for shown in shown_everywhere(revised.notice):
         assert "16:44 (America/New_York)" in shown
+
+
+def test_a_reminder_says_which_timezone_its_deadline_is_in():
+    org = load_organisation(ACME)
+    prompt = PromptRecord(
+        id=3, rhythm="acme-weekly", kind=RhythmKind.WEEKLY, person=LUCAS, period="2026-W48",
+        scheduled_for=LATE, deadline=LATE + timedelta(hours=12), is_lead=False,
+    )  # fmt: skip
+    [line] = reminder_notice(org, prompt, 1).lines
+    assert line.endswith("due Thu 10:43 (Europe/Paris).")
