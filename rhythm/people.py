@@ -158,6 +158,13 @@ class People:
                 log.info("%s is reachable again: %d prompt(s) will be sent", who, revived)
                 self._prompts_due()
 
+    async def installed(self, org_key: str) -> None:
+        """The app was just installed where the organisation's people are (a Teams tenant):
+        the prompts that waited for it are tried at once."""
+        if woken := await self.store.wake_waiting(org_key):
+            log.info("the app was installed: %d waiting prompt(s) will be tried now", woken)
+            self._prompts_due()
+
     async def set_timezone(self, org_key: str, who: str, timezone: str | None) -> None:
         org, person = await self.person(org_key, who)
         await self.store.set_timezone(org.key, person, timezone)

@@ -188,6 +188,11 @@ class PromptRepository(Protocol):
         `look_again` or as soon as they are linked, whichever comes first."""
         ...
 
+    async def wake_waiting(self, org: str) -> int:
+        """Every prompt of `org` that waits for a chat account is tried on the next tick (the
+        app was just installed where its people are); returns how many."""
+        ...
+
     async def reminder_candidates(
         self, org: str, *, now: datetime, quiet_since: datetime | None = None
     ) -> list[PromptRecord]:

@@ -159,6 +159,16 @@ class SqlPromptRepository(Repository):
             claimed_until=look_again, attempted_at=None,
         )  # fmt: skip
 
+    async def wake_waiting(self, org: str) -> int:
+        async with self._db.write() as conn:
+            woken = await conn.execute(
+                update(prompt_t)
+                .where(p.org == org, p.waiting_since.is_not(None), p.sent_at.is_(None),
+                       p.claimed_by.is_(None))
+                .values(claimed_until=None)
+            )  # fmt: skip
+        return int(woken.rowcount)
+
     async def snooze(self, prompt_id: int, *, until: datetime) -> None:
         await self._update(prompt_id, snoozed_until=until)
 

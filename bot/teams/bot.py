@@ -415,10 +415,12 @@ class TeamsBot(ActivityHandler):
         )  # fmt: skip
         stored = reference_dict(reference)
         stored["conversation"] = {"tenantId": tenant}
-        await self._save(Conversation(PLATFORM, tenant_address(tenant), stored, org))
+        if await self._save(Conversation(PLATFORM, tenant_address(tenant), stored, org)):
+            await self.drumbeat.people.installed(org)
 
-    async def _save(self, conversation: Conversation) -> None:
-        """Save a reference unless the stored one is the same (most messages change nothing)."""
+    async def _save(self, conversation: Conversation) -> bool:
+        """Save a reference unless the stored one is the same (most messages change nothing);
+        whether it was saved."""
         store = self.conversations
         stored = await store.conversation(conversation.platform, conversation.address)
         if stored is not None and conversation.person is None:
@@ -427,8 +429,9 @@ class TeamsBot(ActivityHandler):
             dict(stored.reference) == dict(conversation.reference)
             and (stored.org, stored.person) == (conversation.org, conversation.person)
         ):
-            return
+            return False
         await store.save_conversation(conversation)
+        return True
 
 
 # ---- reading activities -----------------------------------------------------------------------

@@ -316,10 +316,10 @@ class TeamsGateway:
                 reference = reference_of(stored.reference)
                 reference.conversation = ConversationAccount(tenant_id=tenant)
                 return reference
-        raise DeliveryError(
-            "the bot has never been installed in this organisation's Teams tenant, so it "
-            "cannot start a conversation: install the app for the team or the person",
-            permanent=True,
+        # Not a failure: the prompts wait, and go out once the app is installed there.
+        raise NotLinked(
+            "the app is not installed in this organisation's Teams tenant yet (install it for "
+            "the team or the person)"
         )
 
     # ---- one call, paced and retried ------------------------------------------------------

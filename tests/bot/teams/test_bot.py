@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.teams.bot import Member, TeamsBot
 from bot.teams.cards import card_for
 from bot.teams.plugin import _on_turn_error
 from rhythm.context import FormContext
+from rhythm.due import due_prompts
 from rhythm.messages import Message
 from rhythm.okr import Person
 from rhythm.people import Admission
@@ -36,7 +37,7 @@ from rhythm.ports import FixedClock, Leaving
 from rhythm.prompting import OFF, OPEN, SNOOZE
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
-from storage.tables import checkin_t
+from storage.tables import checkin_t, prompt_t
 from tests.bot.teams.cardrules import card_problems
 
 ACME = Path(__file__).resolve().parents[3] / "examples" / "acme.yaml"
@@ -383,6 +384,34 @@ async def test_installing_in_a_team_links_its_members_for_later_prompts(teams: T
     assert not member.reference["conversation"].get("id")  # no conversation yet
     org = await teams.drumbeat.organisation("acme")
     assert org.person_by_chat_id("teams", "aad-sofia") == "sofia.rossi@acme.example"
+
+
+async def test_the_first_install_in_the_tenant_sends_the_prompts_that_waited_for_it(
+    teams: Teams,
+):
+    """Before the app was installed anywhere in the tenant, nobody could be prompted: their
+    prompts wait. The first install makes every one of them due on the next tick."""
+    org = await teams.drumbeat.organisation("acme")
+    await teams.store.add_prompts("acme", list(due_prompts(org, MONDAY)))
+    async with teams.store.engine.connect() as conn:
+        ids = list((await conn.execute(select(prompt_t.c.id))).scalars())
+    assert ids
+    far = MONDAY + timedelta(hours=1)  # when they would look again by themselves
+    for prompt_id in ids:
+        await teams.store.wait_for_link(prompt_id, at=MONDAY, look_again=far)
+    woken: list[str] = []
+    teams.drumbeat.people.on_prompts_due.append(lambda: woken.append("tick"))
+
+    await teams.say(
+        {**in_channel(SOFIA, ""), "type": "conversationUpdate", "text": None,
+         "membersAdded": [{"id": BOT_ID}]}
+    )  # fmt: skip
+    await teams.say(personal(LUCAS, text="mine"))  # the tenant is known now: nothing more
+
+    async with teams.store.engine.connect() as conn:
+        held = (await conn.execute(select(prompt_t.c.claimed_until))).scalars()
+    assert set(held) == {None}  # no longer waiting an hour to look again
+    assert woken  # and this process ticks at once
 
 
 async def test_someone_outside_the_okr_tree_is_told_so(teams: Teams):

@@ -30,7 +30,7 @@ from bot.teams.gateway import (
 from bot.teams.plugin import attach_teams
 from rhythm.messages import Action, Notice
 from rhythm.okr import Person
-from rhythm.ports import DeliveryError, FixedClock
+from rhythm.ports import DeliveryError, FixedClock, NotLinked
 from rhythm.records import Conversation
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
@@ -169,6 +169,18 @@ async def test_without_a_member_record_the_aad_object_id_opens_the_conversation(
     create, send = world.connector.delivered()
     assert [m["id"] for m in create.activity["members"]] == ["aad-lea"]
     assert send.conversation == create.conversation
+
+
+async def test_someone_where_the_app_is_not_installed_yet_waits_to_be_linked(
+    world: World,
+) -> None:
+    """No tenant of the organisation ever installed the app: no conversation can be opened
+    yet. That is no failure: the prompt waits for the install."""
+    lea = world.person("lea.fontaine@acme.example", "aad-lea")
+    with pytest.raises(NotLinked) as caught:
+        await world.gateway.send_direct("not-installed", lea, PROMPT)
+    assert not caught.value.permanent
+    assert world.connector.delivered() == []
 
 
 async def test_blocked_is_permanent_marks_unreachable_and_is_not_retried(world: World) -> None:
