@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
@@ -19,7 +18,7 @@ from rich.prompt import Prompt
 from rich.text import Text as RichText
 
 from bot.app import Runtime
-from bot.console.render import render
+from bot.console.render import marked, render
 from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import help_text, run_command
 from rhythm.context import MAX_PAGE
@@ -96,31 +95,15 @@ def _shown(field: FormField, value: str | None) -> str | None:
 # ---- asking ------------------------------------------------------------------------------
 
 
-INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
-
-
-def inline(text: str, style: str = "") -> RichText:
-    """Core text as the terminal shows it: what a person types (`checkin`) and what is
-    emphasised (**this**) in bold; nothing else in it is read as markup."""
-    shown = RichText(style=style)
-    position = 0
-    for found in INLINE.finditer(text):
-        shown.append(text[position : found.start()])
-        shown.append(found.group(1) or found.group(2), style="bold")
-        position = found.end()
-    shown.append(text[position:])
-    return shown
-
-
 def _question(field: FormField, error: str | None, warning: str | None) -> RichText:
     """The question, under what went wrong with the last answer and the field's hint."""
     question = RichText()
     if error:
-        question.append_text(inline(f"⚠ {error}", "red")).append("\n")
+        question.append_text(marked(f"⚠ {error}", "red")).append("\n")
     elif warning:
-        question.append_text(inline(f"⚠ {warning}", "yellow")).append("\n")
+        question.append_text(marked(f"⚠ {warning}", "yellow")).append("\n")
     if field.hint:
-        question.append_text(inline(field.hint, "dim")).append("\n")
+        question.append_text(marked(field.hint, "dim")).append("\n")
     question.append(field.label, style="bold")
     if field.kind is FieldKind.CHOICE:
         question.append(_choices(field))
@@ -186,7 +169,7 @@ class FormFiller:
 
     async def _ask_page(self, page: FormPage) -> dict[str, str | None]:
         if "" in page.form.errors:  # about the whole form, e.g. key results that changed
-            self.console.print(inline(f"⚠ {page.form.errors['']}", "red"))
+            self.console.print(marked(f"⚠ {page.form.errors['']}", "red"))
         pages = answer_pages(page.form)
         answers = {fid: page.answers.get(fid) for fid in pages[page.page]}
         sections = _section_of(page.form)
@@ -214,7 +197,7 @@ async def check_in(rt: Runtime, org: str, who: str, page: FormPage, console: Con
     try:
         await FormFiller(rt, org, who, console).run(page)
     except DrumbeatError as error:  # e.g. the period closed while the form was open
-        console.print(inline(error.message))
+        console.print(marked(error.message))
 
 
 async def chat_loop(rt: Runtime, org: str, who: str, *, console: Console) -> None:
