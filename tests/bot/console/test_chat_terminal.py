@@ -87,11 +87,11 @@ def test_a_typo_is_asked_again_at_once_and_cancel_stores_nothing(lucas: Terminal
     lucas.answer("checkin", then="New value (%) (52):")  # and what was typed is forgotten
 
 
-def test_a_check_in_typed_answer_by_answer_is_stored_and_echoed(lucas: Terminal, env, tmp_path):
+def test_a_doubted_value_typed_again_is_stored_and_echoed(lucas: Terminal, env, tmp_path):
     lucas.answer("checkin", then="New value (%) (52):")
     warned = lucas.answer("610", then="New value (%) (52):")
     assert "610% is far outside this key result's range" in warned
-    lucas.answer("61", then="Confidence (0-10)")
+    lucas.answer("610", then="Confidence (0-10)")  # the same again: it is meant
     lucas.answer("8", then="Status")
     lucas.answer("2", then="What moved it?")  # "At risk", by its number
     lucas.answer("The invite step went live", then="Blockers")
@@ -103,11 +103,11 @@ def test_a_check_in_typed_answer_by_answer_is_stored_and_echoed(lucas: Terminal,
     done = lucas.answer("in progress", then="Lucas Bernard:")
 
     assert "Checked in at" in done
-    assert "61% (was 52%) · confidence 8 · at risk" in done
+    assert "610% (was 52%) · confidence 8 · at risk" in done
     lucas.child.sendline("quit")
     lucas.child.expect(pexpect.EOF)
     exported = subprocess.run(
         [str(DRUMBEAT), "okrs", "export"], env=env, cwd=tmp_path,
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    assert "current: 61" in exported.stdout
+    assert "current: 610" in exported.stdout
