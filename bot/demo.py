@@ -192,6 +192,7 @@ async def run_demo(
             console=console,
             show_direct=lambda email: not quiet and email == featured,
             show_post=_in_full,
+            summarise_direct=not quiet,
         )
         async with runtime(
             settings, console=console, gateways={"console": gateway}, clock=clock
@@ -241,10 +242,15 @@ def _introduce(console: Console, org: Organisation, sim: Simulation, weeks: int)
         table.add_row(person.name, team + lead, person.timezone, behaviour)
     console.print(table)
     last = sim.start + timedelta(weeks=weeks, days=-1)
+    shown = (
+        "Only the digests are shown."
+        if sim.quiet
+        else f"Direct messages are shown in full for "
+        f"[bold]{escape(org.person[sim.featured].name)}[/bold]; everyone else's as one line."
+    )
     console.print(
         f"Simulated: {_day(sim.start)} to {_day(last)} {last.year}, half an hour at a time, in "
-        f"{org.current_cycle(sim.start.date()).key}. Direct messages are shown in full for "
-        f"[bold]{escape(org.person[sim.featured].name)}[/bold]; everyone else's as one line."
+        f"{org.current_cycle(sim.start.date()).key}. {shown}"
     )
 
 
@@ -266,7 +272,8 @@ async def _summary(
     digest = await drumbeat.digests.digest(
         org.key, root, at=drumbeat.clock.now() - timedelta(days=1)
     )
-    console.print(digest.participation.line())
+    line = f"{digest.team_name}, week {digest.period}: {digest.participation.line()}"
+    console.print(line, markup=False)
     failed = await drumbeat.store.failed_prompts(org.key)
     console.print(
         f"{sim.stats['prompts']} prompts, {sim.stats['reminders']} reminders, "

@@ -30,8 +30,9 @@ class Sent:
 class ConsoleGateway:
     """Renders every message it is given and keeps them in `outbox`.
 
-    `show_direct` decides whose direct messages are printed in full (the rest get one line),
-    so a simulated organisation does not flood the screen.
+    `show_direct` decides whose direct messages are printed in full (the rest get one line,
+    or nothing when `summarise_direct` is off), so a simulated organisation does not flood
+    the screen.
     """
 
     def __init__(
@@ -40,10 +41,12 @@ class ConsoleGateway:
         console: Console,
         show_direct: Callable[[str], bool] = lambda email: True,
         show_post: Callable[[str, Message], bool] = lambda channel, message: True,
+        summarise_direct: bool = True,
     ) -> None:
         self.console = console
         self.show_direct = show_direct
         self.show_post = show_post
+        self.summarise_direct = summarise_direct
         self.outbox: list[Sent] = []
         self._ids = itertools.count(1)
 
@@ -70,7 +73,7 @@ class ConsoleGateway:
                 )
             )
             self.console.print(render(message))
-        else:
+        elif self.summarise_direct:
             title = message.title if isinstance(message, Notice) else type(message).__name__
             self.console.print(f"✉ {person.name}: {title}", style="dim", markup=False)
         return ref

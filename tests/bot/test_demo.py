@@ -121,6 +121,8 @@ def test_a_demo_in_february_simulates_that_quarter_with_its_monthly_digest_in_fu
     assert "2026" not in shown
     assert "100% elapsed" not in shown
     assert "Two weeks later" in shown
+    assert "Acme, week 2027-W09:" in shown
+    assert "✉" not in shown  # --quiet: only the digests
 
 
 @pytest.mark.slow
