@@ -8,6 +8,7 @@ team tree. It is pure: the same facts and organisation always give the same dige
 from __future__ import annotations
 
 import gc
+import heapq
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ CONCERN_WEIGHT: Mapping[Concern, int] = {
     Concern.SILENT: 2,
     Concern.FLAT_ON_TRACK: 1,
 }
-_CONCERN_ORDER = {concern: i for i, concern in enumerate(Concern)}
+# Reasons are listed heaviest first, then in the order `Concern` declares them.
+_REASON_ORDER = {c: (-CONCERN_WEIGHT[c], i) for i, c in enumerate(Concern)}
+_OF_WARNING = {kind: Concern(kind.value) for kind in WarningKind}
 
 
 def scope_people(org: Organisation, team: str) -> list[str]:
@@ -106,17 +109,14 @@ def _kr_line_of(
     moved = next_step = None
     if cur is not None and cur.status in STORY_STATUSES:
         moved, next_step = cur.moved.strip(), cur.next_step.strip()
+    # Positional: twenty thousand of these in an organisation-wide digest. The previous value
+    # only when this period has an update: only then has anything moved since the one before.
     return KrLine(
         kr.key, kr.title, name(kr.owner), progress, value, target, unit,
         latest.confidence if latest else None, delta, latest.status if latest else None,
-        checked_in=cur is not None,
-        # Only a period with an update has moved since the one before.
-        previous_value=prev.value if cur and prev else None,
-        milestone=bool(metric and metric.milestone),
-        span=metric.target - metric.start if metric else None,
-        locale=locale,
-        moved=moved,
-        next_step=next_step,
+        cur is not None, prev.value if cur and prev else None,
+        metric.milestone if metric else False, metric.target - metric.start if metric else None,
+        locale, moved, next_step,
     )  # fmt: skip
 
 
@@ -194,11 +194,26 @@ def _kr_warnings(
 
 @dataclass(frozen=True, slots=True)
 class _Concerned:
-    """A key result that needs attention, with what ranks it among the others."""
+    """A key result that needs attention, with what ranks it among the others. Its
+    `AttentionItem` is made only where it is shown: an organisation-wide digest has thousands
+    of these and shows five at each level."""
 
-    item: AttentionItem
+    line: KrLine
+    warnings: tuple[Warning, ...]
+    blocked_by: str | None  # None when not blocked; "" when blocked by nobody named
     weight: int  # its reasons' weights, summed
     shortfall: float  # how far its progress trails the cycle's elapsed share
+
+    def item(self) -> AttentionItem:
+        reasons = [Reason(_OF_WARNING[w.kind], w.reason) for w in self.warnings]
+        if self.blocked_by is not None:
+            by = self.blocked_by
+            reasons.append(Reason(Concern.BLOCKED, f"blocked by {by}" if by else "blocked"))
+        if self.line.status is Status.OFF_TRACK:
+            reasons.append(Reason(Concern.OFF_TRACK, "reported off track"))
+        reasons.sort(key=lambda r: _REASON_ORDER[r.concern])
+        line = self.line
+        return AttentionItem(line.key, line.title, line.owner, line.status, tuple(reasons))
 
 
 def _concerned(
@@ -210,27 +225,25 @@ def _concerned(
 ) -> _Concerned | None:
     """Why the key result of `line` needs attention, if it does: its blocker, its owner's "off
     track" and its early warnings, together."""
-    reasons = [Reason(Concern(w.kind.value), w.reason) for w in warnings]
-    if cur is not None and cur.blockers:
-        reasons.append(
-            Reason(Concern.BLOCKED, f"blocked by {blocked_by}" if blocked_by else "blocked")
-        )
-    if line.status is Status.OFF_TRACK:
-        reasons.append(Reason(Concern.OFF_TRACK, "reported off track"))
-    if not reasons:
-        return None
-    reasons.sort(key=lambda r: (-CONCERN_WEIGHT[r.concern], _CONCERN_ORDER[r.concern]))
-    item = AttentionItem(line.key, line.title, line.owner, line.status, tuple(reasons))
+    blocked = cur is not None and bool(cur.blockers)
+    off_track = line.status is Status.OFF_TRACK
+    if not (warnings or blocked or off_track):
+        return None  # most key results, in an organisation-wide digest: nothing to build
+    weight = sum(CONCERN_WEIGHT[_OF_WARNING[w.kind]] for w in warnings)
+    if blocked:
+        weight += CONCERN_WEIGHT[Concern.BLOCKED]
+    if off_track:
+        weight += CONCERN_WEIGHT[Concern.OFF_TRACK]
     shortfall = elapsed - line.progress if line.target is not None else 0.0
-    return _Concerned(item, sum(CONCERN_WEIGHT[r.concern] for r in reasons), shortfall)
+    return _Concerned(line, tuple(warnings), blocked_by if blocked else None, weight, shortfall)
 
 
-def _top_risks(concerned: Iterable[_Concerned]) -> tuple[tuple[AttentionItem, ...], int]:
+def _top_risks(concerned: Collection[_Concerned]) -> tuple[tuple[AttentionItem, ...], int]:
     """The `ATTENTION_LIMIT` most pressing key results (heaviest reasons first, then the
     furthest behind, then in the tree's order), and how many more there are."""
-    ranked = sorted(concerned, key=lambda c: (-c.weight, -c.shortfall))
-    shown = ranked[:ATTENTION_LIMIT]
-    return tuple(c.item for c in shown), len(ranked) - len(shown)
+    # nsmallest is sorted(...)[:n], ties in order included, without sorting all of them.
+    shown = heapq.nsmallest(ATTENTION_LIMIT, concerned, key=lambda c: (-c.weight, -c.shortfall))
+    return tuple(c.item() for c in shown), len(concerned) - len(shown)
 
 
 class Attendance(StrEnum):
@@ -245,7 +258,9 @@ class Attendance(StrEnum):
     ON_LEAVE = "on leave"
 
 
-CHECKED_IN = frozenset({Attendance.ON_TIME, Attendance.LATE, Attendance.SPONTANEOUS})
+# Those a participation line names: everyone not checked in.
+NAMED = frozenset({Attendance.MISSING, Attendance.PENDING, Attendance.UNREACHABLE,
+                   Attendance.ON_LEAVE})  # fmt: skip
 
 
 def attendance(
@@ -325,6 +340,7 @@ class _Builder:
         self._objectives: dict[str, list[int]] = {}
         self._names: dict[str, str] = {}
         self._on_leave: dict[str, bool] = {}
+        self._attendance: dict[str, Attendance | None] = {}
         self._streaks: dict[str, list[tuple[int, str, str]]] = {}
         # The cycle's objectives by the team they belong to, as positions in org.objectives;
         # what each contributes is worked out once, whichever levels show it.
@@ -359,6 +375,20 @@ class _Builder:
         found = self._names.get(key)
         if found is None:
             found = self._names[key] = _name(self.org, email)
+        return found
+
+    def attendance(self, person: str) -> Attendance | None:
+        """How `person` took part: the same at every level of the tree, so worked out once."""
+        if person in self._attendance:
+            return self._attendance[person]
+        prompts = [self.facts.prompts[i] for i in self.prompts_of.get(person, ())]
+        found = self._attendance[person] = attendance(
+            prompts,
+            spontaneous=self.facts.spontaneous.get(person, 0) > 0,
+            checked_in=person in self.checked_in,
+            on_leave=not prompts and self.on_leave(person),
+            now=self.now,
+        )
         return found
 
     def on_leave(self, person: str) -> bool:
@@ -447,7 +477,7 @@ class _Builder:
 
         # Sorted by kind, then in key-result order: what `early_warnings` returns.
         warnings = tuple(w for kind in WarningKind for o in in_subtree for w in o.warnings[kind])
-        attention, attention_more = _top_risks(c for o in in_subtree for c in o.concerned)
+        attention, attention_more = _top_risks([c for o in in_subtree for c in o.concerned])
 
         details = tuple(self.build(child) for child in org.child_teams(team_key))
         return Digest(
@@ -491,35 +521,27 @@ class _Builder:
         return found
 
     def participation(self, team: str, people: frozenset[str]) -> Participation:
-        """Each of `people` counted once, by `attendance`, over their facts (gathered instead
-        of filtered)."""
-        facts, name, now = self.facts, self.name, self.now
-        prompts: dict[str, list[PromptFact]] = {}
-        for i in _gather(self.prompts_of, people):
-            prompt = facts.prompts[i]
-            prompts.setdefault(prompt.person, []).append(prompt)
-        spontaneous, checked_in = facts.spontaneous, self.checked_in
-        names: dict[Attendance, list[str]] = {state: [] for state in Attendance}
+        """Each of `people` counted once, by `attendance`; only those not checked in are
+        named."""
+        name, of = self.name, self.attendance
+        counts = dict.fromkeys(Attendance, 0)
+        named: dict[Attendance, list[str]] = {state: [] for state in NAMED}
         for person in people:
-            own = prompts.get(person, ())
-            state = attendance(
-                own,
-                spontaneous=spontaneous.get(person, 0) > 0,
-                checked_in=person in checked_in,
-                on_leave=not own and self.on_leave(person),
-                now=now,
-            )
-            if state is not None:
-                names[state].append(name(person))
+            state = of(person)
+            if state is None:
+                continue
+            counts[state] += 1
+            if state in NAMED:
+                named[state].append(name(person))
         streaks = [(name, -minus_n) for minus_n, name, _ in self.best_streaks(team)]
         return Participation(
-            on_time=len(names[Attendance.ON_TIME]),
-            late=len(names[Attendance.LATE]),
-            spontaneous=len(names[Attendance.SPONTANEOUS]),
-            missing=tuple(sorted(names[Attendance.MISSING])),
-            pending=tuple(sorted(names[Attendance.PENDING])),
-            on_leave=tuple(sorted(names[Attendance.ON_LEAVE])),
-            unreachable=tuple(sorted(names[Attendance.UNREACHABLE])),
+            on_time=counts[Attendance.ON_TIME],
+            late=counts[Attendance.LATE],
+            spontaneous=counts[Attendance.SPONTANEOUS],
+            missing=tuple(sorted(named[Attendance.MISSING])),
+            pending=tuple(sorted(named[Attendance.PENDING])),
+            on_leave=tuple(sorted(named[Attendance.ON_LEAVE])),
+            unreachable=tuple(sorted(named[Attendance.UNREACHABLE])),
             streaks=tuple(streaks),
         )
 

@@ -1,7 +1,8 @@
 """What a digest is: the neutral value types every adapter renders, and nothing that builds them.
 
 `rhythm.digest` builds these from `DigestFacts`; Slack blocks, Teams cards and the terminal
-render them.
+render them. The few phrases they all show alike (a key result's change, a participation
+line) are written here once, as methods.
 """
 
 from __future__ import annotations
@@ -67,12 +68,10 @@ class KrLine:
             return "done" if (self.value or 0) >= 1 else "not done"
         if self.value is None and self.target is None:
             return ""
-        now = self._shown(self.value)
-        if self.value is None or self._shown(self.previous_value) in ("–", now):
+        now, before = self._shown(self.value), self.previous_value
+        if self.value is None or before is None or self._shown(before) == now:
             return now
-        return fmt_change(
-            self.previous_value, self.value, self.unit, span=self.span, locale=self.locale
-        )
+        return fmt_change(before, self.value, self.unit, span=self.span, locale=self.locale)
 
     def target_text(self) -> str:
         """ "target 70%", or "" when there is no target worth naming (a milestone)."""
