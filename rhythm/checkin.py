@@ -212,9 +212,9 @@ class CheckInSession:
         await self._own_prompt(org, person, prompt_id)
         until = self.clock.now() + SNOOZE_FOR
         await self.store.snooze(prompt_id, until=until)
-        who = org.person[person]
-        local = until.astimezone(who.zone).strftime("%H:%M")
-        return Notice(f"😴 Snoozed: I will remind you after {local} ({who.timezone}).")
+        zone = org.person[person].timezone
+        local = until.astimezone(org.person[person].zone).strftime("%H:%M")
+        return Notice(f"😴 Snoozed: I will remind you after {local} ({zone}).")
 
     async def snooze_open(self, org_key: str, who: str) -> Notice:
         """Snooze every open check-in of the person (`snooze` typed as a command)."""
