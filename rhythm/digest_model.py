@@ -62,14 +62,19 @@ class KrLine:
     next_step: str | None = None
 
     def change_text(self) -> str:
-        """Where it stands, and where it came from when that is known and reads differently:
-        "52% → 58%", "58%", "done"; "" for a key result with neither value nor metric."""
+        """Where it stands and, when the period before is known, where it came from: "52% →
+        58%", "58%, unchanged", "58%" (nothing known before, or a move too small to show);
+        "done" or "not done" for a milestone; "" for neither value nor metric."""
         if self.milestone:
             return "done" if (self.value or 0) >= 1 else "not done"
         if self.value is None and self.target is None:
             return ""
         now, before = self._shown(self.value), self.previous_value
-        if self.value is None or before is None or self._shown(before) == now:
+        if self.value is None or before is None:
+            return now
+        if before == self.value:
+            return f"{now}, unchanged"
+        if self._shown(before) == now:
             return now
         return fmt_change(before, self.value, self.unit, span=self.span, locale=self.locale)
 

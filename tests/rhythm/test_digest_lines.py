@@ -37,7 +37,7 @@ def test_a_key_result_updated_in_both_periods_shows_where_it_came_from():
     [
         (None, snap(BEN, 200, 6, ON, at=LAST_WEEK)),  # no update this period: nothing moved
         (snap(BEN, 300, 7, ON), None),  # nothing known from before
-        (snap(BEN, 200, 7, ON), snap(BEN, 200, 6, ON, at=LAST_WEEK)),  # the same value
+        (snap(BEN, 200.001, 7, ON), snap(BEN, 200, 6, ON, at=LAST_WEEK)),  # too small to show
     ],
 )
 def test_without_a_change_to_show_only_the_value_is_shown(current, previous):
@@ -48,6 +48,14 @@ def test_without_a_change_to_show_only_the_value_is_shown(current, previous):
     signups = eng_lines(facts)["signups"]
     assert signups.change_text() == fmt_value(signups.value, span=1000)
     assert "→" not in signups.change_text()
+
+
+def test_a_value_that_did_not_move_says_so():
+    facts = DigestFacts(
+        current={"signups": snap(BEN, 200, 7, ON)},
+        previous={"signups": snap(BEN, 200, 6, ON, at=LAST_WEEK)},
+    )
+    assert eng_lines(facts)["signups"].change_text() == f"{fmt_value(200, span=1000)}, unchanged"
 
 
 def test_a_milestone_reads_done_or_not():

@@ -360,7 +360,7 @@ def test_a_sub_team_digest_shows_confidence_changes_and_what_moved_at_risk():
     growth = acme_digest().details[0].details[0]
     assert growth.team == "growth"
     shown = texts(message_chunks(DigestMessage(growth)))
-    conversion = f"{fmt_value(9, '%', span=4)} · target {fmt_value(12, '%', span=4)}"
+    conversion = f"{fmt_value(9, '%', span=4)}, unchanged · target {fmt_value(12, '%', span=4)}"
     assert f"Sofia Rossi — ▓▓░░░░░░░░ 25% · {conversion} · confidence 4 (-4)\n" in shown
     assert "▓▓▓░░░░░░░ 26% · confidence 5.0 ↓\n" in shown
     # Both are at risk: each says what moved and what comes next, even when left blank
