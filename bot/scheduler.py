@@ -43,15 +43,41 @@ class _StillTicking(logging.Filter):
 _STILL_TICKING = _StillTicking()
 
 
+class Ticking:
+    """The job: tick, and tick once more right after when `soon` was asked meanwhile (someone
+    was linked while a tick ran: their prompt should not wait for the next interval)."""
+
+    def __init__(self, drumbeat: Drumbeat, scheduler: AsyncIOScheduler) -> None:
+        self.drumbeat = drumbeat
+        self.scheduler = scheduler
+        self.running = False
+        self.again = False
+
+    async def __call__(self) -> None:
+        self.running = True
+        try:
+            self.again = True
+            while self.again:
+                self.again = False
+                await tick_once(self.drumbeat)
+        finally:
+            self.running = False
+
+    def soon(self) -> None:
+        if self.running:
+            self.again = True
+        else:
+            self.scheduler.modify_job(TICK_JOB, next_run_time=datetime.now(UTC))
+
+
 def start_scheduler(drumbeat: Drumbeat, *, seconds: int = 60) -> AsyncIOScheduler:
     """Start ticking on the running event loop; the job store is memory (one job, no state)."""
     logging.getLogger("apscheduler.scheduler").addFilter(_STILL_TICKING)  # once: a set
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
-        tick_once,
+        Ticking(drumbeat, scheduler),
         "interval",
         seconds=seconds,
-        args=(drumbeat,),
         id=TICK_JOB,
         replace_existing=True,
         max_instances=1,  # a slow tick is never overlapped by the next one in this process
@@ -64,6 +90,8 @@ def start_scheduler(drumbeat: Drumbeat, *, seconds: int = 60) -> AsyncIOSchedule
 
 
 def tick_soon(scheduler: AsyncIOScheduler) -> None:
-    """Run the tick now rather than at its next interval: someone was just linked, and their
-    prompt should reach them while they are looking (a tick under way finishes first)."""
-    scheduler.modify_job(TICK_JOB, next_run_time=datetime.now(UTC))
+    """Run the tick now rather than at its next interval, or right after the one under way:
+    someone was just linked, and their prompt should reach them while they are looking."""
+    job = scheduler.get_job(TICK_JOB)
+    if job is not None and isinstance(job.func, Ticking):
+        job.func.soon()

@@ -423,7 +423,7 @@ class Ticker:
         self, org: Organisation, prompt: PromptRecord, person: Person, error: DeliveryError
     ) -> Outcome:
         if isinstance(error, NotLinked):
-            return await self._wait_for_link(prompt, person, error)
+            return await self._wait_for_link(org, prompt, person, error)
         if error.permanent:
             log.warning("prompt %s to %s will not be retried: %s", prompt.id, person.name,
                         error.reason)  # fmt: skip
@@ -435,12 +435,20 @@ class Ticker:
         await self._release(prompt, retry_after=error.retry_after, in_doubt=error.maybe_done)
         return Sent.RETRY
 
-    async def _wait_for_link(self, prompt: PromptRecord, person: Person, why: NotLinked) -> Outcome:
+    async def _wait_for_link(
+        self, org: Organisation, prompt: PromptRecord, person: Person, why: NotLinked
+    ) -> Outcome:
         if prompt.waiting_since is None:  # said once, not at every look
             log.info("%s is not linked to a chat account yet (%s): their %s prompt waits",
                      person.name, why.reason, prompt.kind)  # fmt: skip
         now = self.clock.now()
         await self.store.wait_for_link(prompt.id, at=now, look_again=now + LINK_RECHECK)
+        # Linked while this send was under way (its tree was read before), the link's wake
+        # found the prompt claimed and left it: look again now, not in ten minutes. Looking
+        # after giving the claim back leaves no moment a link could fall between.
+        fresh = (await self.orgs.get(org.key)).person.get(person.email)
+        if fresh is not None and _chat_ids(fresh) != _chat_ids(person):
+            await self.store.release(prompt.id, retry_at=now, in_doubt=False)
         return Sent.WAITING
 
     async def _release(
@@ -576,6 +584,10 @@ class Ticker:
         for detail in digest.details:
             await self.chat.post_channel(org_key, channel, DigestMessage(detail), thread=thread)
         return thread
+
+
+def _chat_ids(person: Person) -> tuple[str | None, str | None]:
+    return person.slack_user_id, person.teams_user_id
 
 
 def _reminder_due(prompt: PromptRecord, rhythm: Rhythm, person: Person, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -317,6 +318,31 @@ async def test_someone_not_linked_yet_waits_and_is_prompted_as_soon_as_they_are_
 
     assert len(world.prompts_to(PARIS_OWNER)) == 1
     assert admin_notices(world) == []
+
+
+async def test_someone_linked_while_their_send_was_under_way_is_prompted_on_the_next_tick(
+    world: World,
+):
+    """The link lands between the tick reading the tree and the send failing for want of
+    it: the wake finds the prompt claimed, so the tick itself looks again at once."""
+    world.chat.failures[PARIS_OWNER] = NotLinked("Teams has not introduced them to the bot yet")
+    real_send = world.chat.send_direct
+
+    async def linked_meanwhile(org: str, person: Person, message: Message, **kw: Any) -> str:
+        if person.email == PARIS_OWNER and PARIS_OWNER in world.chat.failures:
+            await world.drumbeat.people.link(
+                "acme", PARIS_OWNER, platform="teams", user_id="aad-lucas", timezone=None
+            )
+            raise world.chat.failures.pop(PARIS_OWNER)
+        return await real_send(org, person, message, **kw)
+
+    world.chat.send_direct = linked_meanwhile  # type: ignore[method-assign]
+    at = MONDAY + timedelta(hours=9, minutes=5)
+    await world.tick(at)
+    assert not world.prompts_to(PARIS_OWNER)
+    await world.tick(at + timedelta(seconds=30))
+
+    assert len(world.prompts_to(PARIS_OWNER)) == 1
 
 
 async def test_someone_not_linked_yet_is_looked_for_again_now_and_then(world: World):
