@@ -53,7 +53,7 @@ class Ticking:
         self.running = False
         self.again = False
 
-    async def __call__(self) -> None:
+    async def run(self) -> None:
         self.running = True
         try:
             self.again = True
@@ -75,7 +75,8 @@ def start_scheduler(drumbeat: Drumbeat, *, seconds: int = 60) -> AsyncIOSchedule
     logging.getLogger("apscheduler.scheduler").addFilter(_STILL_TICKING)  # once: a set
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
-        Ticking(drumbeat, scheduler),
+        # A bound coroutine method: APScheduler runs an awaitable instance in a thread.
+        Ticking(drumbeat, scheduler).run,
         "interval",
         seconds=seconds,
         id=TICK_JOB,
@@ -93,5 +94,6 @@ def tick_soon(scheduler: AsyncIOScheduler) -> None:
     """Run the tick now rather than at its next interval, or right after the one under way:
     someone was just linked, and their prompt should reach them while they are looking."""
     job = scheduler.get_job(TICK_JOB)
-    if job is not None and isinstance(job.func, Ticking):
-        job.func.soon()
+    ticking = getattr(job.func, "__self__", None) if job is not None else None
+    if isinstance(ticking, Ticking):
+        ticking.soon()

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import runtime
-from bot.scheduler import TICK_JOB, start_scheduler, tick_once
+from bot.scheduler import TICK_JOB, start_scheduler, tick_once, tick_soon
 from bot.server import create_app
 from bot.settings import Settings
 from rhythm.ticking import TickReport
@@ -92,6 +92,38 @@ async def test_a_tick_longer_than_the_interval_is_said_once_at_info_not_warned(
         for r in caplog.records
         if r.name.startswith("apscheduler") and r.levelno >= logging.WARNING
     ]
+
+
+async def test_a_tick_asked_for_runs_at_once_or_right_after_the_one_under_way(database_url: str):
+    """Someone linked: their prompt goes out in a tick now, not at the next interval; asked
+    twice while a tick runs, one more tick follows it, not two."""
+    async with runtime(Settings(database_url=database_url, _env_file=None)) as rt:
+        ticked: asyncio.Queue[int] = asyncio.Queue()
+        release = asyncio.Event()
+        count = 0
+
+        async def tick() -> TickReport:
+            nonlocal count
+            count += 1
+            ticked.put_nowait(count)
+            if count == 2:
+                await release.wait()  # the second tick is slow
+            return TickReport()
+
+        rt.drumbeat.tick = tick  # type: ignore[assignment,method-assign]
+        scheduler = start_scheduler(rt.drumbeat, seconds=3600)
+        try:
+            assert await asyncio.wait_for(ticked.get(), 5) == 1  # the first, at start
+            tick_soon(scheduler)
+            assert await asyncio.wait_for(ticked.get(), 5) == 2  # at once, not in an hour
+            tick_soon(scheduler)
+            tick_soon(scheduler)
+            release.set()
+            assert await asyncio.wait_for(ticked.get(), 5) == 3
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ticked.get(), 0.3)
+        finally:
+            scheduler.shutdown(wait=False)
 
 
 @pytest.mark.slow
