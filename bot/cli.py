@@ -27,7 +27,7 @@ from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
 from rhythm.lint import Finding, Severity, lint
 from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation
-from rhythm.ports import ChatGateway, FixedClock, Store
+from rhythm.ports import ChatGateway, FixedClock, ShiftedClock, Store
 from storage.engine import UnsupportedDatabaseError
 from storage.migrate import upgrade
 
@@ -176,6 +176,12 @@ def local(
     as_: Annotated[
         str | None, typer.Option("--as", help="Whom the Playground's user is (an email).")
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO 8601 time: start the clock there and let it run (replay a sample week)."
+        ),
+    ] = None,
 ) -> None:
     """The bot with the sample organisation and the Microsoft 365 Agents Playground (a local
     Teams) attached: open the URL it prints. Ctrl-C stops both."""
@@ -183,12 +189,14 @@ def local(
 
     # Not a server's log: what a newcomer reads is the welcome and the warnings (-v for more).
     settings = _settings()
+    moment = _parse_at(at)
+    clock = ShiftedClock(moment) if moment else None
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if "DATABASE_URL" not in os.environ:
         Path(".tmp").mkdir(exist_ok=True)
         settings = settings.model_copy(update={"database_url": LOCAL_DATABASE})
     try:
-        _run(lambda: run_local(settings, current=as_))
+        _run(lambda: run_local(settings, current=as_, clock=clock))
     except PlaygroundUnavailable as error:
         err.print(f"[bold red]Error:[/bold red] {error}")
         err.print("`drumbeat demo` shows the drumbeat in this terminal without Node.js.")

@@ -72,6 +72,17 @@ class FixedClock:
         await asyncio.sleep(0)
 
 
+class ShiftedClock(SystemClock):
+    """The real clock, started at another moment: it runs in real time from `start` (to
+    replay a sample week live: `drumbeat local --at`)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 @dataclass(frozen=True, slots=True)
 class TreeSnapshot:
     """An organisation's tree as imported, what chat platforms taught us about its people,

@@ -470,6 +470,9 @@ class Ticker:
         for admin in org.admin_people:
             try:
                 await self.chat.send_direct(org.key, admin, notice)
+            except NotLinked as error:  # an admin who has not met the bot yet: no news
+                log.info("could not tell admin %s about delivery problems: %s", admin.name,
+                         error.reason)  # fmt: skip
             except DeliveryError as error:
                 log.warning("could not tell admin %s about delivery problems: %s", admin.name,
                             error.reason)  # fmt: skip

@@ -22,7 +22,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,6 +31,7 @@ import yaml
 
 from bot.settings import Settings
 from rhythm.okr import Organisation, Person
+from rhythm.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,16 @@ def playground_users(org: Organisation, current: str | None = None) -> list[Play
         PlaygroundUser(f"user-id-{n}", person, person.teams_user_id or _aad_id(person.email))
         for n, person in enumerate(chosen)
     ]
+
+
+def only_current_teams_id(org: Organisation, current: PlaygroundUser) -> Organisation:
+    """`org` with no Teams id but the current user's: the Playground shows one person's chats
+    and refuses a message to anyone else (500, UserNotFound), so the others wait to be
+    linked, as anyone Teams has not introduced yet, instead of failing for good."""
+    people = tuple(
+        p if p.email == current.person.email else replace(p, teams_user_id=None) for p in org.people
+    )
+    return replace(org, people=people)
 
 
 def _aad_id(email: str) -> str:
@@ -303,6 +314,7 @@ async def run_local(
     bot_port: int = BOT_PORT,
     playground_port: int = PLAYGROUND_PORT,
     current: str | None = None,
+    clock: Clock | None = None,
     say: Callable[[str], None] = print,
 ) -> None:
     """The sample organisation on the settings' database (SQLite by default), the bot in local
@@ -318,16 +330,16 @@ async def run_local(
         update={"teams_local": True, "host": "127.0.0.1", "port": bot_port}
     )
     cli = await ensure_installed(cache)
-    async with runtime(settings) as rt:
+    async with runtime(settings, clock=clock) as rt:
         # The sample is moved to this quarter, so that it is never a cycle long over.
         today = rt.drumbeat.clock.now().date()
         source = (
             sample_organisation(today)[0] if okr_file == SAMPLE else load_organisation(okr_file)
         )
-        tree = await rt.store.save_organisation(source)
+        users = playground_users(source, current or (SAMPLE_USER if okr_file == SAMPLE else None))
+        tree = await rt.store.save_organisation(only_current_teams_id(source, users[0]))
         await rt.store.link_workspace("teams", TENANT, tree.key)
         org = await rt.drumbeat.organisation(tree.key)
-        users = playground_users(org, current or (SAMPLE_USER if okr_file == SAMPLE else None))
         async with serving(create_app(rt), "127.0.0.1", bot_port):
             playground = Playground(
                 cli=cli, workdir=cache / "work", port=playground_port,
