@@ -181,6 +181,7 @@ async def test_a_tick_cut_short_by_shutdown_ends_quietly(caplog: pytest.LogCaptu
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("drumbeat-local")  # its ports are fixed: one `local` at a time
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
 async def test_local_runs_the_bot_with_the_playground_and_stops_both(
     tmp_path: Path, stop: signal.Signals
