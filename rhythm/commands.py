@@ -16,7 +16,7 @@ from rhythm.digest_model import Digest, ObjectiveLine
 from rhythm.errors import CommandError, DrumbeatError, UnknownTeam
 from rhythm.messages import DigestMessage, Message, Table, Text, Tree, TreeNode
 from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Team
-from rhythm.present import fmt_value, progress_bar
+from rhythm.present import fmt_standing, progress_bar
 from rhythm.records import KrState
 from rhythm.service import Drumbeat
 from rhythm.spelling import closest
@@ -158,7 +158,7 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
     """A person's key results with progress, value, confidence and status."""
     org, person = await drumbeat.people.person(org_key, who)
     states = await drumbeat.store.kr_states(org.key, person)
-    rows = [_kr_row(kr, states.get(kr.key)) for kr in org.key_results_of(person)]
+    rows = [_kr_row(kr, states.get(kr.key), org.locale) for kr in org.key_results_of(person)]
     open_prompts = await drumbeat.people.open_prompts(org.key, person)
     footer = (
         "Open check-ins: " + ", ".join(f"{p.kind.value} {p.period}" for p in open_prompts)
@@ -172,11 +172,11 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
     return Table(title, columns, tuple(rows), footer)
 
 
-def _kr_row(kr: KeyResult, state: KrState | None) -> tuple[str, ...]:
+def _kr_row(kr: KeyResult, state: KrState | None, locale: str) -> tuple[str, ...]:
     metric = kr.metric
     now = state.value if state else None
     value = (
-        f"{fmt_value(now, metric.unit)} / {fmt_value(metric.target, metric.unit)}"
+        fmt_standing(now, metric.start, metric.target, metric.unit, locale=locale)
         if metric
         else "no metric"
     )
@@ -282,7 +282,7 @@ def _kr_node(org: Organisation, kr: KeyResult, now: _TreeValues) -> TreeNode:
     metric = kr.metric
     current = now.values.get(kr.key)
     value = (
-        f"{fmt_value(current, metric.unit)} → {fmt_value(metric.target, metric.unit)}"
+        fmt_standing(current, metric.start, metric.target, metric.unit, locale=org.locale)
         if metric
         else "no metric"
     )

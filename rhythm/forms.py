@@ -18,6 +18,7 @@ from typing import TypeVar
 from rhythm.cadences import RhythmKind
 from rhythm.messages import TEXT_LIMIT, FieldKind, Form, FormField, FormSection, Option
 from rhythm.okr import InitiativeStatus, KeyResult, Metric, Organisation, Team
+from rhythm.present import DEFAULT_LOCALE, fmt_metric, fmt_range
 from rhythm.records import KrState
 from rhythm.spelling import closest
 from rhythm.status import Decision, Status
@@ -247,7 +248,11 @@ def _status_hint(state: KrState) -> str:
 
 
 def _kr_fields(
-    kr: KeyResult, kind: RhythmKind, state: KrState, blockers: tuple[Option, ...]
+    kr: KeyResult,
+    kind: RhythmKind,
+    state: KrState,
+    blockers: tuple[Option, ...],
+    locale: str = DEFAULT_LOCALE,
 ) -> tuple[FormField, ...]:
     metric = kr.metric
     key = kr.key
@@ -280,7 +285,7 @@ def _kr_fields(
         # No bounds on the input: a value outside the key result's range is asked to be
         # confirmed (see `implausible`), never clamped by a client.
         unit = f" ({metric.unit})" if metric and metric.unit else ""
-        target = f"target {_fmt(metric.target)}{metric.unit}" if metric else "no metric yet"
+        target = f"target {fmt_metric(metric, metric.target, locale)}" if metric else "no metric"
         value = FormField(
             kr_field(key, "value"), f"New value{unit}", FieldKind.NUMBER, required=True,
             initial=_fmt(state.value), hint=target,
@@ -324,11 +329,14 @@ def build_form(
         metric = kr.metric
         state = states.get(kr.key) or KrState(metric.current if metric else None)
         subtitle = (
-            f"{_fmt(metric.start)} → {_fmt(metric.target)}{metric.unit}, now {_fmt(state.value)}"
+            f"{fmt_range(metric.start, metric.target, metric.unit, locale=org.locale)}, "
+            f"now {fmt_metric(metric, state.value, org.locale)}"
             if metric
             else "no metric"
         )
-        sections.append(FormSection(kr.title, _kr_fields(kr, kind, state, blockers), subtitle))
+        sections.append(
+            FormSection(kr.title, _kr_fields(kr, kind, state, blockers, org.locale), subtitle)
+        )
         owned = org.initiatives_of(kr.key)
         if owned and kind is RhythmKind.WEEKLY:
             sections.append(FormSection(f"Initiatives · {kr.title}", tuple(
@@ -522,7 +530,7 @@ def validate(
             read.errors[kr_field(key, "value")] = "A milestone is done or not: answer 1 or 0."
             value = None
         fid = kr_field(key, "value")
-        doubt = implausible(metric, value) if metric and value is not None else None
+        doubt = implausible(metric, value, org.locale) if metric and value is not None else None
         if doubt and confirmed.get(fid) != normalised(answers.get(fid)):
             warnings[fid] = doubt
         if status is None and value is not None:
@@ -556,15 +564,15 @@ def validate(
     return CheckInDraft(person, kind, tuple(updates), tuple(initiatives), notes)
 
 
-def implausible(metric: Metric, value: float) -> str | None:
+def implausible(metric: Metric, value: float, locale: str = DEFAULT_LOCALE) -> str | None:
     """Why `value` looks like a typo for this metric, or None: more than the start-to-target
     distance beyond either end of the range, or on the other side of zero from both ends."""
     if metric.milestone:
         return None
     low, high = sorted((metric.start, metric.target))
     span = high - low
-    shown = f"{_fmt(value)}{metric.unit}"
-    where = f"{_fmt(metric.start)}{metric.unit} → {_fmt(metric.target)}{metric.unit}"
+    shown = fmt_metric(metric, value, locale)
+    where = fmt_range(metric.start, metric.target, metric.unit, locale=locale)
     again = "Submit again to keep it, or correct it."
     if span and not low - span <= value <= high + span:
         return f"{shown} is far outside this key result's range ({where}). {again}"

@@ -13,6 +13,7 @@ from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.ports import ChatGateway, Clock, DeliveryError, Store
 from rhythm.records import PromptRecord
+from rhythm.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +156,14 @@ class People:
         if await self.store.clear_unreachable(org_key, who):
             revived = await self.store.retry_failed(org_key, who, now=self.clock.now())
             if revived:
-                log.info("%s is reachable again: %d prompt(s) will be sent", who, revived)
+                log.info("%s is reachable again: %s will be sent", who, plural(revived, "prompt"))
                 self._prompts_due()
 
     async def installed(self, org_key: str) -> None:
         """The app was just installed where the organisation's people are (a Teams tenant):
         the prompts that waited for it are tried at once."""
         if woken := await self.store.wake_waiting(org_key):
-            log.info("the app was installed: %d waiting prompt(s) will be tried now", woken)
+            log.info("the app was installed: %s waiting will be tried now", plural(woken, "prompt"))
             self._prompts_due()
 
     async def set_timezone(self, org_key: str, who: str, timezone: str | None) -> None:

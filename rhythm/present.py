@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel import Locale
 from babel.numbers import NumberPattern
 
+from rhythm.okr import Metric
 from rhythm.status import Status
 
 DEFAULT_LOCALE = "en"
@@ -63,6 +64,11 @@ def fmt_value(
     if not unit:
         return text
     return f"{text}{unit}" if unit in ATTACHED_UNITS else f"{text} {unit}"
+
+
+def fmt_metric(metric: Metric, value: float | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A key result's value with its unit, as precise as its range makes meaningful."""
+    return fmt_value(value, metric.unit, span=metric.target - metric.start, locale=locale)
 
 
 def fmt_change(

@@ -9,7 +9,7 @@ from rhythm.cadences import RhythmKind
 from rhythm.forms import CheckInDraft, KrUpdate
 from rhythm.messages import Action, Notice
 from rhythm.okr import KeyResult, Organisation
-from rhythm.present import fmt_value, progress_bar
+from rhythm.present import DEFAULT_LOCALE, fmt_standing, fmt_value, progress_bar
 from rhythm.records import KrState, PromptRecord, SavedCheckIn
 
 OPEN = "checkin:open"
@@ -36,16 +36,14 @@ def prompt_tag(prompt_id: int) -> str:
     return f"prompt:{prompt_id}"
 
 
-def kr_summary(kr: KeyResult, state: KrState | None) -> str:
+def kr_summary(kr: KeyResult, state: KrState | None, locale: str = DEFAULT_LOCALE) -> str:
     metric = kr.metric
     if metric is None:
         return f"{kr.title} · no metric"
     value = state.value if state else None
     conf = f" · confidence {state.confidence}/10" if state and state.confidence is not None else ""
-    return (
-        f"{kr.title} · {fmt_value(value, metric.unit)} of "
-        f"{fmt_value(metric.target, metric.unit)} {progress_bar(kr.progress(value))}{conf}"
-    )
+    standing = fmt_standing(value, metric.start, metric.target, metric.unit, locale=locale)
+    return f"{kr.title} · {standing} {progress_bar(kr.progress(value))}{conf}"
 
 
 def prompt_actions(prompt_id: int) -> tuple[Action, ...]:
@@ -64,7 +62,7 @@ def prompt_notice(org: Organisation, prompt: PromptRecord, states: Mapping[str, 
     else:
         cycle = org.cycle_on(prompt.scheduled_for.astimezone(person.zone).date())
         krs = org.key_results_of(prompt.person, cycle.key) if cycle else ()
-        lines = tuple(kr_summary(kr, states.get(kr.key)) for kr in krs)
+        lines = tuple(kr_summary(kr, states.get(kr.key), org.locale) for kr in krs)
         if not lines and prompt.kind is RhythmKind.MONTHLY:
             lines = (REFLECTION_PROMPT,)
     lead = " You lead this team: your answers open the digest." if prompt.is_lead else ""
@@ -109,26 +107,28 @@ def done_notice(
     if draft is not None:
         before = before or {}
         lines += [
-            _stored_line(org.key_result[u.key_result], u, before.get(u.key_result))
+            _stored_line(org.key_result[u.key_result], u, before.get(u.key_result), org.locale)
             for u in draft.kr_updates
             if u.key_result in org.key_result
         ]
     return Notice(title=f"✅ Checked in at {local} ({who.timezone})", lines=tuple(lines))
 
 
-def _stored_line(kr: KeyResult, update: KrUpdate, before: KrState | None) -> str:
+def _stored_line(kr: KeyResult, update: KrUpdate, before: KrState | None, locale: str) -> str:
     parts = []
-    unit = kr.metric.unit if kr.metric else ""
+    metric = kr.metric
+    span = metric.target - metric.start if metric else None
+    unit = metric.unit if metric else ""
+
+    def shown(value: float | None) -> str:
+        return fmt_value(value, unit, span=span, locale=locale)
+
     if update.value is not None:
         was = before.value if before else None
         change = (
-            "unchanged"
-            if was == update.value
-            else f"was {fmt_value(was, unit)}"
-            if was is not None
-            else ""
+            "unchanged" if was == update.value else f"was {shown(was)}" if was is not None else ""
         )
-        parts.append(fmt_value(update.value, unit) + (f" ({change})" if change else ""))
+        parts.append(shown(update.value) + (f" ({change})" if change else ""))
     if update.confidence is not None:
         parts.append(f"confidence {update.confidence}")
     if update.status is not None:

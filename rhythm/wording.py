@@ -12,6 +12,11 @@ SEPARATOR = " · "
 _LONGEST_WORD_SHARE = 0.5
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """ "1 prompt", "2 prompts", "0 prompts"; `many` for a noun that is not made with an s."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
 def shorten(text: str, limit: int) -> str:
     """`text` in at most `limit` characters: whole when it fits, else cut at the last word
     boundary that leaves room for an ellipsis (never mid-word, unless one word is longer than

@@ -24,7 +24,7 @@ from bot.slack.blocks import (
 from bot.slack.mrkdwn import bold, escape
 from rhythm.digest_model import Digest
 from rhythm.messages import Action, Table, Text
-from rhythm.present import progress_bar, trend_arrow
+from rhythm.present import progress_bar
 from rhythm.prompting import OPEN
 
 MAX_HOME_BLOCKS = 100
@@ -70,11 +70,7 @@ def _digest_blocks(digest: Digest | None) -> list[Block]:
     blocks = [section(f"{bold(title)}\n{digest_summary(digest)}")]
     objectives = [
         f"🎯 {escape(o.title)} — {progress_bar(o.progress)} {percent(o.progress)}"
-        + (
-            f" · confidence {o.confidence:.1f} {trend_arrow(o.confidence_trend)}"
-            if o.confidence is not None
-            else ""
-        )
+        + (f" · {o.confidence_text()}" if o.confidence is not None else "")
         for o in digest.objectives
     ]
     blocks += capped(objectives, DIGEST_BLOCKS - 3, "`/okr status` shows them all.")

@@ -155,7 +155,7 @@ def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_count
     page.driver.get(PAGE)
     prompt = page.card("Weekly check-in · 2026-W48", seconds=PROMPT_WITHIN + 5)
     assert time.monotonic() - opened < PROMPT_WITHIN
-    assert "52% of 70%" in prompt.text
+    assert "52% → target 70%" in prompt.text
     assert {"Check in", "Snooze 2h", "I'm off this week"} <= {
         b.text for b in prompt.find_elements(By.TAG_NAME, "button")
     }
