@@ -254,13 +254,14 @@ class Attendance(StrEnum):
     SPONTANEOUS = "spontaneous"
     MISSING = "missing"
     PENDING = "still to answer"
+    NOT_LINKED = "waiting to be linked"
     UNREACHABLE = "unreachable"
     ON_LEAVE = "on leave"
 
 
 # Those a participation line names: everyone not checked in.
-NAMED = frozenset({Attendance.MISSING, Attendance.PENDING, Attendance.UNREACHABLE,
-                   Attendance.ON_LEAVE})  # fmt: skip
+NAMED = frozenset({Attendance.MISSING, Attendance.PENDING, Attendance.NOT_LINKED,
+                   Attendance.UNREACHABLE, Attendance.ON_LEAVE})  # fmt: skip
 
 
 def attendance(
@@ -292,6 +293,8 @@ def attendance(
     delivered = [p for p in asked if p.failure is None]
     if not delivered:
         return Attendance.UNREACHABLE
+    if all(p.waiting for p in delivered):  # never asked: no chat account known for them yet
+        return Attendance.NOT_LINKED
     return Attendance.PENDING if any(p.deadline > now for p in delivered) else Attendance.MISSING
 
 
@@ -540,6 +543,7 @@ class _Builder:
             spontaneous=counts[Attendance.SPONTANEOUS],
             missing=tuple(sorted(named[Attendance.MISSING])),
             pending=tuple(sorted(named[Attendance.PENDING])),
+            not_linked=tuple(sorted(named[Attendance.NOT_LINKED])),
             on_leave=tuple(sorted(named[Attendance.ON_LEAVE])),
             unreachable=tuple(sorted(named[Attendance.UNREACHABLE])),
             streaks=tuple(streaks),

@@ -177,7 +177,8 @@ def tally(checked_in: int, expected: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Participation:
     """Who checked in, each person counted once, in one of: on time, late or spontaneous
-    (checked in); missing, still to answer or unreachable (not yet); on leave (not expected).
+    (checked in); missing, still to answer, waiting to be linked or unreachable (not yet); on
+    leave (not expected).
     Everyone expected is checked in or named as not yet, so the counts always add up."""
 
     on_time: int
@@ -188,6 +189,7 @@ class Participation:
     on_leave: tuple[str, ...]
     unreachable: tuple[str, ...]  # their prompt could not be delivered
     streaks: tuple[tuple[str, int], ...]  # best current streaks, longest first
+    not_linked: tuple[str, ...] = ()  # not asked yet: their chat account is not known
 
     @property
     def checked_in(self) -> int:
@@ -195,7 +197,8 @@ class Participation:
 
     @property
     def expected(self) -> int:
-        return self.checked_in + len(self.missing) + len(self.pending) + len(self.unreachable)
+        not_yet = (self.missing, self.pending, self.not_linked, self.unreachable)
+        return self.checked_in + sum(len(names) for names in not_yet)
 
     @property
     def rate(self) -> float | None:
@@ -220,6 +223,7 @@ class Participation:
         for label, names in (
             ("missing", self.missing),
             ("still to answer", self.pending),
+            ("waiting to be linked", self.not_linked),
             ("unreachable", self.unreachable),
             ("on leave", self.on_leave),
         ):

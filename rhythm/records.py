@@ -101,6 +101,7 @@ class PromptFact:
     deadline: datetime
     answered_at: datetime | None
     failure: str | None = None
+    waiting: bool = False  # not sent: the person's chat account is not known yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,6 +302,7 @@ def _prompts_and_streaks(
             p.failure,
             p.failed_at.is_not(None),
             p.streak,
+            and_(p.waiting_since.is_not(None), p.sent_at.is_(None)),
         )
         .where(p.org == org, p.kind == kind.value, p.period == period, persons.clause(p.person))
         .order_by(p.is_lead.desc(), p.person, p.id)
@@ -340,12 +341,14 @@ def _prompts_and_streaks(
                 failure,
                 failed,
                 streak,
+                waiting,
             ) in await this_period():
                 if person not in keys:
                     continue
                 fact = PromptFact(
-                    person, bool(is_lead), instant(deadline), instant(answered_at), failure
-                )
+                    person, bool(is_lead), instant(deadline), instant(answered_at), failure,
+                    bool(waiting),
+                )  # fmt: skip
                 prompts.append(fact)
                 missed = answered_at is None and now is not None and fact.deadline < now
                 seen.setdefault(person, []).append(

@@ -27,9 +27,12 @@ EARLY, LATE = PASSED - timedelta(hours=1), PASSED + timedelta(minutes=30)
 
 
 def prompt(
-    deadline: datetime = PASSED, answered: datetime | None = None, failure: str | None = None
+    deadline: datetime = PASSED,
+    answered: datetime | None = None,
+    failure: str | None = None,
+    waiting: bool = False,
 ) -> PromptFact:
-    return PromptFact("ana@acme.test", False, deadline, answered, failure)
+    return PromptFact("ana@acme.test", False, deadline, answered, failure, waiting)
 
 
 @pytest.mark.parametrize(
@@ -55,6 +58,11 @@ def prompt(
         # two prompts (two rhythms of one kind): the person still counts once
         ((prompt(answered=LATE), prompt(answered=EARLY)), False, True, False, Attendance.ON_TIME),
         ((prompt(failure="gone"), prompt(deadline=OPEN)), False, False, False, Attendance.PENDING),
+        # never asked: no chat account known for them yet, neither missing nor unreachable
+        ((prompt(waiting=True),), False, False, False, Attendance.NOT_LINKED),
+        ((prompt(deadline=OPEN, waiting=True),), False, False, False, Attendance.NOT_LINKED),
+        ((prompt(waiting=True), prompt(deadline=OPEN)), False, False, False, Attendance.PENDING),
+        ((prompt(waiting=True),), False, True, False, Attendance.SPONTANEOUS),
     ],
 )
 def test_attendance(

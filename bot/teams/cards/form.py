@@ -162,7 +162,8 @@ def _error_summary(form: Form) -> list[Element]:
         text = (
             f"⚠ {count} answer{' looks' if count == 1 else 's look'} unusual: submit again to keep"
         )
-        lines.append(line(text, color="warning", weight="bolder", spacing="medium"))
+        # The default colour, bolder: Teams' "warning" is a pale yellow on a light theme.
+        lines.append(line(text, weight="bolder", spacing="medium"))
     if not form.errors:
         return lines
     on_fields = [fid for fid in form.errors if fid in fields]
@@ -201,7 +202,7 @@ def _field(field: FormField, error: str | None, warning: str | None) -> list[Ele
     if error:
         items.append(line(f"⚠ {error[:ERROR_SHOWN]}", color="attention", spacing="none"))
     elif warning:
-        items.append(line(f"⚠ {warning[:ERROR_SHOWN]}", color="warning", spacing="none"))
+        items.append(line(f"⚠ {warning[:ERROR_SHOWN]}", weight="bolder", spacing="none"))
     return items
 
 
