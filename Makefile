@@ -20,9 +20,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Two processes: most of the suite waits on servers and subprocesses, and CI has ten minutes.
 test: $(STAMP) lint
 	bash scripts/ensure-postgres.sh
-	$(VENV)/bin/pytest
+	bash scripts/ensure-chromium.sh
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	bash scripts/ensure-postgres.sh
