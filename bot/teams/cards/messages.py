@@ -77,8 +77,15 @@ def _digest(message: DigestMessage) -> list[Element]:
     return digest_cards(message)
 
 
+# More columns than this do not fit a chat's card side by side: headers break mid-word
+# ("Confidenc/e") and bars wrap. Each row is then its title over a list of label: value.
+TABLE_COLUMNS = 4
+
+
 @render.register
 def _table(message: Table) -> list[Element]:
+    if len(message.columns) > TABLE_COLUMNS:
+        return _row_lists(message)
     width = len(message.columns)
     header = {"type": "TableRow", "cells": [_cell(c, bold=True) for c in message.columns]}
     rows = [
@@ -101,6 +108,28 @@ def _table(message: Table) -> list[Element]:
         head=[heading(message.title)],
         continued_head=[_continued(message.title)],
         full_width=True,
+    )
+
+
+def _row_lists(message: Table) -> list[Element]:
+    """Each row as its first cell in bold over a FactSet of the other columns."""
+    labels = message.columns[1:]
+    body: list[Element] = []
+    for row in message.rows:
+        title = row[0] if row else ""
+        cells = (*row[1:], *[""] * len(labels))[: len(labels)]
+        facts = [
+            {"title": label, "value": cell or "–"}
+            for label, cell in zip(labels, cells, strict=True)
+        ]
+        body.append(line(title, weight="bolder", spacing="medium"))
+        body.append({"type": "FactSet", "facts": facts, "spacing": "small"})
+    if not message.rows:
+        body.append(subtle("Nothing here yet.", spacing="small"))
+    if message.footer:
+        body.append(subtle(message.footer, spacing="medium"))
+    return pack_cards(
+        body, head=[heading(message.title)], continued_head=[_continued(message.title)]
     )
 
 
