@@ -153,9 +153,12 @@ def _kr_warnings(
     scope: DigestScope,
     name: Callable[[str | None], str],
     on_leave: Callable[[str], bool],
+    asked_before: frozenset[str] = frozenset(),
 ) -> list[Warning]:
     """The warnings of one key result (its update this period and the one before, and its
-    progress), in the order `early_warnings` lists them before sorting by kind."""
+    progress), in the order `early_warnings` lists them before sorting by kind. Silence is
+    two periods without an update of which the owner was asked in the first: in the first
+    week after an import nobody has been silent yet."""
     found: list[Warning] = []
     if kr.metric and progress + BEHIND_THRESHOLD < elapsed:
         found.append(Warning(WarningKind.BEHIND, kr.key, (
@@ -166,6 +169,7 @@ def _kr_warnings(
             prev is None
             and scope.kind is not RhythmKind.DAILY  # a daily pulse has no key-result updates
             and kr.owner
+            and kr.owner in asked_before
             and not on_leave(kr.owner)
         ):
             found.append(Warning(WarningKind.SILENT, kr.key, (
@@ -576,7 +580,10 @@ class _ObjectiveFacts:
             cur, prev = current(kr.key), previous(kr.key)
             line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale)
             lines.append(line)
-            found = _kr_warnings(kr, cur, prev, line.progress, elapsed, scope, name, on_leave)
+            found = _kr_warnings(
+                kr, cur, prev, line.progress, elapsed, scope, name, on_leave,
+                builder.facts.asked_before,
+            )  # fmt: skip
             for w in found:
                 warnings[w.kind].append(w)
             blocked_by = _blocked_by_text(org, cur) if cur and cur.blockers else ""

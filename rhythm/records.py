@@ -127,6 +127,7 @@ class DigestFacts:
     notes: Sequence[NoteFact] = ()
     blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
     values: Mapping[str, float | None] = field(default_factory=dict)  # current, per key result
+    asked_before: frozenset[str] = frozenset()  # people prompted in the period before
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ async def _query(
         prompts = _prompts_and_streaks(driver, org, kind, period, previous, persons, now)
         updates = _latest_updates(driver, org, kind, (period, previous), krs)
         spontaneous = _spontaneous(driver, org, kind, period, persons)
+        asked_before = _asked(driver, org, kind, previous, persons)
         notes = _notes(driver, org, kind, period, persons)
         blocking = _blocking_others(driver, org, kind, period, team_keys)
         values = _current_values(driver, org, krs)
@@ -113,6 +114,7 @@ async def _query(
             blocking_others=await blocking,
             streaks=await streaks(),
             values=await values,
+            asked_before=await asked_before,
         )
 
 
@@ -443,6 +445,25 @@ def _spontaneous(
 
     async def read() -> dict[str, int]:
         return {person: count for person, count in await rows() if person in persons}
+
+    return read()
+
+
+def _asked(
+    driver: _Driver, org: str, kind: RhythmKind, period: str, persons: _Keys
+) -> Awaitable[frozenset[str]]:
+    """Who had a prompt of `period` (the one before the digest's): who could have answered."""
+    if not persons.keys or not period:
+        return _done(frozenset())
+    p = prompt_t.c
+    rows = driver.ask(
+        select(p.person)
+        .distinct()
+        .where(p.org == org, p.kind == kind.value, p.period == period, persons.clause(p.person))
+    )
+
+    async def read() -> frozenset[str]:
+        return frozenset(person for (person,) in await rows() if person in persons)
 
     return read()
 

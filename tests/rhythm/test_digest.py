@@ -305,10 +305,17 @@ def test_warning_messages() -> None:
 def test_silent_for_two_periods_unless_on_leave(
     owner: str | None, leave: tuple[date, date] | None, silent: bool
 ) -> None:
-    d = digest(sprint_org(owner=owner, leave=leave), DigestFacts(), "eng", cycle="sprint")
+    asked = DigestFacts(asked_before=frozenset({ANA}))  # Ana had last period's prompt
+    d = digest(sprint_org(owner=owner, leave=leave), asked, "eng", cycle="sprint")
     found = [(w.kind, w.message) for w in d.warnings]
     expected = [(WarningKind.SILENT, "No check-in on Activation for two periods (Ana)")]
     assert found == (expected if silent else [])
+
+
+def test_nobody_is_silent_who_was_not_asked_last_period() -> None:
+    """The first week after an import: no update last period, but nobody was asked then."""
+    d = digest(sprint_org(owner=ANA), DigestFacts(), "eng", cycle="sprint")
+    assert d.warnings == ()
 
 
 def test_a_daily_digest_does_not_call_key_results_silent() -> None:

@@ -101,8 +101,9 @@ def test_each_reason_in_a_few_words(
 
 
 def test_silence_for_two_periods_is_a_reason():
-    d = digest_of(sprint_team(60), DigestFacts())
+    d = digest_of(sprint_team(60), DigestFacts(asked_before=frozenset({ANA})))
     assert [(a.owner, a.why) for a in d.attention] == [("Ana", "no check-in for two periods")]
+    assert digest_of(sprint_team(60), DigestFacts()).attention == ()  # never asked: not silent
 
 
 def test_on_track_and_moving_needs_no_attention():

@@ -101,7 +101,7 @@ def test_weekly_form_asks_the_same_questions_for_every_key_result() -> None:
         ("Initiatives · NPS", ["init:survey:status", "init:interviews:status"]),
         ("Launch", [f"kr:launch:{p}" for p in KR_PARTS]),
     ]
-    assert f.sections[0].subtitle == "20 → 50, now 30"
+    assert f.sections[0].subtitle == "from 20 to 50, now 30"
     # the initiatives start at their current status and must be answered
     assert [(x.initial, x.required) for x in f.sections[1].fields] == [
         ("in_progress", True),
@@ -130,7 +130,7 @@ def test_weekly_form_is_prefilled_from_where_things_stand() -> None:
     ]
     assert field(f, "kr:launch:value").initial == "1"
     assert field(f, "kr:launch:confidence").initial is None
-    assert f.sections[0].subtitle == "20 → 50, now 42"
+    assert f.sections[0].subtitle == "from 20 to 50, now 42"
 
 
 def test_the_status_is_never_carried_over() -> None:

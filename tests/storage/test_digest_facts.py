@@ -186,6 +186,14 @@ async def test_participation(history: SqlStore) -> None:
 
 
 @pytest.mark.usefixtures("in_list_limit")
+async def test_asked_before_is_who_had_a_prompt_of_the_period_before(history: SqlStore) -> None:
+    facts = await weekly_facts(history)
+    assert facts.asked_before == {ANA, BEN, CAI, DEV}  # not the other organisation's
+    only = await weekly_facts(history, people=[BEN])
+    assert only.asked_before == {BEN}
+
+
+@pytest.mark.usefixtures("in_list_limit")
 async def test_streaks_count_answers_since_the_last_miss(history: SqlStore) -> None:
     pending = await weekly_facts(history)
     after_deadline = await weekly_facts(history, now=MONDAY + timedelta(days=3))
