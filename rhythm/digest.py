@@ -109,12 +109,17 @@ def _kr_line_of(
     moved = next_step = None
     if cur is not None and cur.status in STORY_STATUSES:
         moved, next_step = cur.moved.strip(), cur.next_step.strip()
-    # Positional: twenty thousand of these in an organisation-wide digest. The previous value
-    # only when this period has an update: only then has anything moved since the one before.
+    # The previous value only when this period has an update: only then has anything moved.
+    # Where the key result stood before it (recorded with the update: right in the first
+    # period after an import too), else the period before's last value (older rows).
+    before = None
+    if cur is not None:
+        before = cur.value_before if cur.value_before is not None else prev.value if prev else None
+    # Positional: twenty thousand of these in an organisation-wide digest.
     return KrLine(
         kr.key, kr.title, name(kr.owner), progress, value, target, unit,
         latest.confidence if latest else None, delta, latest.status if latest else None,
-        cur is not None, prev.value if cur and prev else None,
+        cur is not None, before,
         metric.milestone if metric else False, metric.target - metric.start if metric else None,
         locale, moved, next_step,
     )  # fmt: skip

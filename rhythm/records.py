@@ -92,6 +92,7 @@ class Snapshot:
     blocked_by_team: str | None = None
     blocked_by_kr: str | None = None
     next_step: str = ""
+    value_before: float | None = None  # before the period's first update of the key result
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,6 +191,28 @@ async def _find(conn: AsyncConnection, org: str, idempotency_key: str) -> SavedC
     return SavedCheckIn(id=row.id, revision=row.revision, created=False) if row else None
 
 
+async def _values_at_period_start(
+    conn: AsyncConnection, org: str, kind: str, period: str, keys: Sequence[str]
+) -> dict[str, float | None]:
+    """Where each key result stood before `period`'s first update of it: what that update
+    recorded, or, for the first one, the value the key result has until this one lands."""
+    u, kr = kr_update_t.c, key_result_t.c
+    found: dict[str, float | None] = {}
+    earlier = await conn.execute(
+        select(u.key_result, u.value_before)
+        .where(u.org == org, u.kind == kind, u.period == period, u.key_result.in_(keys))
+        .order_by(u.submitted_at.desc(), u.id.desc())
+    )
+    found.update((key, value) for key, value in earlier)  # the earliest comes last, and stays
+    rest = [key for key in keys if key not in found]
+    if rest:
+        now = await conn.execute(
+            select(kr.key, kr.current_value).where(kr.org == org, kr.key.in_(rest))
+        )
+        found.update((key, value) for key, value in now)
+    return found
+
+
 async def _insert(
     conn: AsyncConnection,
     org: str,
@@ -235,6 +257,9 @@ async def _insert(
     shared = {"org": org, "checkin_id": checkin_id, "person": draft.person, "period": period,
               "submitted_at": submitted_at}  # fmt: skip
     if draft.kr_updates:
+        before = await _values_at_period_start(
+            conn, org, kind, period, [u.key_result for u in draft.kr_updates]
+        )
         await conn.execute(
             insert(kr_update_t),
             [
@@ -244,6 +269,7 @@ async def _insert(
                     "revision": revision,
                     "key_result": u.key_result,
                     "value": u.value,
+                    "value_before": before.get(u.key_result),
                     "confidence": u.confidence,
                     "status": u.status.value if u.status else None,
                     "moved": u.moved,

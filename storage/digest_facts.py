@@ -200,7 +200,7 @@ _fromisoformat = datetime.fromisoformat
 u = kr_update_t.c
 SNAPSHOT_COLUMNS = (
     u.key_result, u.person, u.submitted_at, u.value, u.confidence, u.status, u.moved, u.blockers,
-    u.blocked_by_team, u.blocked_by_kr, u.next_step,
+    u.blocked_by_team, u.blocked_by_kr, u.next_step, u.value_before,
 )  # fmt: skip
 LATEST_FIRST = (u.submitted_at.desc(), u.revision.desc(), u.id.desc())
 
@@ -210,10 +210,10 @@ STATUS = {s.value: s for s in Status}  # a dict lookup: Status(value) is slow pe
 
 def _snapshot(row: Sequence[Any], instant: Callable[[Any], Any]) -> Snapshot:
     """A Snapshot from a driver's row of SNAPSHOT_COLUMNS (key result first, skipped)."""
-    _, person, at, value, confidence, status, moved, blockers, team, kr, next_step = row[:11]
+    _, person, at, value, confidence, status, moved, blockers, team, kr, step, before = row[:12]
     return Snapshot(
         person, instant(at), value, confidence, STATUS[status] if status else None, moved, blockers,
-        team, kr, next_step,
+        team, kr, step, before,
     )  # fmt: skip
 
 
@@ -259,17 +259,16 @@ def _latest_updates(
             best: dict[str, Sequence[Any]] = {}
             for row in await rows():
                 seen = best.get(row[0])
-                if seen is None or (row[2], row[11], row[12]) > (seen[2], seen[11], seen[12]):
+                if seen is None or (row[2], row[12], row[13]) > (seen[2], seen[12], seen[13]):
                     best[row[0]] = row
             found[period] = latest = {}
             for kr, row in best.items():
                 if kr in keys:
-                    _, person, at, value, confidence, status, moved, blockers, team, by_kr, step = (
-                        row[:11]
-                    )
+                    (_, person, at, value, confidence, status, moved, blockers, team, by_kr, step,
+                     before) = row[:12]  # fmt: skip
                     latest[kr] = Snapshot(
                         person, instant(at), value, confidence, status_of(status), moved,
-                        blockers, team, by_kr, step,
+                        blockers, team, by_kr, step, before,
                     )  # fmt: skip
         return found
 

@@ -388,6 +388,9 @@ class KrUpdateRow(Row, table=True):
     submitted_at: datetime = Field(sa_type=UTCDateTime)
     revision: int
     value: float | None = None
+    # Where the key result stood when the period's first update of it came: what the digest
+    # shows its change from ("52% → 58%"), even in the first period after an import.
+    value_before: float | None = None
     confidence: int | None = None
     status: str | None = Field(default=None, sa_type=SHORT)
     moved: str = Field(default="", sa_type=Text)

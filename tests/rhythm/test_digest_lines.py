@@ -3,6 +3,8 @@ a key result at risk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rhythm.digest_model import KrLine, LeaderNote
@@ -30,6 +32,23 @@ def test_a_key_result_updated_in_both_periods_shows_where_it_came_from():
     assert (latency.previous_value, latency.value) == (700, 600)
     assert latency.change_text() == fmt_change(700, 600, "ms", span=-600)
     assert latency.target_text() == f"target {fmt_value(300, 'ms', span=-600)}"
+
+
+def test_the_first_update_after_an_import_shows_its_change_from_the_imported_value():
+    """No update the period before, but the update knows where the key result stood."""
+    latency = eng_lines(DigestFacts(
+        current={"latency": replace(snap(ANA, 600, 5, RISK), value_before=750)},
+    ))["latency"]  # fmt: skip
+    assert latency.change_text() == fmt_change(750, 600, "ms", span=-600)
+
+
+def test_the_value_before_the_period_wins_over_the_last_update_before_it():
+    """An import between the two periods moved the key result: the change starts there."""
+    latency = eng_lines(DigestFacts(
+        current={"latency": replace(snap(ANA, 600, 5, RISK), value_before=650)},
+        previous={"latency": snap(ANA, 700, 8, ON, at=LAST_WEEK)},
+    ))["latency"]  # fmt: skip
+    assert latency.previous_value == 650
 
 
 @pytest.mark.parametrize(

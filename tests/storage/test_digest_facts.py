@@ -150,6 +150,22 @@ async def test_current_is_the_latest_revision_per_key_result(history: SqlStore) 
 
 
 @pytest.mark.usefixtures("in_list_limit")
+async def test_each_update_knows_where_its_key_result_stood_before_the_period(
+    history: SqlStore,
+) -> None:
+    """What the digest's change starts from: the value before the period's first update of
+    the key result, kept by later revisions, and the imported value in its first period."""
+    facts = await weekly_facts(history)
+
+    assert facts.current["kr-lead"].value_before == 9  # W09's; W10's revision kept it
+    assert facts.current["kr-nps"].value_before == 15
+    assert facts.current["kr-uptime"].value_before == 99.6  # a spontaneous check-in too
+    launch = acme().key_result["kr-launch"].metric
+    assert launch is not None
+    assert facts.current["kr-launch"].value_before == launch.current  # never updated before
+
+
+@pytest.mark.usefixtures("in_list_limit")
 async def test_previous_is_the_period_before(history: SqlStore) -> None:
     facts = await weekly_facts(history)
 

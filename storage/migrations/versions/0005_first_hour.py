@@ -9,6 +9,8 @@ Create Date: 2026-12-02
   workspace, never seen in Teams). Such a prompt is not failed: it waits, and goes out when
   the person is linked, while its period can still be answered.
 - organisation.locale: how numbers are written for its people (1,234.5 or 1.234,5).
+- kr_update.value_before: where the key result stood before the period's first update of
+  it, for the digest's "52% → 58%".
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("locale", sa.String(length=32), nullable=False, server_default="en")
         )
+    with op.batch_alter_table("kr_update") as batch:
+        batch.add_column(sa.Column("value_before", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("kr_update") as batch:
+        batch.drop_column("value_before")
     with op.batch_alter_table("organisation") as batch:
         batch.drop_column("locale")
     with op.batch_alter_table("prompt") as batch:
