@@ -24,7 +24,7 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2
 
 bench: $(STAMP)
 	bash scripts/ensure-postgres.sh

@@ -21,6 +21,7 @@ from bot.app import Runtime, open_database, runtime
 from bot.console.render import render
 from bot.okrfile import OkrFileError, dump_organisation, load_key_results_csv, load_organisation
 from bot.settings import PLATFORM_HELP, Settings, SettingsError
+from bot.teams.playground import BOT_PORT, PLAYGROUND_PORT
 from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
@@ -182,6 +183,8 @@ def local(
             help="ISO 8601 time: start the clock there and let it run (replay a sample week)."
         ),
     ] = None,
+    port: Annotated[int, typer.Option(help="The bot's port.")] = BOT_PORT,
+    playground_port: Annotated[int, typer.Option(help="The Playground's port.")] = PLAYGROUND_PORT,
 ) -> None:
     """The bot with the sample organisation and the Microsoft 365 Agents Playground (a local
     Teams) attached: open the URL it prints. Ctrl-C stops both."""
@@ -196,7 +199,11 @@ def local(
         Path(".tmp").mkdir(exist_ok=True)
         settings = settings.model_copy(update={"database_url": LOCAL_DATABASE})
     try:
-        _run(lambda: run_local(settings, current=as_, clock=clock))
+        _run(
+            lambda: run_local(
+                settings, current=as_, clock=clock, bot_port=port, playground_port=playground_port
+            )
+        )
     except PlaygroundUnavailable as error:
         err.print(f"[bold red]Error:[/bold red] {error}")
         err.print("`drumbeat demo` shows the drumbeat in this terminal without Node.js.")

@@ -342,7 +342,8 @@ async def run_local(
         org = await rt.drumbeat.organisation(tree.key)
         async with serving(create_app(rt), "127.0.0.1", bot_port):
             playground = Playground(
-                cli=cli, workdir=cache / "work", port=playground_port,
+                # Its own directory per port: two Playgrounds at once never share a config.
+                cli=cli, workdir=cache / "work" / str(playground_port), port=playground_port,
                 bot_endpoint=f"http://127.0.0.1:{bot_port}/api/messages",
                 config=playground_config(users, team_name=org.name),
             )  # fmt: skip

@@ -275,8 +275,11 @@ def card_text(call: Call) -> str:
 
 def _texts(node: Any) -> list[str]:
     if isinstance(node, dict):
-        own = [node["text"]] if isinstance(node.get("text"), str) else []
-        return own + [t for key, child in node.items() if key != "text" for t in _texts(child)]
+        # A TextRun's text, or a fact's title and value (wide tables are lists of facts).
+        words = ("text", "title", "value")
+        own = [node[k] for k in words if isinstance(node.get(k), str)]
+        rest = (c for k, c in node.items() if not (k in words and isinstance(c, str)))
+        return own + [t for child in rest for t in _texts(child)]
     if isinstance(node, list):
         return [t for child in node for t in _texts(child)]
     return []

@@ -181,7 +181,6 @@ async def test_a_tick_cut_short_by_shutdown_ends_quietly(caplog: pytest.LogCaptu
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("drumbeat-local")  # its ports are fixed: one `local` at a time
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
 async def test_local_runs_the_bot_with_the_playground_and_stops_both(
     tmp_path: Path, stop: signal.Signals
@@ -191,16 +190,27 @@ async def test_local_runs_the_bot_with_the_playground_and_stops_both(
     in a session of its own, so nothing else would stop it)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     log = tmp_path / "local.log"
+    playground = free_port()  # not the usual ports: a `make run` may have them
+    url = f"http://127.0.0.1:{playground}"
     with log.open("w") as sink:
         proc = await asyncio.create_subprocess_exec(
-            str(DRUMBEAT), "local", env=env, cwd=tmp_path, stdout=sink, stderr=sink
+            str(DRUMBEAT),
+            "local",
+            "--port",
+            str(free_port()),
+            "--playground-port",
+            str(playground),
+            env=env,
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=sink,
         )
     config: dict[str, object] = {}
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(600):  # the first run installs the Playground with npm
                 try:
-                    async with http.get("http://127.0.0.1:56150/_internal/v1/config") as answer:
+                    async with http.get(f"{url}/_internal/v1/config") as answer:
                         config = (await answer.json())["config"]
                         break
                 except aiohttp.ClientConnectionError:
@@ -215,8 +225,8 @@ async def test_local_runs_the_bot_with_the_playground_and_stops_both(
             await proc.wait()
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
-            await http.get("http://127.0.0.1:56150/")
+            await http.get(f"{url}/")
     text = log.read_text()
-    assert "http://localhost:56150" in text
+    assert f"http://localhost:{playground}" in text
     assert "Traceback" not in text
     assert (tmp_path / ".tmp" / "local.db").exists()

@@ -19,18 +19,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from tests.bot.teams.test_playground import free_port
 from tests.conftest import failed
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("drumbeat-local")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
 DRUMBEAT = Path(sys.executable).with_name("drumbeat")
-PAGE = "http://localhost:56150"
 MONDAY = "2026-11-23T09:05:00Z"  # 10:05 in Paris: the sample's weekly check-in is due
 PROMPT_WITHIN = 30.0
 SCREENSHOTS = ROOT / ".tmp" / "screenshots"
@@ -54,19 +55,29 @@ def chromium() -> tuple[str, str]:
     return browser, driver
 
 
+@dataclass(frozen=True)
+class Local:
+    log: Path
+    page: str  # the Playground's URL
+
+
 @pytest.fixture
-def local(tmp_path: Path) -> Iterator[Path]:
-    """`drumbeat local` on its own SQLite file in `tmp_path`, until the test ends."""
+def local(tmp_path: Path) -> Iterator[Local]:
+    """`drumbeat local` on its own SQLite file in `tmp_path` and its own ports (another test,
+    or a developer's `make run`, may have the usual ones), until the test ends."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     log = tmp_path / "local.log"
+    bot, playground = free_port(), free_port()
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [str(DRUMBEAT), "local", "--at", MONDAY], cwd=tmp_path, env=env,
-            stdout=sink, stderr=subprocess.STDOUT,
+            [str(DRUMBEAT), "local", "--at", MONDAY, "--port", str(bot),
+             "--playground-port", str(playground)],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
+    page = f"http://localhost:{playground}"
     try:
-        wait_for(lambda: "Open http://localhost:56150" in log.read_text(), 120, log)
-        yield log
+        wait_for(lambda: f"Open {page}" in log.read_text(), 120, log)
+        yield Local(log, page)
     finally:
         proc.terminate()
         try:
@@ -116,7 +127,7 @@ class Page:
 
 
 @pytest.fixture
-def page(local: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(local: Local, request: pytest.FixtureRequest) -> Iterator[Page]:
     browser, driver_path = chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
@@ -131,7 +142,7 @@ def page(local: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shot = SCREENSHOTS / f"{request.node.name}.png"
             driver.save_screenshot(str(shot))
-            print(f"screenshot: {shot}\nbot's log:\n{local.read_text()[-3000:]}")
+            print(f"screenshot: {shot}\nbot's log:\n{local.log.read_text()[-3000:]}")
         driver.quit()
 
 
@@ -149,10 +160,10 @@ def wait_for(found: Callable[[], T | None], seconds: float, log: Path | None = N
 
 
 def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_counted(
-    page: Page, local: Path
+    page: Page, local: Local
 ) -> None:
     opened = time.monotonic()
-    page.driver.get(PAGE)
+    page.driver.get(local.page)
     prompt = page.card("Weekly check-in · 2026-W48", seconds=PROMPT_WITHIN + 5)
     assert time.monotonic() - opened < PROMPT_WITHIN
     assert "52% → target 70%" in prompt.text
@@ -190,5 +201,6 @@ def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_count
     text = page.text()
     assert "`" not in text  # no raw markdown anywhere on the page
     assert "**" not in text
-    assert "Traceback" not in local.read_text()
-    assert "WARNING" not in local.read_text()
+    log = local.log.read_text()
+    assert "Traceback" not in log
+    assert "WARNING" not in log
