@@ -142,7 +142,7 @@ async def test_current_is_the_latest_revision_per_key_result(history: SqlStore) 
     assert set(facts.current) == {"kr-nps", "kr-lead", "kr-launch", "kr-uptime"}
     assert facts.current["kr-lead"] == Snapshot(
         person=BEN, submitted_at=MONDAY + 5 * H, value=7, confidence=4, status=Status.AT_RISK,
-        next_step="ask platform",
+        next_step="ask platform", value_before=9,
     )  # fmt: skip
     assert (facts.current["kr-nps"].value, facts.current["kr-nps"].confidence) == (20, 8)
     assert facts.current["kr-uptime"].blocked_by_team == "product"

@@ -1,7 +1,7 @@
 """What `SlackWebApi` makes of every answer the Web API can give, against the local Slack API
 over HTTP: faults scheduled per method and per call, counted at the server.
 
-A test that makes a call hang gives the client a 0.3 s timeout (the only real waiting: a hanging
+A test that makes a call hang gives the client a 1 s timeout (the only real waiting: a hanging
 call costs that much); every other test gets one a loaded machine never reaches, so the calls it
 counts are the client's, not a pause of the machine's. Backoff and throttles run on a virtual
 clock.
@@ -26,7 +26,7 @@ ANA = FakeUser("U0ANA", "ana@acme.test")
 BEN = FakeUser("U0BEN", "ben@acme.test")
 PEOPLE = [FakeUser(f"U0P{n:02d}", f"p{n}@acme.test") for n in range(6)]
 POST = "chat.postMessage"
-TIMEOUT = 0.3
+TIMEOUT = 1.0
 PATIENT = 30.0
 BACKOFF = 0.5
 RETRIES = 2
