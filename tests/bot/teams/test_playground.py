@@ -99,9 +99,16 @@ class Session:
         )
 
     async def say_in_channel(self, text: str) -> None:
+        await self.mention(self.team, text)
+
+    async def say_in_group_chat(self, text: str) -> None:
+        await self.mention(self.group_chat, text)
+
+    async def mention(self, conversation: str, text: str) -> None:
+        """`text` to the bot, mentioned by name, in a channel or group chat."""
         mention = f"<at>{self.bot['name']}</at>"
         await self._post(
-            f"/_conversation/v1/conversations/{self.team}/messages",
+            f"/_conversation/v1/conversations/{conversation}/messages",
             {
                 "from": {"id": "user-id-0"}, "text": f"{mention} {text}", "textFormat": "plain",
                 "mentions": [{"mentioned": {"id": self.bot["id"]}, "text": mention}],
@@ -143,16 +150,6 @@ class Session:
         arrived = [e for e in self.events
                    if e["action"] == action and e["actionConversationId"] == where]  # fmt: skip
         assert arrived == [], arrived
-
-    async def say_in_group_chat(self, text: str) -> None:
-        mention = f"<at>{self.bot['name']}</at>"
-        await self._post(
-            f"/_conversation/v1/conversations/{self.group_chat}/messages",
-            {
-                "from": {"id": "user-id-0"}, "text": f"{mention} {text}", "textFormat": "plain",
-                "mentions": [{"mentioned": {"id": self.bot["id"]}, "text": mention}],
-            },
-        )  # fmt: skip
 
     async def install(self, conversation: str | None = None) -> None:
         """The app installed for the current user (or added to `conversation`): Teams'
