@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rhythm.digest_model import Digest
+from rhythm.sections import Action, Report, Table
 
 TEXT_LIMIT = 3000  # Slack's section and input limit, and ours for every free-text answer
 
@@ -93,14 +94,6 @@ class Form:
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
-    id: str  # e.g. "checkin:open"; the value carries the prompt id
-    label: str
-    value: str = ""
-    primary: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Notice:
     """A short message with optional lines and buttons: prompts, reminders, confirmations."""
 
@@ -121,16 +114,6 @@ class DigestMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
-    """A titled list of rows, e.g. `/okr mine` or `/okr status`."""
-
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    footer: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class TreeNode:
     label: str
     detail: str = ""
@@ -143,4 +126,6 @@ class Tree:
     roots: tuple[TreeNode, ...]
 
 
-Message = Text | Notice | Form | DigestMessage | Table | Tree
+Message = Text | Notice | Form | DigestMessage | Table | Tree | Report
+
+__all__ = ["Action", "Report", "Table"]  # defined with the sections they appear in

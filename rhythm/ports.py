@@ -20,10 +20,12 @@ from rhythm.messages import Message
 from rhythm.okr import InitiativeStatus, Organisation, Person
 from rhythm.profiles import ChatProfile
 from rhythm.records import (
+    AttendanceCell,
     Conversation,
     DigestFacts,
     DigestRecord,
     Draft,
+    KrPoint,
     KrState,
     PromptRecord,
     SavedCheckIn,
@@ -371,9 +373,48 @@ class DraftRepository(Protocol):
     async def clear_draft(self, org: str, person: str, key: str) -> None: ...
 
 
+class SeriesRepository(Protocol):
+    """The history forecasts, charts and calibration are made of."""
+
+    async def kr_series(
+        self, org: str, key_results: Sequence[str], *, since: datetime, until: datetime
+    ) -> dict[str, list[KrPoint]]:
+        """Each key result's reported values submitted in [since, until), oldest first: per
+        check-in only its latest revision. Key results without any are absent."""
+        ...
+
+    async def ritual_attendance(
+        self, org: str, teams: Sequence[str], *, since: datetime, until: datetime
+    ) -> list[AttendanceCell]:
+        """Per team (each of `teams`, its own members only), ritual and ISO week of prompts
+        due in [since, until): how many were asked and how many answered on time."""
+        ...
+
+
+class ChartRepository(Protocol):
+    """Rendered charts kept for a while, so that any replica can serve a chart's link."""
+
+    async def save_chart(
+        self, org: str, chart_id: str, png: bytes, *, expires_at: datetime
+    ) -> None: ...
+
+    async def chart_png(self, chart_id: str, *, now: datetime) -> bytes | None:
+        """The chart's PNG, or None when it is unknown or expired."""
+        ...
+
+    async def chart_secret(self) -> bytes:
+        """The key that signs chart links: made once per database, so all replicas share it."""
+        ...
+
+    async def prune_charts(self, *, now: datetime) -> int:
+        """Forget expired charts; returns how many."""
+        ...
+
+
 class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository,
             PeopleRepository, SubscriptionRepository, WorkspaceRepository,
-            ConversationRepository, DraftRepository, Protocol):  # fmt: skip
+            ConversationRepository, DraftRepository, SeriesRepository, ChartRepository,
+            Protocol):  # fmt: skip
     """Everything the core needs from storage, as one object the composition root injects."""
 
 

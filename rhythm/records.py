@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from rhythm.cadences import RhythmKind
 from rhythm.status import Status
@@ -176,3 +176,27 @@ class Draft:
 
     answers: Mapping[str, str | None] = field(default_factory=dict)
     confirmed: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KrPoint:
+    """One reported value of a key result: the latest revision of one check-in's update of it
+    (or an automatic update), when it was submitted (UTC). Forecasts and charts read these."""
+
+    key_result: str
+    at: datetime
+    value: float | None
+    confidence: int | None
+    status: Status | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceCell:
+    """How one team answered one ritual in one week: prompts asked of its people (not on
+    leave) and answered on time. A person counts in each team they belong to."""
+
+    team: str
+    kind: RhythmKind
+    week: date  # the Monday of the ISO week, in the team's timezone
+    asked: int
+    on_time: int

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.charts import SqlChartRepository
 from storage.checkins import SqlCheckInRepository
 from storage.conversations import SqlConversationRepository, SqlDraftRepository
 from storage.db import Database
@@ -18,6 +19,7 @@ from storage.engine import WRITE_TRANSACTION, create_engine, ping
 from storage.organisations import SqlOrgRepository
 from storage.people import SqlPeopleRepository
 from storage.prompts import SqlPromptRepository
+from storage.series import SqlSeriesRepository
 from storage.subscriptions import SqlSubscriptionRepository
 from storage.workspaces import SqlWorkspaceRepository
 
@@ -37,6 +39,8 @@ class SqlStore(
     SqlWorkspaceRepository,
     SqlConversationRepository,
     SqlDraftRepository,
+    SqlSeriesRepository,
+    SqlChartRepository,
 ):
     """Implements `rhythm.ports.Store` on SQLite or PostgreSQL.
 
