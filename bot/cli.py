@@ -18,7 +18,8 @@ from rich.progress import Progress
 from typer.core import TyperCommand, TyperGroup
 
 from bot.app import Runtime, open_database, runtime
-from bot.console.render import render
+from bot.console.gateway import save_charts
+from bot.console.render import render, render_report
 from bot.okrfile import OkrFileError, dump_organisation, load_key_results_csv, load_organisation
 from bot.settings import PLATFORM_HELP, Settings, SettingsError
 from bot.teams.playground import BOT_PORT, PLAYGROUND_PORT
@@ -26,7 +27,6 @@ from rhythm.cadences import RhythmKind
 from rhythm.commands import run_command
 from rhythm.errors import DrumbeatError, NoOrganisation, UnknownOrganisation
 from rhythm.lint import Finding, Severity, lint
-from rhythm.messages import DigestMessage
 from rhythm.okr import Organisation
 from rhythm.ports import ChatGateway, FixedClock, ShiftedClock, Store
 from storage.engine import UnsupportedDatabaseError
@@ -161,12 +161,15 @@ def demo(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Only the digests and the summary.")
     ] = False,
+    charts: Annotated[
+        Path, typer.Option(help="Folder the digests' charts are written to, as PNG files.")
+    ] = Path("drumbeat-demo-charts"),
 ) -> None:
     """Simulated weeks of the sample organisation's drumbeat, on a fresh SQLite database."""
     from bot.demo import run_demo
 
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run_demo(out, weeks=weeks, quiet=quiet))
+    asyncio.run(run_demo(out, weeks=weeks, quiet=quiet, charts=charts))
 
 
 LOCAL_DATABASE = "sqlite+aiosqlite:///.tmp/local.db"
@@ -426,8 +429,11 @@ def digest(
     at: Annotated[str | None, typer.Option(help="ISO 8601 time; default now.")] = None,
     kind: Annotated[RhythmKind, typer.Option(help="Which rhythm's digest.")] = RhythmKind.WEEKLY,
     org: OrgOption = None,
+    charts: Annotated[
+        Path, typer.Option(help="Folder the digest's charts are written to, as PNG files.")
+    ] = Path("drumbeat-charts"),
 ) -> None:
-    """Print a team's digest for the period containing --at."""
+    """Print a team's digest for the period containing --at, its charts as PNG files."""
     settings = _settings()
     moment = _parse_at(at)
 
@@ -435,7 +441,8 @@ def digest(
         async with runtime(settings) as rt:
             key = await _org_key(rt.store, org)
             found = await rt.drumbeat.digests.digest(key, team, kind=kind, at=moment)
-            out.print(render(DigestMessage(found)))
+            report = await rt.drumbeat.reports.digest(found)
+            out.print(render_report(report, save_charts(report, charts) if report.images else {}))
 
     _run(work)
 
@@ -474,7 +481,10 @@ def db_upgrade() -> None:
 def manifest_slack(
     url: Annotated[
         str | None,
-        typer.Option(help="Public base URL of `drumbeat serve`, e.g. https://okr.example.com"),
+        typer.Option(
+            help="Public base URL of `drumbeat serve`, e.g. https://okr.example.com "
+            "(default: PUBLIC_URL)."
+        ),
     ] = None,
     socket_mode: Annotated[
         bool, typer.Option("--socket-mode", help="For Socket Mode: no request URLs.")
@@ -484,7 +494,12 @@ def manifest_slack(
     from bot.slack.manifest import manifest_json
 
     if url is None and not socket_mode:
-        err.print("[bold red]Error:[/bold red] give --url https://your.host, or --socket-mode")
+        url = _settings().public_url
+    if url is None and not socket_mode:
+        err.print(
+            "[bold red]Error:[/bold red] give --url https://your.host (or set PUBLIC_URL), "
+            "or --socket-mode"
+        )
         raise typer.Exit(2)
     print(manifest_json(url, socket_mode=socket_mode))
 

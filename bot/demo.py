@@ -33,7 +33,7 @@ from bot.sample import sample_organisation
 from bot.settings import Settings
 from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
-from rhythm.messages import DigestMessage, Form, Message, Notice
+from rhythm.messages import Form, Message, Notice, Report
 from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.prompting import OPEN
@@ -172,13 +172,22 @@ class Simulation:
 
 def _in_full(channel: str, message: Message) -> bool:
     """Weekly and monthly digests in full; the daily pulse's (one a day) as one line."""
-    return isinstance(message, DigestMessage) and message.digest.kind is not RhythmKind.DAILY
+    daily = f"digest:{RhythmKind.DAILY.value}"
+    return (
+        isinstance(message, Report) and message.tag.startswith("digest:") and message.tag != daily
+    )
 
 
 async def run_demo(
-    console: Console, *, weeks: int = 2, quiet: bool = False, today: date | None = None
+    console: Console,
+    *,
+    weeks: int = 2,
+    quiet: bool = False,
+    today: date | None = None,
+    charts: Path | None = None,
 ) -> None:
-    """The demo, on the sample moved to the quarter of `today` (the real one by default)."""
+    """The demo, on the sample moved to the quarter of `today` (the real one by default);
+    the digests' charts are written to `charts` as PNG files."""
     started = time.perf_counter()
     org, shift = sample_organisation(today or datetime.now(UTC).date())
     start = SAMPLE_MONDAY + timedelta(weeks=shift.weeks)
@@ -193,6 +202,7 @@ async def run_demo(
             show_direct=lambda email: not quiet and email == featured,
             show_post=_in_full,
             summarise_direct=not quiet,
+            charts=charts,
         )
         async with runtime(
             settings, console=console, gateways={"console": gateway}, clock=clock

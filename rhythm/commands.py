@@ -14,10 +14,13 @@ from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
 from rhythm.digest_model import Digest, ObjectiveLine
 from rhythm.errors import CommandError, DrumbeatError, UnknownTeam
-from rhythm.messages import DigestMessage, Message, Table, Text, Tree, TreeNode
+from rhythm.forecast import Forecast
+from rhythm.markup import literal
+from rhythm.messages import Message, Table, Text, Tree, TreeNode
 from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Team
 from rhythm.present import fmt_standing, progress_bar
 from rhythm.records import KrState
+from rhythm.sections import Line, Report, Section, Tone
 from rhythm.service import Drumbeat
 from rhythm.spelling import closest
 from rhythm.wording import joined
@@ -48,6 +51,13 @@ USAGES: Mapping[str, Usage] = {
         Usage("checkin", "[daily | weekly | monthly | refresh]", "check in now", 1),
         Usage(
             "digest", "[team]", "a private preview of a team's digest for this period", TEAM_WORDS
+        ),
+        Usage("chart", "KEY", "a key result's values and where they are heading", 1),
+        Usage(
+            "calibration",
+            "[team]",
+            "how well owners' confidence foretold scores (leads)",
+            TEAM_WORDS,
         ),
         Usage(
             "subscribe",
@@ -158,7 +168,12 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
     """A person's key results with progress, value, confidence and status."""
     org, person = await drumbeat.people.person(org_key, who)
     states = await drumbeat.store.kr_states(org.key, person)
-    rows = [_kr_row(kr, states.get(kr.key), org.locale) for kr in org.key_results_of(person)]
+    mine = org.key_results_of(person)
+    forecasts = await drumbeat.reports.forecasts(org.key, [kr.key for kr in mine])
+    rows = [
+        (*_kr_row(kr, states.get(kr.key), org.locale), _projected(kr, forecasts.get(kr.key), org))
+        for kr in mine
+    ]
     open_prompts = await drumbeat.people.open_prompts(org.key, person)
     footer = (
         "Open check-ins: " + ", ".join(f"{p.kind.value} {p.period}" for p in open_prompts)
@@ -166,7 +181,7 @@ async def key_results_table(drumbeat: Drumbeat, org_key: str, who: str) -> Table
         else "No open check-ins. `checkin` to update anyway."
     )
     title = f"{org.person[person].name}'s key results"
-    columns = ("Key result", "Progress", "Value", "Confidence", "Status")
+    columns = ("Key result", "Progress", "Value", "Confidence", "Status", "Projected")
     if not rows:
         return Text(f"You own no key results in {org.name}'s OKR tree.")
     return Table(title, columns, tuple(rows), footer)
@@ -187,6 +202,13 @@ def _kr_row(kr: KeyResult, state: KrState | None, locale: str) -> tuple[str, ...
     return kr.title, progress, value, conf, status
 
 
+def _projected(kr: KeyResult, forecast: Forecast | None, org: Organisation) -> str:
+    if forecast is None or kr.metric is None:
+        return "–"
+    span = kr.metric.target - kr.metric.start
+    return forecast.words(unit=kr.metric.unit, span=span, locale=org.locale, today=forecast.by)
+
+
 async def _status(r: Request) -> Reply:
     drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
     org, person = await drumbeat.people.person(org_key, who)
@@ -201,7 +223,7 @@ async def _status(r: Request) -> Reply:
 def status_table(team_name: str, digest: Digest) -> Table:
     """Where a team stands, read off its digest: the same objectives and the same counts."""
     rows = tuple(_objective_row(objective) for objective in digest.objectives)
-    columns = ("Objective", "Progress", "Confidence", "Updated")
+    columns = ("Objective", "Progress", "Confidence", "Updated", "Projected")
     return Table(f"{team_name} · {digest.cycle}", columns, rows, _status_footer(digest))
 
 
@@ -215,6 +237,7 @@ def _objective_row(objective: ObjectiveLine) -> tuple[str, ...]:
         f"{progress_bar(objective.progress)} {objective.progress:.0%}",
         confidence if objective.confidence is not None else "–",
         f"{updated}/{len(objective.key_results)}",
+        objective.forecast.words() if objective.forecast else "–",
     )
 
 
@@ -307,7 +330,26 @@ async def _digest(r: Request) -> Reply:
     drumbeat, org_key, who, arg = r.drumbeat, r.org_key, r.who, r.arg
     org, person = await drumbeat.people.person(org_key, who)
     team = arg or org.team_of(person) or ""
-    return Reply(DigestMessage(await drumbeat.digests.digest(org.key, team)))
+    return Reply(await drumbeat.reports.digest(await drumbeat.digests.digest(org.key, team)))
+
+
+async def _calibration(r: Request) -> Reply:
+    org, person = await r.drumbeat.people.person(r.org_key, r.who)
+    team = r.arg or org.team_of(person) or ""
+    found = await r.drumbeat.digests.owner_calibration(org.key, team, person)
+    lines = [Line(literal(c.sentence), "🎯") for c in found] or [
+        Line("No confidence given yet this cycle: nothing to compare.", tone=Tone.SUBTLE)
+    ]
+    shown = org.find_team(team)  # found: an unknown team was refused above
+    title = f"Calibration · {literal(shown.name if shown else team)}"
+    note = "Only this team's leads see these: each owner against their key results' scores."
+    return Reply(Report(title, note, (Section("", tuple(lines), separated=False),), private=True))
+
+
+async def _chart(r: Request) -> Reply:
+    if not r.arg:
+        raise CommandError(usage_text(r.prefix, USAGES["chart"]).text)
+    return Reply(await r.drumbeat.reports.key_result_chart(r.org_key, r.arg))
 
 
 async def _subscribe(r: Request) -> Reply:
@@ -377,6 +419,8 @@ _HANDLERS: Mapping[str, Handler] = {
     "tree": _tree,
     "checkin": _checkin,
     "digest": _digest,
+    "chart": _chart,
+    "calibration": _calibration,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
     "snooze": _snooze,

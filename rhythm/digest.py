@@ -16,6 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from math import fsum
 from statistics import fmean
+from zoneinfo import ZoneInfo
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest_model import (
@@ -34,9 +35,17 @@ from rhythm.digest_model import (
     Warning,
     WarningKind,
 )
+from rhythm.forecast import (
+    Forecast,
+    fmt_day,
+    fmt_score,
+    forecast_key_result,
+    forecast_objective,
+)
 from rhythm.okr import KeyResult, Objective, Organisation
-from rhythm.records import ON_LEAVE, DigestFacts, PromptFact, Snapshot
+from rhythm.records import ON_LEAVE, DigestFacts, KrPoint, PromptFact, Snapshot
 from rhythm.status import Status
+from rhythm.trends import chart_name, progress_chart
 from rhythm.wording import joined
 
 BEHIND_THRESHOLD = 0.25  # progress this far behind the elapsed share of the cycle is a warning
@@ -53,6 +62,7 @@ CONCERN_WEIGHT: Mapping[Concern, int] = {
     Concern.CONFIDENCE_DROP: 2,
     Concern.SILENT: 2,
     Concern.FLAT_ON_TRACK: 1,
+    Concern.FORECAST: 2,
 }
 # Reasons are listed heaviest first, then in the order `Concern` declares them.
 _REASON_ORDER = {c: (-CONCERN_WEIGHT[c], i) for i, c in enumerate(Concern)}
@@ -93,6 +103,7 @@ def _kr_line_of(
     current_value: float | None,
     name: Callable[[str | None], str],
     locale: str,
+    forecast: Forecast | None = None,
 ) -> KrLine:
     """`current_value` (what the key result stands at now) stands in for a period without
     updates."""
@@ -121,12 +132,12 @@ def _kr_line_of(
         latest.confidence if latest else None, delta, latest.status if latest else None,
         cur is not None, before,
         metric.milestone if metric else False, metric.target - metric.start if metric else None,
-        locale, moved, next_step,
+        locale, moved, next_step, forecast,
     )  # fmt: skip
 
 
 def _objective_line(
-    org: Organisation, objective: Objective, lines: tuple[KrLine, ...]
+    org: Organisation, objective: Objective, lines: tuple[KrLine, ...], by: date | None
 ) -> ObjectiveLine:
     confidences = [line.confidence for line in lines if line.confidence is not None]
     deltas = [line.confidence_delta for line in lines if line.confidence_delta is not None]
@@ -139,6 +150,7 @@ def _objective_line(
         confidence=fsum(confidences) / len(confidences) if confidences else None,
         confidence_trend=fsum(deltas) / len(deltas) if deltas else None,
         key_results=lines,
+        forecast=forecast_objective(objective.key, lines, by=by) if by else None,
     )
 
 
@@ -201,6 +213,25 @@ def _kr_warnings(
     return found
 
 
+def _forecast_warning(kr: KeyResult, line: KrLine, owner: str) -> Warning | None:
+    """The trend and the owner disagree: projected below 0.4 although confidence is 7+."""
+    f = line.forecast
+    if f is None or not f.disagrees:
+        return None
+    score, by = fmt_score(f.score, line.locale), fmt_day(f.by, line.locale, f.by)
+    return Warning(WarningKind.FORECAST, kr.key, (
+        f"{kr.title} is projected at {score} by {by} although {owner}'s "
+        f"confidence is {f.confidence}/10"
+    ), f"projected {score} although confidence {f.confidence}/10")  # fmt: skip
+
+
+def forecast_words(line: KrLine) -> str:
+    f = line.forecast
+    if f is None:
+        return ""
+    return f.words(unit=line.unit, span=line.span, locale=line.locale, today=f.by)
+
+
 @dataclass(frozen=True, slots=True)
 class _Concerned:
     """A key result that needs attention, with what ranks it among the others. Its
@@ -222,7 +253,9 @@ class _Concerned:
             reasons.append(Reason(Concern.OFF_TRACK, "reported off track"))
         reasons.sort(key=lambda r: _REASON_ORDER[r.concern])
         line = self.line
-        return AttentionItem(line.key, line.title, line.owner, line.status, tuple(reasons))
+        return AttentionItem(
+            line.key, line.title, line.owner, line.status, tuple(reasons), forecast_words(line)
+        )
 
 
 def _concerned(
@@ -308,7 +341,12 @@ def attendance(
 
 
 def build_digest(
-    org: Organisation, scope: DigestScope, facts: DigestFacts, *, now: datetime
+    org: Organisation,
+    scope: DigestScope,
+    facts: DigestFacts,
+    *,
+    now: datetime,
+    series: Mapping[str, Sequence[KrPoint]] | None = None,
 ) -> Digest:
     """The digest of `scope.team` with one nested digest per direct sub-team.
 
@@ -316,9 +354,12 @@ def build_digest(
     per team. Instead the facts are indexed once (by person, by team, per key result) and each
     team's share is gathered from its subtree: the work grows with the organisation times the
     depth of the tree, not with the number of teams times everything.
+
+    With the cycle's `series` of reported values, key results and objectives carry their
+    forecasts and the digest its chart.
     """
     with collector_paused():
-        return _Builder(org, scope, facts, now).build(scope.team)
+        return _Builder(org, scope, facts, now, series or {}).build(scope.team)
 
 
 @contextmanager
@@ -344,10 +385,20 @@ def collector_paused() -> Iterator[None]:
 class _Builder:
     """Memoised, per-team views of one digest's facts (see `build_digest`)."""
 
-    def __init__(self, org: Organisation, scope: DigestScope, facts: DigestFacts, now: datetime):
-        self.org, self.scope, self.facts, self.now = org, scope, facts, now
-        cycle = org.cycle.get(scope.cycle)
+    def __init__(
+        self,
+        org: Organisation,
+        scope: DigestScope,
+        facts: DigestFacts,
+        now: datetime,
+        series: Mapping[str, Sequence[KrPoint]],
+    ):
+        self.org, self.scope, self.facts, self.now, self.series = org, scope, facts, now, series
+        self.cycle = cycle = org.cycle.get(scope.cycle)
         self.elapsed = cycle.elapsed_share(scope.today) if cycle else 0.0
+        self.tz = ZoneInfo(org.team[scope.team].timezone)
+        # Forecasts need the series: a daily digest (no key-result updates) has none.
+        self.forecast_by = cycle.end if cycle and series else None
         self._people: dict[str, frozenset[str]] = {}
         self._objectives: dict[str, list[int]] = {}
         self._names: dict[str, str] = {}
@@ -492,6 +543,12 @@ class _Builder:
         attention, attention_more = _top_risks([c for o in in_subtree for c in o.concerned])
 
         details = tuple(self.build(child) for child in org.child_teams(team_key))
+        chart = None
+        if team_key == scope.team and self.forecast_by and self.cycle and objectives:
+            chart = progress_chart(
+                org, objectives, self.series, cycle=self.cycle, today=scope.today, tz=self.tz,
+                name=chart_name(team_key, scope.period), title=f"{team.name} · {scope.cycle}",
+            )  # fmt: skip
         return Digest(
             team=team_key,
             team_name=team.name,
@@ -512,6 +569,7 @@ class _Builder:
             subteams=tuple(_subteam_line(d) for d in details),
             details=details,
             notes=tuple(n for n in notes if n.person not in leads),
+            chart=chart,
         )
 
     def best_streaks(self, team: str) -> list[tuple[int, str, str]]:
@@ -581,14 +639,22 @@ class _ObjectiveFacts:
         )
         changes, moved, blockers, lines, concerned = [], [], [], [], []
         warnings: dict[WarningKind, list[Warning]] = {kind: [] for kind in WarningKind}
+        by, series = builder.forecast_by, builder.series
         for kr in org.key_results_in(objective.key):
             cur, prev = current(kr.key), previous(kr.key)
-            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale)
+            forecast = None
+            if by is not None and kr.key in series:
+                forecast = forecast_key_result(
+                    kr, series[kr.key], today=scope.today, end=by, tz=builder.tz
+                )
+            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale, forecast)
             lines.append(line)
             found = _kr_warnings(
                 kr, cur, prev, line.progress, elapsed, scope, name, on_leave,
                 builder.facts.asked_before,
             )  # fmt: skip
+            if (disagreement := _forecast_warning(kr, line, name(kr.owner))) is not None:
+                found.append(disagreement)
             for w in found:
                 warnings[w.kind].append(w)
             blocked_by = _blocked_by_text(org, cur) if cur and cur.blockers else ""
@@ -606,7 +672,7 @@ class _ObjectiveFacts:
                 blockers.append(BlockerLine(name(cur.person), kr.title, cur.blockers,
                                             blocked_by))  # fmt: skip
         return cls(
-            line=_objective_line(org, objective, tuple(lines)),
+            line=_objective_line(org, objective, tuple(lines), by),
             changes=tuple(changes),
             moved=tuple(moved),
             blockers=tuple(blockers),

@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from statistics import fmean
+from typing import TYPE_CHECKING
 
 from rhythm.cadences import RhythmKind
+from rhythm.chart_model import HeatmapChart, ProgressChart
 from rhythm.present import DEFAULT_LOCALE, fmt_change, fmt_value, trend_arrow
 from rhythm.status import Status
 from rhythm.wording import joined
+
+if TYPE_CHECKING:
+    from rhythm.forecast import Forecast, ObjectiveForecast
 
 NOT_SAID = "not said"  # what a story shows for a question its owner left blank
 
@@ -26,6 +31,8 @@ class WarningKind(StrEnum):
     CONFIDENCE_DROP = "confidence_drop"
     SILENT = "silent"
     FLAT_ON_TRACK = "flat_on_track"
+    # The trend and the owner disagree: projected below 0.4 although confidence is 7+.
+    FORECAST = "forecast"
 
 
 class Concern(StrEnum):
@@ -37,6 +44,7 @@ class Concern(StrEnum):
     CONFIDENCE_DROP = WarningKind.CONFIDENCE_DROP.value
     SILENT = WarningKind.SILENT.value
     FLAT_ON_TRACK = WarningKind.FLAT_ON_TRACK.value
+    FORECAST = WarningKind.FORECAST.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,7 @@ class KrLine:
     # risk or off track (None otherwise): leaders read why, not only that.
     moved: str | None = None
     next_step: str | None = None
+    forecast: Forecast | None = None  # where its trend leads by the cycle's end
 
     def change_text(self) -> str:
         """Where it stands and, when the period before is known, where it came from: "52% →
@@ -108,6 +117,7 @@ class ObjectiveLine:
     confidence: float | None
     confidence_trend: float | None
     key_results: tuple[KrLine, ...]
+    forecast: ObjectiveForecast | None = None
 
     def confidence_text(self, *, delta: bool = False) -> str:
         """ "confidence 6.5", with its trend arrow when it has one ("6.5 ↓", with `delta`
@@ -161,6 +171,7 @@ class AttentionItem:
     owner: str  # display name
     status: Status | None
     reasons: tuple[Reason, ...]  # most pressing first
+    forecast: str = ""  # where its trend leads, in words, when it has one
 
     @property
     def why(self) -> str:
@@ -277,6 +288,13 @@ class Digest:
     subteams: tuple[SubteamLine, ...]
     details: tuple[Digest, ...]  # one per direct sub-team, for thread replies
     notes: tuple[LeaderNote, ...]  # free-text answers of everyone else (daily focus, reflection)
+    chart: ProgressChart | None = None  # the objectives over the cycle, with their projection
+    # The monthly review's rhythm health: on-time shares by team, ritual and week, and who
+    # fell off the drumbeat when.
+    health: HeatmapChart | None = None
+    health_lines: tuple[str, ...] = ()
+    # The strategy refresh: how well the teams' confidence foretold their scores.
+    calibration: tuple[str, ...] = ()
 
     @property
     def progress(self) -> float | None:

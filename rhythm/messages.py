@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from rhythm.digest_model import Digest
 from rhythm.sections import Action, Report, Table
 
 TEXT_LIMIT = 3000  # Slack's section and input limit, and ours for every free-text answer
@@ -109,11 +108,6 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
-class DigestMessage:
-    digest: Digest
-
-
-@dataclass(frozen=True, slots=True)
 class TreeNode:
     label: str
     detail: str = ""
@@ -126,6 +120,6 @@ class Tree:
     roots: tuple[TreeNode, ...]
 
 
-Message = Text | Notice | Form | DigestMessage | Table | Tree | Report
+Message = Text | Notice | Form | Table | Tree | Report
 
 __all__ = ["Action", "Report", "Table"]  # defined with the sections they appear in

@@ -8,7 +8,7 @@ section of a digest is written once, here in the core, and shows on every platfo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -93,6 +93,7 @@ class Report:
     replies: tuple[Report, ...] = ()
     private: bool = False
     facts: tuple[str, ...] = field(default=())  # a few words each, for the notification text
+    tag: str = ""  # what it is ("digest:weekly"), for a caller that treats some kinds apart
 
     @property
     def images(self) -> tuple[Image, ...]:
@@ -104,9 +105,7 @@ class Report:
             Section(s.title, tuple(_stand_in(b) for b in s.blocks), s.separated)
             for s in self.sections
         )
-        return Report(
-            self.title, self.summary, sections, self.footer, self.replies, self.private, self.facts
-        )
+        return replace(self, sections=sections)
 
 
 def _stand_in(block: Block) -> Block:

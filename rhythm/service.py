@@ -1,20 +1,22 @@
 """`Drumbeat`: the core behind one object, as the composition root builds it.
 
 Each job is a use case of its own (`rhythm.orgcache`, `people`, `checkin`, `digests`,
-`ticking`); this facade only wires them to one store, one chat gateway and one clock, so the
-scheduler, the CLI, the console, Slack and Teams all drive the very same code.
+`reports`, `ticking`); this facade only wires them to one store, one chat gateway and one
+clock, so the scheduler, the CLI, the console, Slack and Teams all drive the very same code.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rhythm.charts import ChartRenderer
 from rhythm.checkin import CheckInSession
 from rhythm.digests import Digests
 from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.people import People
 from rhythm.ports import ChatGateway, Clock, Store
+from rhythm.reports import Reports
 from rhythm.ticking import LEASE, Ticker, TickReport
 
 
@@ -35,11 +37,14 @@ class Drumbeat:
         self.orgs = Organisations(store=store)
         self.people = People(store=store, orgs=self.orgs, chat=chat, clock=clock)
         self.digests = Digests(store=store, orgs=self.orgs, clock=clock)
+        self.charts = ChartRenderer()
+        self.reports = Reports(store=store, orgs=self.orgs, clock=clock, charts=self.charts)
         self.checkins = CheckInSession(
             store=store, orgs=self.orgs, people=self.people, chat=chat, clock=clock
         )
         self.ticker = Ticker(
             store=store, orgs=self.orgs, chat=chat, clock=clock, digests=self.digests,
+            reports=self.reports,
             worker=worker, batch=batch, concurrency=concurrency, lease=lease,
         )  # fmt: skip
 

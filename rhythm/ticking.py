@@ -33,15 +33,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from rhythm.cadences import Rhythm
-from rhythm.digest_model import Digest
 from rhythm.digests import Digests
 from rhythm.due import due_digests, due_prompts
-from rhythm.messages import DigestMessage, Notice
+from rhythm.messages import Notice, Report
 from rhythm.okr import Organisation, Person
 from rhythm.orgcache import Organisations
 from rhythm.ports import ChatGateway, Clock, DeliveryError, NotLinked, Store
 from rhythm.prompting import TITLES, prompt_notice, prompt_tag, reminder_notice
 from rhythm.records import DigestRecord, KrState, PromptRecord
+from rhythm.reports import Reports
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ class Ticker:
         chat: ChatGateway,
         clock: Clock,
         digests: Digests,
+        reports: Reports,
         worker: str,
         batch: int = 200,
         concurrency: int = 16,
@@ -179,6 +180,7 @@ class Ticker:
         self.chat = chat
         self.clock = clock
         self.digests = digests
+        self.reports = reports
         self.worker = worker
         self.batch = batch
         self.concurrency = concurrency
@@ -556,20 +558,21 @@ class Ticker:
             digest = await self.digests.digest(
                 org.key, team, kind=rhythm.kind, at=now, period_at=fired
             )
-            if not await self._post_everywhere(org, team, channels, subscribed, digest, now):
+            report = await self.reports.digest(digest)  # its charts drawn once, for all channels
+            if not await self._post_everywhere(org, team, channels, subscribed, report, now):
                 reached = reached and team != rhythm.team
         return reached
 
     async def _post_everywhere(
         self, org: Organisation, team: str, channels: list[str],
-        subscribed: Mapping[str, list[str]], digest: Digest, now: datetime,
+        subscribed: Mapping[str, list[str]], report: Report, now: datetime,
     ) -> bool:  # fmt: skip
         """Post to each channel; one that fails for good is reported (a subscription is
         switched off) and the others still get the digest. True when one got it."""
         problems: list[str] = []
         for channel in channels:
             try:
-                await self.post_digest(org.key, channel, digest)
+                await self.post_report(org.key, channel, report)
             except DeliveryError as error:
                 log.warning("digest of %s to %s failed: %s", team, channel, error.reason)
                 problems.append(f"{team} digest → {channel}: {error.reason}")
@@ -581,11 +584,11 @@ class Ticker:
             await self._tell_admins(org, problems)
         return len(problems) < len(channels)
 
-    async def post_digest(self, org_key: str, channel: str, digest: Digest) -> str:
-        """The digest as a top-level post, each sub-team's detail as a reply in its thread."""
-        thread = await self.chat.post_channel(org_key, channel, DigestMessage(digest))
-        for detail in digest.details:
-            await self.chat.post_channel(org_key, channel, DigestMessage(detail), thread=thread)
+    async def post_report(self, org_key: str, channel: str, report: Report) -> str:
+        """The report as a top-level post, each reply (a sub-team's detail) in its thread."""
+        thread = await self.chat.post_channel(org_key, channel, report)
+        for reply in report.replies:
+            await self.chat.post_channel(org_key, channel, reply, thread=thread)
         return thread
 
 

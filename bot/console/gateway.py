@@ -7,15 +7,18 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.rule import Rule
 from rich.text import Text as RichText
 
-from bot.console.render import render
-from rhythm.messages import DigestMessage, Message, Notice
+from bot.console.render import render, render_report
+from rhythm import markup
+from rhythm.messages import Message, Notice, Report
 from rhythm.okr import Person
 from rhythm.ports import Leaving
+from rhythm.wording import joined
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,8 @@ class ConsoleGateway:
 
     `show_direct` decides whose direct messages are printed in full (the rest get one line,
     or nothing when `summarise_direct` is off), so a simulated organisation does not flood
-    the screen.
+    the screen. With `charts` (a folder), every chart a printed report carries is written
+    there as a PNG file, and the report says where.
     """
 
     def __init__(
@@ -42,8 +46,10 @@ class ConsoleGateway:
         show_direct: Callable[[str], bool] = lambda email: True,
         show_post: Callable[[str, Message], bool] = lambda channel, message: True,
         summarise_direct: bool = True,
+        charts: Path | None = None,
     ) -> None:
         self.console = console
+        self.charts = charts
         self.show_direct = show_direct
         self.show_post = show_post
         self.summarise_direct = summarise_direct
@@ -72,7 +78,7 @@ class ConsoleGateway:
                     (f"✉ to {person.name}", "bold cyan"), (f" ({person.timezone})", "dim")
                 )
             )
-            self.console.print(render(message))
+            self.console.print(self.shown(message))
         elif self.summarise_direct:
             title = message.title if isinstance(message, Notice) else type(message).__name__
             self.console.print(f"✉ {person.name}: {title}", style="dim", markup=False)
@@ -101,18 +107,34 @@ class ConsoleGateway:
             self.console.print(f"# {where}: {_summary(message)}", style="dim", markup=False)
         elif thread:
             self.console.print(Rule(RichText(where, style="dim"), style="dim"))
-            self.console.print(render(message))
+            self.console.print(self.shown(message))
         else:
             self.console.print(Rule(RichText(where, style="bold green")))
-            self.console.print(render(message))
+            self.console.print(self.shown(message))
         return ref
+
+    def shown(self, message: Message) -> RenderableType:
+        """`message` rendered, its charts first written to `charts` when there is one."""
+        if not isinstance(message, Report) or self.charts is None or not message.images:
+            return render(message)
+        return render_report(message, save_charts(message, self.charts))
 
     def sent_to(self, email: str) -> list[Sent]:
         return [s for s in self.outbox if s.to == email]
 
 
+def save_charts(report: Report, folder: Path) -> dict[str, Path]:
+    """Each chart of `report` as `folder`/NAME.png; the paths by image name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for image in report.images:
+        path = folder / f"{image.name}.png"
+        path.write_bytes(image.png)
+        saved[image.name] = path
+    return saved
+
+
 def _summary(message: Message) -> str:
-    if isinstance(message, DigestMessage):
-        d = message.digest
-        return f"{d.kind.value} digest of {d.team_name} for {d.period}: {d.participation.tally}"
+    if isinstance(message, Report):
+        return markup.plain(joined([message.title, message.summary, *message.facts]))
     return message.title if isinstance(message, Notice) else type(message).__name__

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import singledispatch
+from pathlib import Path
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -11,11 +12,9 @@ from rich.table import Table as RichTable
 from rich.text import Text as RichText
 from rich.tree import Tree as RichTree
 
-from rhythm.digest_model import AttentionItem, Digest, KrLine, ObjectiveLine, SubteamLine
 from rhythm.markup import Mark, spans
-from rhythm.messages import DigestMessage, FieldKind, Form, Notice, Table, Text, Tree, TreeNode
-from rhythm.present import STATUS_EMOJI, progress_bar
-from rhythm.wording import joined
+from rhythm.messages import FieldKind, Form, Notice, Table, Text, Tree, TreeNode
+from rhythm.sections import Block, Image, Line, Report, Tone
 
 
 @singledispatch
@@ -116,129 +115,68 @@ def _tree(message: Tree) -> RenderableType:
 
 
 @render.register
-def _digest_message(message: DigestMessage) -> RenderableType:
-    return render_digest(message.digest)
+def _report(message: Report) -> RenderableType:
+    return render_report(message)
 
 
-def render_digest(digest: Digest) -> RenderableType:
-    """One team's digest: lists with hanging indents, so a long title or blocker wraps under
-    itself and never under its bullet, at any terminal width."""
-    parts: list[RenderableType] = []
-    head = (
-        f"{digest.kind.value.replace('_', ' ')} digest · {digest.period} · {digest.cycle} "
-        f"{digest.elapsed_share:.0%} elapsed"
-    )
-    parts.append(RichText(head, style="dim"))
-    attention = [(STATUS_EMOJI[a.status], _attention(a)) for a in digest.attention]
-    if digest.attention_more:
-        attention.append(("", RichText(f"…and {digest.attention_more} more, below", style="dim")))
-    leaders = [("🧭", RichText.assemble((n.person, "bold"), f": {n.text}")) for n in digest.leaders]
-    changes = [
-        ("•", RichText(f"{c.title} ({c.owner}): {c.before.label} → {c.after.label}"))
-        for c in digest.status_changes
-    ]
-    blockers = [
-        (
-            "•",
-            _emphasised(
-                f"{b.person} on {b.subject}: {b.text}",
-                b.blocked_by and f"blocked by {b.blocked_by}",
-            ),
-        )
-        for b in digest.blockers
-    ]
-    waiting = [
-        ("•", RichText(f"{b.person} on {b.subject}: {b.text}")) for b in digest.blocking_others
-    ]
-    warnings = [("⚠", RichText(w.message)) for w in digest.other_warnings]
-    notes = [("•", RichText(f"{n.person}: {n.text}")) for n in digest.notes]
-    parts += _section("Needs attention", attention)
-    parts += _section("Leaders first", leaders)
-    parts += [_objective(o) for o in digest.objectives]
-    if digest.subteams:
-        parts.append(_subteams_table(digest.subteams))
-    for heading, items in (
-        ("Status changes", changes),
-        ("Blockers", blockers),
-        ("Blocking other teams", waiting),
-        ("Early warnings", warnings),
-        ("Notes", notes),
-    ):
-        parts += _section(heading, items)
-    parts.append(RichText(digest.participation.line(), style="italic"))
+def render_report(report: Report, saved: Mapping[str, Path] | None = None) -> RenderableType:
+    """A report as a panel: each section a bold heading over its blocks, lines with hanging
+    indents so a long title or blocker wraps under itself, never under its bullet. An image
+    shows as its one-line summary and, once `saved`, the file it was written to."""
+    saved = saved or {}
+    parts: list[RenderableType] = [marked(report.summary, style="dim")]
+    for section in report.sections:
+        if section.title:
+            parts.append(marked(section.title, style="bold"))
+        parts.extend(_blocks(section.blocks, saved))
+    if report.footer:
+        parts.append(marked(report.footer, style="italic"))
     return Panel(
-        Group(*parts),
-        title=RichText(f"📣 {digest.team_name}"),
-        title_align="left",
-        border_style="green",
+        Group(*parts), title=marked(report.title), title_align="left", border_style="green"
     )
 
 
-Item = tuple[str, RichText]  # a bullet (an emoji, "•", or "") and its text
+def _blocks(blocks: Sequence[Block], saved: Mapping[str, Path]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    lines: list[Line] = []
+    for block in blocks:
+        if isinstance(block, Line):
+            lines.append(block)
+            continue
+        if lines:
+            out.append(_lines(lines))
+            lines = []
+        out.append(_image(block, saved) if isinstance(block, Image) else _table(block))
+    if lines:
+        out.append(_lines(lines))
+    return out
 
 
-def _section(heading: str, items: Sequence[Item]) -> list[RenderableType]:
-    return [RichText(heading, style="bold"), _bulleted(items)] if items else []
+TONE_STYLES = {
+    Tone.NORMAL: "",
+    Tone.SUBTLE: "dim",
+    Tone.ATTENTION: "bold yellow",
+    Tone.GOOD: "green",
+}
 
 
-def _bulleted(items: Sequence[Item], indent: int = 2) -> RichTable:
-    """Items in two columns, bullet and text: wrapped text stays right of its bullet."""
+def _lines(lines: Sequence[Line]) -> RichTable:
+    """Lines in two columns, bullet and text: wrapped text stays right of its bullet."""
     grid = RichTable.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
-    for bullet, text in items:
-        grid.add_row(" " * indent + bullet, text)
+    for line in lines:
+        text = marked(line.text, style=TONE_STYLES[line.tone])
+        if line.action is not None:
+            text.append(f"  [{line.action.label}]", style="dim")
+        grid.add_row("  " * (line.level + 1) + line.bullet, text)
     return grid
 
 
-def _attention(a: AttentionItem) -> RichText:
-    return RichText.assemble((a.title, "bold"), f" ({a.owner}): {a.why}")
-
-
-def _objective(o: ObjectiveLine) -> RenderableType:
-    """An objective's line, then each key result: title and owner, where it stands and, at
-    risk, what moved and what comes next."""
-    standing = f"{progress_bar(o.progress)} {o.progress:.0%} · {o.confidence_text()}"
-    head = RichText.assemble((f"🎯 {o.title}", "bold"), "  ", (standing, "dim"))
-    return Group(
-        head, _bulleted([(STATUS_EMOJI[k.status], _key_result(k)) for k in o.key_results], 3)
-    )
-
-
-def _key_result(k: KrLine) -> RichText:
-    delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
-    standing = joined([
-        f"{progress_bar(k.progress)} {k.progress:.0%}",
-        k.change_text(),
-        k.target_text(),
-        f"confidence {k.confidence}{delta}" if k.confidence is not None else "",
-    ])  # fmt: skip
-    shown = RichText.assemble(k.title, (f" · {k.owner}", "dim"), "\n", standing)
-    if not k.checked_in:
-        shown.append(" · no update", style="dim")
-    if k.has_story:
-        shown.append("\n")
-        for i, (label, text) in enumerate(k.story()):
-            shown.append(f"{' · ' if i else ''}{label}: ", style="italic dim")
-            shown.append(text)
-    return shown
-
-
-def _subteams_table(subteams: tuple[SubteamLine, ...]) -> RichTable:
-    sub = RichTable(title="Teams", title_justify="left", box=None, header_style="bold")
-    for column in ("Team", "Progress", "Conf.", "Checked in", "Attention"):
-        sub.add_column(column)
-    for s in subteams:
-        progress = f"{progress_bar(s.progress)} {s.progress:.0%}" if s.progress is not None else "–"
-        conf = f"{s.confidence:.1f}" if s.confidence is not None else "–"
-        checked_in = f"{s.checked_in}/{s.expected}" if s.expected else "–"
-        sub.add_row(RichText(s.name), progress, conf, checked_in, str(s.attention or "–"))
-    return sub
-
-
-def _emphasised(text: str, emphasis: str) -> RichText:
-    """Plain `text` (people's words are never read as markup) with a bold note after it."""
-    shown = RichText(text)
-    if emphasis:
-        shown.append(f"  ⟵ {emphasis}", style="bold")
+def _image(image: Image, saved: Mapping[str, Path]) -> RichText:
+    shown = RichText.assemble(("📈 ", ""), (image.title or image.name, "bold"))
+    if image.summary:
+        shown.append(f"  {image.summary}")
+    if image.name in saved:
+        shown.append(f"\n   chart: {saved[image.name]}", style="dim")
     return shown

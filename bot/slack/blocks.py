@@ -17,27 +17,19 @@ from typing import Any
 
 from bot.slack.mrkdwn import bold, escape, italic, marked, split_text, truncate
 from rhythm import markup
-from rhythm.digest_model import (
-    AttentionItem,
-    BlockerLine,
-    Digest,
-    KrLine,
-    ObjectiveLine,
-    Participation,
-)
 from rhythm.messages import (
     Action,
-    DigestMessage,
     Form,
     Message,
     Notice,
+    Report,
     Table,
     Text,
     Tree,
     TreeNode,
 )
-from rhythm.present import STATUS_EMOJI, progress_bar
-from rhythm.wording import joined, shorten
+from rhythm.sections import Line, Section, Tone
+from rhythm.wording import shorten
 
 Block = dict[str, Any]
 
@@ -269,127 +261,60 @@ def _tree(message: Tree) -> list[list[Block]]:
 
 
 @message_chunks.register
-def _digest_message(message: DigestMessage) -> list[list[Block]]:
-    return pack(digest_groups(message.digest))
+def _report(message: Report) -> list[list[Block]]:
+    return pack(report_groups(message))
 
 
-# ---- digests ------------------------------------------------------------------------------
+# ---- reports ------------------------------------------------------------------------------
 
 
-def kind_label(digest: Digest) -> str:
-    return digest.kind.value.replace("_", " ")
-
-
-def percent(share: float | None) -> str:
-    return f"{share:.0%}" if share is not None else EMPTY
-
-
-def kr_line(k: KrLine) -> str:
-    delta = f" ({k.confidence_delta:+d})" if k.confidence_delta else ""
-    conf = f"confidence {k.confidence}{delta}" if k.confidence is not None else "no confidence"
-    standing = joined([
-        f"{progress_bar(k.progress)} {percent(k.progress)}",
-        escape(k.change_text()),
-        escape(k.target_text()),
-        conf,
-        "" if k.checked_in else "_no update_",
-    ])  # fmt: skip
-    return f"{INDENT}{STATUS_EMOJI[k.status]} {escape(k.title)} · {escape(k.owner)} — {standing}"
-
-
-def story_line(k: KrLine) -> str:
-    """What moved a key result at risk and what its owner does next, under its line."""
-    told = joined(f"_{label}:_ {escape(text)}" for label, text in k.story())
-    return f"{INDENT}{INDENT}↳ {told}"
-
-
-def objective_lines(o: ObjectiveLine) -> list[str]:
-    head = f"🎯 {bold(o.title)}\n{progress_bar(o.progress)} {percent(o.progress)} · "
-    lines = [head + escape(o.confidence_text())]
-    for k in o.key_results:
-        lines.append(kr_line(k))
-        if k.has_story:
-            lines.append(story_line(k))
-    return lines
-
-
-def attention_line(a: AttentionItem) -> str:
-    return f"{STATUS_EMOJI[a.status]} {bold(a.title)} ({escape(a.owner)}): {escape(a.why)}"
-
-
-def attention_lines(digest: Digest) -> list[str]:
-    lines = [attention_line(a) for a in digest.attention]
-    if lines and digest.attention_more:
-        lines.append(f"_…and {digest.attention_more} more, below._")
-    return lines
-
-
-def blocker_line(b: BlockerLine) -> str:
-    by = f" is blocked by {bold(b.blocked_by)}" if b.blocked_by else ""
-    return f"🚧 {bold(b.person)} on {italic(b.subject)}{by}: {escape(b.text)}"
-
-
-def waiting_line(b: BlockerLine) -> str:
-    on = bold(b.blocked_by) if b.blocked_by else "this team"
-    return f"⛓ {bold(b.person)} on {italic(b.subject)} is waiting on {on}: {escape(b.text)}"
-
-
-def participation_line(p: Participation) -> str:
-    return "👥 " + p.line(escape)
-
-
-def subteams_line(digest: Digest) -> str:
-    teams = [
-        joined(
-            [
-                f"{escape(s.name)} {percent(s.progress)}",
-                s.tally,
-                f"⚠️ {s.attention}" if s.attention else "",
-            ]
-        )
-        for s in digest.subteams
+def report_groups(report: Report) -> list[list[Block]]:
+    """A report as groups of blocks that belong together (a section), in reading order. Its
+    images are not in the message: the gateway uploads them into the message's thread."""
+    groups: list[list[Block]] = [
+        [header(markup.plain(report.title)), context(marked(report.summary))]
     ]
-    return "*Teams* (details in the thread): " + "  |  ".join(teams)
-
-
-def digest_summary(digest: Digest) -> str:
-    """The one-line summary under the digest's header (also the notification text)."""
-    return (
-        f"{escape(digest.period)} · {escape(digest.cycle)} {digest.elapsed_share:.0%} elapsed"
-        f" · progress {percent(digest.progress)}"
-    )
-
-
-def digest_groups(digest: Digest) -> list[list[Block]]:
-    """The digest of one team as groups of blocks that belong together, in reading order."""
-    title = f"📣 {digest.team_name} · {kind_label(digest)} digest"
-    groups: list[list[Block]] = [[header(title), context(digest_summary(digest))]]
-    groups.append(titled_sections("Needs attention", attention_lines(digest)))
-    leaders = [f"🧭 {bold(n.person)}: {escape(n.text)}" for n in digest.leaders]
-    groups.append(titled_sections("Leaders first", leaders))
-    for objective in digest.objectives:
-        groups.append(line_sections(objective_lines(objective)))
-    if digest.subteams:
-        groups.append([context(subteams_line(digest))])
-    changes = [
-        f"{STATUS_EMOJI[c.after]} {escape(c.title)} ({escape(c.owner)}): "
-        f"{c.before.label} → {c.after.label}"
-        for c in digest.status_changes
-    ]
-    blockers = [blocker_line(b) for b in digest.blockers]
-    waiting = [waiting_line(b) for b in digest.blocking_others]
-    warnings = [f"⚠️ {escape(w.message)}" for w in digest.other_warnings]
-    notes = [f"📝 {bold(n.person)}: {escape(n.text)}" for n in digest.notes]
-    for heading, lines in (
-        ("Status changes", changes),
-        ("Blockers", blockers),
-        ("Blocking other teams", waiting),
-        ("Early warnings", warnings),
-        ("Notes", notes),
-    ):
-        groups.append(titled_sections(heading, lines))
-    groups.append([divider(), context(participation_line(digest.participation))])
+    for s in report.sections:
+        groups.append(section_blocks(s))
+    if report.footer:
+        groups.append([divider(), context(marked(report.footer))])
     return [g for g in groups if g]
+
+
+def section_blocks(s: Section) -> list[Block]:
+    """A section's title in bold over its blocks: runs of lines packed into as few sections as
+    fit, a line with a button as a section of its own with the button beside it."""
+    blocks: list[Block] = [divider()] if s.separated else []
+    lines = [bold(markup.plain(s.title))] if s.title else []
+    for block in s.blocks:
+        if isinstance(block, Line) and block.action is None:
+            lines.append(line_mrkdwn(block))
+            continue
+        blocks += line_sections(lines)
+        lines = []
+        if isinstance(block, Line):
+            blocks.append(button_section(block))
+        elif isinstance(block, Table):
+            blocks += [row_section(block.columns, row) for row in block.rows]
+        else:
+            blocks.append(context(f"📈 {escape(block.summary or block.alt)}"))
+    return blocks + line_sections(lines)
+
+
+def line_mrkdwn(line: Line) -> str:
+    """A line as mrkdwn: indented by its level, bullet first; a subtle line in italics."""
+    text = marked(line.text)
+    if line.tone is Tone.SUBTLE and text:
+        text = f"_{text}_" if "_" not in text and "*" not in text else text
+    bullet = f"{line.bullet} " if line.bullet else ""
+    return f"{INDENT * line.level}{bullet}{text}"
+
+
+def button_section(line: Line) -> Block:
+    block = section(line_mrkdwn(line))
+    if line.action is not None:
+        block["accessory"] = button(line.action)
+    return block
 
 
 # ---- notification text --------------------------------------------------------------------
@@ -429,10 +354,6 @@ def _tree_text(message: Tree) -> str:
 
 
 @fallback_text.register
-def _digest_text(message: DigestMessage) -> str:
-    d = message.digest
-    text = f"📣 {escape(d.team_name)} {kind_label(d)} digest · {digest_summary(d)} · "
-    text += d.participation.tally
-    if d.blockers:
-        text += f" · {len(d.blockers)} blocker{'s' if len(d.blockers) != 1 else ''}"
-    return truncate(text, FALLBACK_LIMIT)
+def _report_text(message: Report) -> str:
+    parts = [message.title, message.summary, *message.facts]
+    return truncate(escape(markup.plain(" · ".join(p for p in parts if p))), FALLBACK_LIMIT)

@@ -8,21 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.blocks import (
+    INDENT,
     Block,
     actions_block,
     context,
-    digest_summary,
     divider,
     header,
-    kind_label,
     line_sections,
-    participation_line,
-    percent,
     row_section,
     section,
 )
 from bot.slack.mrkdwn import bold, escape
-from rhythm.digest_model import Digest
+from rhythm import markup
+from rhythm.digest_model import Digest, ObjectiveLine
+from rhythm.digest_report import digest_summary, digest_title, percent
 from rhythm.messages import Action, Table, Text
 from rhythm.present import progress_bar
 from rhythm.prompting import OPEN
@@ -66,13 +65,9 @@ def _key_result_blocks(key_results: Table | Text, room: int) -> list[Block]:
 def _digest_blocks(digest: Digest | None) -> list[Block]:
     if digest is None:
         return [context("_No digest for your team yet._")]
-    title = f"📣 {digest.team_name} · {kind_label(digest)} digest"
-    blocks = [section(f"{bold(title)}\n{digest_summary(digest)}")]
-    objectives = [
-        f"🎯 {escape(o.title)} — {progress_bar(o.progress)} {percent(o.progress)}"
-        + (f" · {o.confidence_text()}" if o.confidence is not None else "")
-        for o in digest.objectives
-    ]
+    title, summary = markup.plain(digest_title(digest)), digest_summary(digest)
+    blocks = [section(f"{bold(escape(title))}\n{escape(summary)}")]
+    objectives = [_objective(o) for o in digest.objectives]
     blocks += capped(objectives, DIGEST_BLOCKS - 3, "`/okr status` shows them all.")
     counts = [
         f"{icon} {n} {label if n == 1 else plural}"
@@ -85,8 +80,18 @@ def _digest_blocks(digest: Digest | None) -> list[Block]:
     ]
     if counts:
         blocks.append(context(" · ".join(counts) + " — the full digest is in the team channel"))
-    blocks.append(context(participation_line(digest.participation)))
+    blocks.append(context("👥 " + digest.participation.line(escape)))
     return blocks
+
+
+def _objective(o: ObjectiveLine) -> str:
+    """An objective's line: where it stands and, with a forecast, where it is heading."""
+    shown = f"🎯 {escape(o.title)} — {progress_bar(o.progress)} {percent(o.progress)}"
+    if o.confidence is not None:
+        shown += f" · {o.confidence_text()}"
+    if o.forecast is not None:
+        shown += f"\n{INDENT}📈 {escape(o.forecast.words())}"
+    return shown
 
 
 def _problem_blocks(problems: Sequence[str]) -> list[Block]:

@@ -21,7 +21,8 @@ from rhythm.checkin import CheckedIn, FormPage
 from rhythm.digest_model import Digest
 from rhythm.errors import NotYourPrompt, UnknownPerson, UnknownWorkspace
 from rhythm.home import build_home
-from rhythm.messages import DigestMessage, Form, Message, Notice, Table, Text
+from rhythm.markup import plain
+from rhythm.messages import Form, Message, Notice, Report, Table, Text
 from rhythm.okr import DateRange, Organisation, Person
 from rhythm.people import Admission
 from rhythm.ports import DeliveryError, FixedClock, Leaving
@@ -110,7 +111,7 @@ class World:
         return [
             s
             for s in self.chat.outbox
-            if s.to == channel and s.thread is None and isinstance(s.message, DigestMessage)
+            if s.to == channel and s.thread is None and isinstance(s.message, Report)
         ]
 
     def admin_notices(self) -> list[Sent]:
@@ -375,11 +376,11 @@ async def test_off_this_week_stops_reminders_and_counts_as_leave(world: World) -
     await world.tick(DEADLINE)
 
     [post] = world.digests_in("#acme-okrs")
-    assert isinstance(post.message, DigestMessage)
-    participation = post.message.digest.participation
-    assert "Lucas Bernard" in participation.on_leave
-    assert "Lucas Bernard" not in participation.missing + participation.unreachable
-    assert "Julien Moreau" in participation.missing
+    assert isinstance(post.message, Report)
+    said = said_of(post.message)
+    assert "Lucas Bernard" in said["on leave"]
+    assert "Lucas Bernard" not in said.get("missing", "") + said.get("unreachable", "")
+    assert "Julien Moreau" in said["missing"]
     assert await world.store.unreachable_people("acme") == []
     assert world.admin_notices() == []
 
@@ -490,8 +491,8 @@ async def test_digests_go_to_the_rhythm_s_channels_and_subscribed_ones(world: Wo
 
     assert len(world.digests_in("#acme-okrs")) == 1
     [exec_post] = world.digests_in("#exec")
-    assert isinstance(exec_post.message, DigestMessage)
-    assert exec_post.message.digest.team == "acme"
+    assert isinstance(exec_post.message, Report)
+    assert plain(exec_post.message.title).startswith("📣 Acme ·")
     replies = [s for s in world.chat.outbox if s.thread == exec_post.ref]
     assert len(replies) == len(world.org.child_teams("acme"))
     [gone] = [s for s in await world.store.subscriptions("acme") if s.channel == "console:#gone"]
@@ -533,7 +534,13 @@ async def test_a_team_without_a_rhythm_of_its_own_gets_its_digest_where_subscrib
     await world.tick(DEADLINE)
 
     posts = [s.message for s in world.chat.outbox if s.to == "#growth"]
-    assert [m.digest.team for m in posts if isinstance(m, DigestMessage)] == ["growth"]
+    assert [plain(m.title) for m in posts if isinstance(m, Report)] == ["📣 Growth · weekly digest"]
+
+
+def said_of(report: Report) -> dict[str, str]:
+    """The participation footer's named groups: {"missing": "Julien Moreau", ...}."""
+    parts = (p.partition(": ") for p in report.footer.removeprefix("👥 ").split(" · "))
+    return {label: names for label, _, names in parts if names}
 
 
 # ---- the home screen ---------------------------------------------------------------------

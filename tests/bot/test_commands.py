@@ -20,7 +20,8 @@ from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
 from rhythm.commands import USAGES, run_command
 from rhythm.context import FormContext
-from rhythm.messages import DigestMessage, Notice, Table, Text, Tree
+from rhythm.markup import plain
+from rhythm.messages import Notice, Report, Table, Text, Tree
 from rhythm.ports import FixedClock
 from rhythm.service import Drumbeat
 from storage.store import SqlStore
@@ -143,8 +144,8 @@ async def test_checkin_opens_the_form_and_digest_previews(drumbeat: Drumbeat):
     assert isinstance(nope.message, Text)
     assert "Usage" in nope.message.text
     digest = await run_command(drumbeat, "acme", LUCAS, "digest")
-    assert isinstance(digest.message, DigestMessage)
-    assert digest.message.digest.team == "growth"
+    assert isinstance(digest.message, Report)
+    assert plain(digest.message.title) == "📣 Growth · weekly digest"
 
 
 async def test_someone_outside_the_tree_is_told_so(drumbeat: Drumbeat):

@@ -22,9 +22,11 @@ from rhythm.cadences import RhythmKind
 from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import run_command
 from rhythm.context import FormContext
+from rhythm.digest_model import Digest
 from rhythm.due import due_prompts
 from rhythm.errors import NotYourPrompt, StaleForm
-from rhythm.messages import DigestMessage, Form, Message, Notice
+from rhythm.markup import plain
+from rhythm.messages import Form, Message, Notice, Report
 from rhythm.okr import Organisation, Person
 from rhythm.ports import DeliveryError, FixedClock, Leaving, NotLinked
 from rhythm.prompting import OPEN
@@ -415,14 +417,15 @@ async def test_the_weekly_digest_reaches_its_channel_at_the_deadline(world: Worl
     posts = [s for s in world.chat.outbox if s.to == "#acme-okrs"]
     top = [p for p in posts if p.thread is None]
     assert len(top) == 1
-    assert isinstance(top[0].message, DigestMessage)
-    digest = top[0].message.digest
-    assert digest.kind is RhythmKind.WEEKLY
-    assert digest.period == "2026-W48"
-    assert digest.participation.checked_in == 1
-    assert "Lucas Bernard" not in digest.participation.missing
+    report = top[0].message
+    assert isinstance(report, Report)
+    assert report.tag == "digest:weekly"
+    assert "2026-W48" in report.summary
+    assert report.facts[0].startswith("1/")
+    assert "Lucas Bernard" not in report.footer
     replies = [p for p in posts if p.thread == top[0].ref]
-    assert {r.message.digest.team for r in replies} == set(world.org.child_teams("acme"))
+    names = {world.org.team[t].name for t in world.org.child_teams("acme")}
+    assert {plain(r.message.title).split(" · ")[0].removeprefix("📣 ") for r in replies} == names
     await world.tick(deadline + timedelta(minutes=1))
     assert len([s for s in world.chat.outbox if s.to == "#acme-okrs" and s.thread is None]) == 1
 
@@ -434,9 +437,8 @@ PROMPT_TIME = MONDAY + timedelta(hours=9, minutes=5)
 DEADLINE = MONDAY + timedelta(days=2, hours=9)  # Wednesday 10:00 in Paris
 
 
-async def weekly_digest(world: World, team: str = "growth") -> DigestMessage:
-    digest = await world.drumbeat.digests.digest("acme", team, at=world.clock.now())
-    return DigestMessage(digest)
+async def weekly_digest(world: World, team: str = "growth") -> Digest:
+    return await world.drumbeat.digests.digest("acme", team, at=world.clock.now())
 
 
 async def test_a_check_in_before_the_prompt_answers_the_period(world: World):
@@ -448,7 +450,7 @@ async def test_a_check_in_before_the_prompt_answers_the_period(world: World):
 
     assert world.prompts_to(PARIS_OWNER) == []  # neither prompted nor reminded
     assert world.prompts_to("julien.moreau@acme.example")  # the others were
-    part = (await weekly_digest(world)).digest.participation
+    part = (await weekly_digest(world)).participation
     assert "Lucas Bernard" not in part.pending + part.missing
     assert part.spontaneous == 1
     assert (part.checked_in, part.on_time) == (1, 0)  # counted once: nobody had asked him
@@ -470,7 +472,7 @@ async def test_a_command_check_in_answers_the_open_prompt_and_updates_its_messag
     assert stored.answered_at is not None
     updated = [s for s in world.chat.sent_to(PARIS_OWNER) if s.updates is not None]
     assert [u.updates for u in updated] == [stored.message_ref.partition("|")[2]]
-    part = (await weekly_digest(world)).digest.participation
+    part = (await weekly_digest(world)).participation
     assert part.spontaneous == 0  # he was asked
 
 
@@ -482,7 +484,7 @@ async def test_an_edit_is_a_revision_never_another_contribution(world: World):
 
     assert isinstance(again, CheckedIn)
     assert "revision 2" in again.notice.lines[0]
-    part = (await weekly_digest(world)).digest.participation
+    part = (await weekly_digest(world)).participation
     assert part.spontaneous == 0
     (state,) = (await world.store.kr_states("acme", PARIS_OWNER)).values()
     assert state.value == 43

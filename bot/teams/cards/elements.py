@@ -16,11 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from rhythm.markup import Mark, spans
+from rhythm.sections import Action
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 EXECUTE = "Action.Execute"
 SUBMIT_ACTION = "Action.Submit"
 NBSP = "\u00a0"  # leading spaces collapse in the renderer's HTML; these do not
+ACTION = "action"  # the "drumbeat" key of a button's data
 
 Element = dict[str, Any]
 
@@ -81,6 +83,13 @@ def button(title: str, *, verb: str, data: Element, positive: bool = False) -> E
     fallback = {"type": SUBMIT_ACTION, "title": title, "data": dict(data), **style}
     return {"type": EXECUTE, "title": title, "verb": verb, "data": data, **style,
             "fallback": fallback}  # fmt: skip
+
+
+def action_button(action: Action) -> Element:
+    """A core action's button: its verb is the action's id, its data says which action and
+    value."""
+    data = {"drumbeat": ACTION, "action": action.id, "value": action.value}
+    return button(action.label, verb=action.id, data=data, positive=action.primary)
 
 
 def adaptive_card(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import singledispatch
 
-from bot.teams.cards.digest import digest_cards
 from bot.teams.cards.elements import (
+    ACTION,
     NBSP,
     Element,
-    button,
+    action_button,
     heading,
     indented,
     line,
@@ -18,9 +18,11 @@ from bot.teams.cards.elements import (
     subtle,
 )
 from bot.teams.cards.packing import pack_cards
-from rhythm.messages import Action, DigestMessage, Notice, Table, Text, Tree, TreeNode
+from bot.teams.cards.report import report_cards
+from rhythm.messages import Notice, Report, Table, Text, Tree, TreeNode
 
-ACTION = "action"  # the "drumbeat" key of a button's data
+__all__ = ["ACTION", "action_button", "render"]
+
 INDENT = NBSP * 4
 
 
@@ -66,15 +68,9 @@ def done_card(notice: Notice) -> Element:
     return cards[0]
 
 
-def action_button(action: Action) -> Element:
-    """A notice's button: its verb is the action's id, its data says which action and value."""
-    data = {"drumbeat": ACTION, "action": action.id, "value": action.value}
-    return button(action.label, verb=action.id, data=data, positive=action.primary)
-
-
 @render.register
-def _digest(message: DigestMessage) -> list[Element]:
-    return digest_cards(message)
+def _report(message: Report) -> list[Element]:
+    return report_cards(message, {})  # no image sources: the gateway resolves them
 
 
 # More columns than this do not fit a chat's card side by side: headers break mid-word

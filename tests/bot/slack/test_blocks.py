@@ -28,7 +28,8 @@ from bot.slack.blocks import (
 from rhythm.cadences import RhythmKind
 from rhythm.digest import build_digest
 from rhythm.digest_model import BlockerLine, Digest, DigestScope, LeaderNote
-from rhythm.messages import DigestMessage, Message, Notice, Table, Text, Tree, TreeNode
+from rhythm.digest_report import digest_report
+from rhythm.messages import Message, Notice, Table, Text, Tree, TreeNode
 from rhythm.okr import KeyResult, Organisation
 from rhythm.present import fmt_change, fmt_value, progress_bar
 from rhythm.prompting import OPEN, SNOOZE, kr_summary, prompt_actions
@@ -177,8 +178,8 @@ def sample_messages() -> list[Message]:
                prompt_actions(42), "Please answer by Tue 24 Nov 18:00 (Europe/Paris)."),
         kr_table(org, "julien.moreau@acme.example"),
         okr_tree(org),
-        DigestMessage(acme_digest()),
-        *(DigestMessage(d) for d in acme_digest().details),
+        digest_report(acme_digest()),
+        *(digest_report(d) for d in acme_digest().details),
     ]  # fmt: skip
 
 
@@ -306,7 +307,7 @@ def test_long_text_is_split_into_sections_and_chunks():
 
 def test_the_company_digest_reads_like_the_console_one():
     digest = acme_digest()
-    [chunk] = message_chunks(DigestMessage(digest))
+    [chunk] = message_chunks(digest_report(digest))
     shown = texts([chunk])
     assert chunk[0] == {
         "type": "header",
@@ -314,21 +315,21 @@ def test_the_company_digest_reads_like_the_console_one():
     }
     assert "2026-W48 · 2026-Q4" in shown
     for objective in digest.objectives:
-        assert f"🎯 *{objective.title}*" in shown
+        assert f"*🎯 {objective.title}*" in shown
         assert progress_bar(objective.progress) in shown
-    assert "🟢 Annual recurring revenue from 8.0 to 10.0 M€ · Claire Martin — " in shown
+    assert "🟢 Annual recurring revenue from 8.0 to 10.0 M€ · Claire Martin\n" in shown
     # the change since last week, then the target
     arr = f"{fmt_change(8.4, 8.6, 'M€', span=2)} · target {fmt_value(10, 'M€', span=2)}"
-    assert f"{arr} · confidence 7\n" in shown
+    assert f"{arr} · confidence 7/10 · on track_\n" in shown
     nrr = f"{fmt_value(106, '%', span=8)} · target {fmt_value(112, '%', span=8)}"
-    assert f"Marcus Johnson — ▓▓░░░░░░░░ 25% · {nrr} · no confidence · _no update_" in shown
-    assert "*Lucas Bernard* on _Onboarding completion rate from 40% to 70%_ is blocked by " \
+    assert f"Marcus Johnson\n{INDENT}_▓▓░░░░░░░░ 25% · {nrr} · no update_" in shown
+    assert "*Lucas Bernard* on Onboarding completion rate from 40% to 70% is blocked by " \
            "*Platform*: waiting for the onboarding API" in shown  # fmt: skip
     assert "*Status changes*" in shown
     assert "on track → at risk" in shown
     assert "*Early warnings*" in shown
     assert "🧭 *Claire Martin*: " in shown  # leaders first
-    assert "*Teams* (details in the thread): Product" in shown
+    assert "*Teams*\n▸ *Product*" in shown
     assert "Engineering" in shown
     assert "Go-to-market" in shown
     assert "missing: Emily Carter" in shown
@@ -337,7 +338,7 @@ def test_the_company_digest_reads_like_the_console_one():
 
 def test_the_digest_opens_with_what_needs_attention():
     digest = acme_digest()
-    shown = texts(message_chunks(DigestMessage(digest)))
+    shown = texts(message_chunks(digest_report(digest)))
     lines = shown.splitlines()
     opening = lines.index("*Needs attention*")
     assert opening < lines.index("*Leaders first*") < shown.index("🎯")
@@ -348,7 +349,7 @@ def test_the_digest_opens_with_what_needs_attention():
         "27% done with 61% of 2026-Q4 gone"
     )
     assert [line.split("*")[1] for line in top[:5]] == [a.title for a in digest.attention]
-    assert top[5] == f"_…and {digest.attention_more} more, below._"
+    assert top[5] == f"_…and {digest.attention_more} more, below_"
     # Each key result appears once up there; its warnings are not repeated below.
     warnings = shown[shown.index("*Early warnings*") :]
     for item in digest.attention:
@@ -359,12 +360,15 @@ def test_the_digest_opens_with_what_needs_attention():
 def test_a_sub_team_digest_shows_confidence_changes_and_what_moved_at_risk():
     growth = acme_digest().details[0].details[0]
     assert growth.team == "growth"
-    shown = texts(message_chunks(DigestMessage(growth)))
+    shown = texts(message_chunks(digest_report(growth)))
     conversion = f"{fmt_value(9, '%', span=4)}, unchanged · target {fmt_value(12, '%', span=4)}"
-    assert f"Sofia Rossi — ▓▓░░░░░░░░ 25% · {conversion} · confidence 4 (-4)\n" in shown
-    assert "▓▓▓░░░░░░░ 26% · confidence 5.0 ↓\n" in shown
+    assert (
+        f"Sofia Rossi\n{INDENT}_▓▓░░░░░░░░ 25% · {conversion} · confidence 4/10 (-4) · at risk_\n"
+        in shown
+    )
+    assert "_▓▓▓░░░░░░░ 26% · confidence 5.0 ↓ (-2.5)_\n" in shown
     # Both are at risk: each says what moved and what comes next, even when left blank
-    assert shown.count(f"{INDENT * 2}↳ _What moved, next step:_ not said") == 2
+    assert shown.count(f"{INDENT}↳ What moved, next step: not said") == 2
     assert "*Teams*" not in shown  # no sub-teams of its own
 
 
@@ -376,14 +380,14 @@ def test_an_at_risk_key_result_tells_what_moved_and_what_comes_next():
     trial = replace(facts.current["trial-conversion"], next_step="Call the ten biggest trials")
     current = {**facts.current, "onboarding-completion": onboarding, "trial-conversion": trial}
     growth = acme_digest("growth", replace(facts, current=current))
-    shown = texts(message_chunks(DigestMessage(growth)))
-    assert f"{INDENT * 2}↳ _What moved:_ Checklist shipped · _Next step:_ A/B test" in shown
-    assert "↳ _What moved:_ not said · _Next step:_ Call the ten biggest trials" in shown
+    shown = texts(message_chunks(digest_report(growth)))
+    assert f"{INDENT}↳ What moved: Checklist shipped · Next step: A/B test" in shown
+    assert "↳ What moved: not said · Next step: Call the ten biggest trials" in shown
 
 
 def test_no_digest_line_has_a_stray_separator():
     for digest in (acme_digest(), *all_details(acme_digest())):
-        for line in texts(message_chunks(DigestMessage(digest))).splitlines():
+        for line in texts(message_chunks(digest_report(digest))).splitlines():
             assert not line.rstrip().endswith(("·", "—", ":", ";")), line
             assert "· ·" not in line, line
             assert "·  ·" not in line, line
@@ -392,7 +396,7 @@ def test_no_digest_line_has_a_stray_separator():
 
 def test_a_long_team_name_is_shortened_at_a_word_boundary_in_the_header():
     name = " ".join(["Platform"] * 30)  # 269 characters
-    chunks = message_chunks(DigestMessage(replace(acme_digest(), team_name=name)))
+    chunks = message_chunks(digest_report(replace(acme_digest(), team_name=name)))
     assert_valid(chunks)
     shown = chunks[0][0]["text"]["text"]
     assert len(shown) <= 150
@@ -407,11 +411,11 @@ def all_details(digest: Digest) -> list[Digest]:
 def test_a_sub_team_digest_shows_who_waits_on_it():
     platform = next(d for d in acme_digest().details if d.team == "engineering").details[0]
     assert platform.team == "platform"
-    [chunk] = message_chunks(DigestMessage(platform))
+    [chunk] = message_chunks(digest_report(platform))
     assert_valid([chunk])
     shown = texts([chunk])
     assert "*Blocking other teams*" in shown
-    assert "*Emily Carter* on _New mid-market ARR from 0 to 900 k€_ is waiting on *" in shown
+    assert "*Emily Carter* on New mid-market ARR from 0 to 900 k€ is waiting on *" in shown
     assert "need EU residency for two deals" in shown
 
 
@@ -423,7 +427,7 @@ def test_a_digest_with_huge_blockers_is_split_into_valid_chunks_in_order():
         for i in range(40)
     )  # fmt: skip
     digest = replace(base, blockers=blockers)
-    chunks = message_chunks(DigestMessage(digest))
+    chunks = message_chunks(digest_report(digest))
     assert len(chunks) > 5
     assert_valid(chunks)
     for chunk in chunks:
@@ -439,10 +443,10 @@ def test_a_digest_with_huge_blockers_is_split_into_valid_chunks_in_order():
 def test_a_digest_with_many_objectives_stays_within_fifty_blocks_per_chunk():
     base = acme_digest()
     objectives = tuple(replace(base.objectives[0], title=f"Objective {i}") for i in range(140))
-    chunks = message_chunks(DigestMessage(replace(base, objectives=objectives)))
+    chunks = message_chunks(digest_report(replace(base, objectives=objectives)))
     assert len(chunks) > 2
     assert_valid(chunks)
-    assert all(f"🎯 *Objective {i}*" in texts(chunks) for i in range(140))
+    assert all(f"*🎯 Objective {i}*" in texts(chunks) for i in range(140))
 
 
 def test_text_from_people_and_the_okr_file_is_escaped_everywhere():
@@ -454,7 +458,7 @@ def test_text_from_people_and_the_okr_file_is_escaped_everywhere():
         leaders=(LeaderNote("Claire <!here>", "acme", INJECTION),),
         objectives=(replace(base.objectives[0], title="<https://evil.example|Grow>"),),
     )
-    message = DigestMessage(digest)
+    message = digest_report(digest)
     chunks = message_chunks(message)
     assert_valid(chunks)
     payload = json.dumps(chunks, ensure_ascii=False)
@@ -486,8 +490,8 @@ def test_no_message_kind_lets_a_mention_or_link_through(message: Message):
 
 
 def test_the_digest_notification_text_summarises_it():
-    text = fallback_text(DigestMessage(acme_digest()))
-    assert text.startswith("📣 Acme weekly digest · 2026-W48 · 2026-Q4")
+    text = fallback_text(digest_report(acme_digest()))
+    assert text.startswith("📣 Acme · weekly digest · 2026-W48 · 2026-Q4")
     assert "4/5 checked in" in text
     assert "1 blocker" in text
 
@@ -588,8 +592,8 @@ def test_the_validator_takes_a_views_limits_when_asked():
 
 
 def test_the_message_validator_checks_the_whole_call():
-    chunk = message_chunks(DigestMessage(acme_digest()))[0]
-    text = fallback_text(DigestMessage(acme_digest()))
+    chunk = message_chunks(digest_report(acme_digest()))[0]
+    text = fallback_text(digest_report(acme_digest()))
     assert message_problems({"channel": "C1", "text": text, "blocks": chunk}) == []
     assert message_problems({"channel": "C1", "text": text, "blocks": json.dumps(chunk)}) == []
     assert message_problems({"channel": "C1", "text": "plain"}) == []

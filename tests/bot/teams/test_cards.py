@@ -37,11 +37,11 @@ from rhythm.cadences import RhythmKind
 from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import run_command
 from rhythm.digest_model import Digest
+from rhythm.digest_report import digest_report
 from rhythm.forms import CheckInDraft, validate
 from rhythm.markup import plain
 from rhythm.messages import (
     Action,
-    DigestMessage,
     Form,
     Message,
     Notice,
@@ -490,14 +490,14 @@ async def test_a_real_digest_with_its_sub_team_details(world: World):
     assert digest.warnings
     everything = []
     for shown in all_digests(digest):
-        cards = card_for(DigestMessage(shown))
+        cards = card_for(digest_report(shown))
         assert_sendable(cards)
         assert len(cards) == 1
-        assert texts(cards[0])[0] == f"📣 {shown.team_name}"
+        assert texts(cards[0])[0] == f"📣 {shown.team_name} · weekly digest"
         everything.append(body_text(cards))
     text = "\n".join(everything)
-    assert "Lucas Bernard on Onboarding completion rate from 40% to 70%: " in text
-    assert f"Waiting for the signup API. {MARKUP}  ⟵ blocked by Platform" in text
+    assert "Lucas Bernard on Onboarding completion rate from 40% to 70% is blocked by" in text
+    assert f"is blocked by Platform: Waiting for the signup API. {MARKUP}" in text
     assert "confidence 3/10 (-4)" in text
     assert "on track → at risk" in text
     participation = everything[0].rpartition("checked in (")[2].split(" · ")
@@ -521,10 +521,10 @@ async def test_long_blockers_spread_a_digest_over_several_cards(world: World):
     world.clock.set(MONDAY + timedelta(days=9))
     digest = await world.drumbeat.digests.digest("acme", "acme")
     assert sum(b.text == blocker for b in digest.blockers) >= 8
-    cards = card_for(DigestMessage(digest))
+    cards = card_for(digest_report(digest))
     assert len(cards) >= 2
     assert_sendable(cards)
-    assert texts(cards[1])[0] == "📣 Acme (continued)"
+    assert texts(cards[1])[0] == "📣 Acme · weekly digest (continued)"
     assert body_text(cards).count(blocker) == sum(b.text == blocker for b in digest.blockers)
     assert "checked in (" in texts(cards[-1])[-1]  # participation closes the last card
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.teams.cards import card_for
 from rhythm.digest_model import Digest
-from rhythm.messages import DigestMessage
+from rhythm.digest_report import digest_report
 from rhythm.present import fmt_change, fmt_value
 from tests.bot.slack.test_blocks import acme_digest, acme_facts, all_details
 from tests.bot.teams.test_cards import assert_sendable, body_text, texts
@@ -17,7 +17,7 @@ from tests.bot.teams.test_picker_card import schema_problems
 
 
 def cards_of(digest: Digest) -> list[dict[str, Any]]:
-    cards = card_for(DigestMessage(digest))
+    cards = card_for(digest_report(digest))
     assert_sendable(cards)
     for card in cards:
         assert schema_problems(card) == []
@@ -28,7 +28,7 @@ def test_the_digest_opens_with_what_needs_attention():
     digest = acme_digest()
     shown = texts(cards_of(digest)[0])
     opening = shown.index("Needs attention")
-    assert shown.index("📣 Acme") < opening < shown.index("Leaders first")
+    assert shown.index("📣 Acme · weekly digest") < opening < shown.index("Leaders first")
     first = "".join(shown[opening + 1 : opening + 4])
     assert first == (
         "🟡 Onboarding completion rate from 40% to 70% (Lucas Bernard): blocked by Platform; "
@@ -46,7 +46,7 @@ def test_a_key_result_shows_its_change_its_target_and_at_risk_its_story():
     growth = acme_digest("growth", replace(facts, current=current))
     text = body_text(cards_of(growth))
     change = f"{fmt_change(45, 48, '%', span=30)} · target {fmt_value(70, '%', span=30)}"
-    assert f"{change} · confidence 6/10 (-1) · 🟡 at risk" in text
+    assert f"{change} · confidence 6/10 (-1) · at risk" in text
     assert "What moved: Checklist shipped · Next step: A/B test" in text
     assert "What moved, next step: not said" in text  # Sofia said nothing of either
 

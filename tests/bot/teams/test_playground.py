@@ -378,4 +378,4 @@ async def test_status_answers(teams: Session):
     reply = await teams.seen("createMessage", teams.chat, lambda m: bool(m.get("attachments")))
     card = card_of(reply)
     assert "Acme" in texts(card)
-    assert "Objective" in texts(card)
+    assert "Projected" in texts(card)  # each objective over its facts, with its forecast
