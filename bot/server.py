@@ -1,4 +1,4 @@
-"""The aiohttp server of `drumbeat serve`: health probes now, chat endpoints as adapters plug in."""
+"""The aiohttp server of `drumbeat serve`: health probes, chart links, the chat endpoints."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from aiohttp import web
 
 from bot.app import Runtime
 from bot.scheduler import start_scheduler, tick_soon
+from rhythm.chart_links import ChartLinks, is_chart_id
+from rhythm.errors import ChartLinkRefused
 
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
+CHART_LINKS = web.AppKey("chart_links", ChartLinks)
 STOP_GRACE = 5.0  # seconds the sends under way get to finish on SIGTERM
 REQUEST_GRACE = 3.0  # seconds the requests under way get (Slack gives up after 3 anyway)
 
@@ -35,19 +38,54 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
 
 
+async def chart(request: web.Request) -> web.Response:
+    """GET /charts/{id}.png?expires=...&signature=...: a chart a link was published for
+    (rhythm.chart_links), from the database, so any replica serves any chart. 404 for what is
+    no chart's path, 403 for a wrong signature, an expired link or an unknown chart."""
+    name = request.match_info["name"]
+    chart_id = name.removesuffix(".png")
+    if chart_id == name or not is_chart_id(chart_id):
+        raise web.HTTPNotFound()
+    links = request.app[CHART_LINKS]
+    expires = request.query.get("expires", "")
+    try:
+        png = await links.open(chart_id, expires, request.query.get("signature", ""))
+    except ChartLinkRefused as refusal:
+        return web.Response(status=403, text=refusal.message)
+    headers = {
+        "Cache-Control": f"private, max-age={links.seconds_left(expires)}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return web.Response(body=png, content_type="image/png", headers=headers)
+
+
+def chart_links(runtime: Runtime) -> ChartLinks:
+    """Chart links at the server's public address (PUBLIC_URL, or this machine's in local
+    mode); without one, charts that do not fit a card inline show their alt text."""
+    return ChartLinks(
+        store=runtime.store, clock=runtime.drumbeat.clock,
+        public_url=runtime.settings.public_base_url,
+    )  # fmt: skip
+
+
 def create_app(runtime: Runtime, *, tick: bool = True) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
+    app[CHART_LINKS] = links = chart_links(runtime)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    attach_platforms(app, runtime)
+    app.router.add_get("/charts/{name}", chart)
+    attach_platforms(app, runtime, links)
     if tick:
         app.cleanup_ctx.append(_scheduler)
     return app
 
 
-def attach_platforms(app: web.Application, runtime: Runtime) -> None:
-    """The chat platforms' endpoints: POST /slack/events, POST /api/messages."""
+def attach_platforms(
+    app: web.Application, runtime: Runtime, links: ChartLinks | None = None
+) -> None:
+    """The chat platforms' endpoints: POST /slack/events, POST /api/messages. Teams shows
+    charts through `links` when they do not fit a card inline."""
     gateways = runtime.chat.gateways
     if "slack" in gateways:
         from bot.slack.gateway import SlackGateway
@@ -62,6 +100,8 @@ def attach_platforms(app: web.Application, runtime: Runtime) -> None:
         from bot.teams.plugin import attach_teams
 
         assert isinstance(gateways["teams"], TeamsGateway)
+        if links is not None:
+            gateways["teams"].use_chart_links(links)
         attach_teams(
             app, settings=runtime.settings, drumbeat=runtime.drumbeat, gateway=gateways["teams"]
         )

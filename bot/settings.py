@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///drumbeat.db"
@@ -31,6 +32,14 @@ class Settings(BaseSettings):
     # How long a replica's claim on a prompt lasts unless renewed (it renews while it sends):
     # when a replica dies, the others send its prompts after at most this long.
     claim_lease_seconds: int = Field(default=60, ge=5)
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The https address where people's chat apps reach this server "
+            "(https://okr.example.com): chart links and the Slack manifest's request URLs "
+            "start with it."
+        ),
+    )
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -56,6 +65,31 @@ class Settings(BaseSettings):
     # Tenants that join without `drumbeat workspace link` (as SLACK_ALLOWED_TEAMS). A
     # single-tenant app's own tenant, and local mode's Playground, join anyway.
     teams_allowed_tenants: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"PUBLIC_URL must be an http(s) address such as https://okr.example.com, "
+                f"not {value[:80]!r}"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("PUBLIC_URL must be a base address, without ?query or #fragment")
+        return value.strip().rstrip("/")
+
+    @property
+    def public_base_url(self) -> str | None:
+        """PUBLIC_URL, or in local mode (the Playground, no Microsoft credentials) this
+        machine's address, so that the browser can load what the bot links to."""
+        if self.public_url:
+            return self.public_url
+        if self.teams_local and not self.microsoft_app_id:
+            return f"http://localhost:{self.port}"
+        return None
 
     @property
     def slack_configured(self) -> bool:

@@ -72,3 +72,11 @@ class StaleForm(DrumbeatError):
 
 class CommandError(DrumbeatError):
     """A command a person got wrong; the message tells them how to get it right."""
+
+
+class ChartLinkRefused(DrumbeatError):
+    """A chart link that cannot be served: its signature is wrong, it has expired, or the chart
+    is gone. One message for all three, so a guess learns nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("This chart link has expired or is not valid. Ask Drumbeat again.")

@@ -21,10 +21,12 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Date,
     ForeignKeyConstraint,
     Index,
     Interval,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -535,6 +537,35 @@ class FormDraftRow(Row, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# ---- charts behind signed links (see rhythm.chart_links) ----------------------------------
+
+
+class ChartRow(Row, table=True):
+    """A rendered chart kept until its link expires, so that any replica can serve it.
+    Looked up by its random id; pruned by expiry across organisations."""
+
+    __tablename__ = "chart"
+    __table_args__ = (_org_fk(), Index("ix_chart_expires_at", "expires_at"))
+
+    id: str = Field(primary_key=True, sa_type=String(64))
+    org: str = Field(sa_type=KEY)
+    png: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ChartSecretRow(Row, table=True):
+    """The one key that signs chart links, made on first use: every replica on the database
+    signs and checks with the same. Never logged."""
+
+    __tablename__ = "chart_secret"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    secret: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def _table(model: type[Row]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -562,6 +593,8 @@ workspace_t = _table(WorkspaceRow)
 unlinked_workspace_t = _table(UnlinkedWorkspaceRow)
 conversation_t = _table(ConversationRow)
 form_draft_t = _table(FormDraftRow)
+chart_t = _table(ChartRow)
+chart_secret_t = _table(ChartSecretRow)
 
 # Children before parents: the order `save_organisation` deletes the old tree in.
 TREE_TABLES_CHILDREN_FIRST = (

@@ -1,7 +1,8 @@
 """Buttons: "Check in" opens the modal (views.open must use the trigger id within three seconds,
 so the form is built first and nothing else happens before the call), "Snooze 2h" answers
 with an ephemeral notice, "I'm off this week" replaces the prompt with the core's notice, and
-the App Home's "OKR tree" opens the tree in a read-only modal.
+the App Home's "OKR tree" opens the tree in a read-only modal, and a digest key result's
+"Trend" runs `/okr chart <key>` for whoever pressed it (the chart goes to their DM).
 
 And the options of a picker too long for a static select ("Blocked by" in a large
 organisation): each `block_suggestion` is answered with the core's matches for what was typed,
@@ -18,14 +19,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.slack.blocks import Block, context, message_chunks, plain
+from bot.slack.commands import PREFIX, answer, core_channel
 from bot.slack.home import TREE
 from bot.slack.identity import Caller
-from bot.slack.inbound import BlockSuggestion, MalformedPayload, parse_body
+from bot.slack.inbound import BlockAction, BlockSuggestion, MalformedPayload, parse_body
 from bot.slack.modal import ACTION_ID, MAX_MODAL_BLOCKS, MAX_OPTIONS, TITLE_LIMIT, option_list
 from bot.slack.services import SlackServices, say_problem
 from bot.slack.webapi import SlackError
 from rhythm.checkin import CheckInSession, prompt_id_of
 from rhythm.commands import run_command
+from rhythm.digest_report import CHART_ACTION
 from rhythm.errors import DrumbeatError
 from rhythm.messages import Message, Notice, Text
 from rhythm.prompting import OFF, OPEN, SNOOZE
@@ -93,6 +96,22 @@ async def show_tree(
         log.warning("could not open the tree for %s: %s", caller.person, error)
 
 
+async def open_chart(
+    services: SlackServices, caller: Caller, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """A digest key result's "Trend" (its value is the key result's key): the core's
+    `chart <key>` for whoever pressed it, answered as that command is."""
+    key = str(body["actions"][0].get("value") or "")
+    pressed = parse_body(body)
+    where = pressed.channel_id if isinstance(pressed, BlockAction) else None
+    reply = await run_command(
+        services.drumbeat, caller.org, caller.person, f"chart {key}",
+        prefix=PREFIX, channel=core_channel(where),
+    )  # fmt: skip
+    if reply.message is not None:
+        await answer(services, caller, reply.message, respond=respond, asked_in=where)
+
+
 async def suggest(
     services: SlackServices, ack: AsyncAck, body: dict[str, Any], team: str | None
 ) -> None:
@@ -125,7 +144,9 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     at_once: tuple[tuple[str, Handler], ...] = ((OPEN, open_check_in), (TREE, show_tree))
     for action_id, handler in at_once:
         app.action(action_id)(_listener(services, handler, queued=False))
-    queued: tuple[tuple[str, Handler], ...] = ((SNOOZE, snooze), (OFF, off_this_week))
+    queued: tuple[tuple[str, Handler], ...] = (
+        (SNOOZE, snooze), (OFF, off_this_week), (CHART_ACTION, open_chart),
+    )  # fmt: skip
     for action_id, handler in queued:
         app.action(action_id)(_listener(services, handler, queued=True))
 

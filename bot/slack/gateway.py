@@ -9,6 +9,12 @@ A tagged message (a prompt) carries its tag in Slack message metadata, so that a
 outcome nobody knows (a crash, an answer that never came) can be found in the DM's history
 (conversations.history with include_all_metadata, scope im:history) instead of repeated.
 
+A report's images (its charts) are not in the message: once the message is posted they are
+uploaded (`bot.slack.uploads`) and shared in the post's thread in a channel (or in the thread a
+reply is in), right under the message in a direct message. The reference returned is the
+message's. A chart that cannot be shared is logged and given up: the text is out already, and
+failing the send would make the core post it again.
+
 Updating a prompt once it is answered happens in the background: it is called while Slack
 waits for the acknowledgement of a view submission, and chat.update's tier could make it wait
 past Slack's three seconds. Its failures are logged, as the core does with them anyway.
@@ -24,11 +30,13 @@ from typing import Any
 from bot.background import Background
 from bot.slack.blocks import fallback_text, message_chunks
 from bot.slack.identity import SlackRecipients
+from bot.slack.uploads import upload_images
 from bot.slack.webapi import SlackError, SlackWebApi, Workspace, dig
 from bot.slack.workspaces import Workspaces
 from rhythm.messages import Message
 from rhythm.okr import Person
 from rhythm.ports import Leaving
+from rhythm.sections import Report
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +175,31 @@ class SlackGateway:
             except SlackError as error:
                 # The message is out: failing now would make the core send it again.
                 log.warning("part of a message to %s was not posted: %s", channel, error)
-        return make_ref(str(first.get("channel") or channel), ts)
+        posted_in = str(first.get("channel") or channel)
+        if isinstance(message, Report) and message.images:
+            thread = thread_ts or _thread_of(posted_in, ts)
+            await self._share_images(workspace, message, posted_in, thread)
+        return make_ref(posted_in, ts)
+
+    async def _share_images(
+        self, workspace: Workspace, report: Report, channel: str, thread_ts: str | None
+    ) -> None:
+        """A report's charts, once its text is posted, in `thread_ts` (None: at the top of
+        the conversation). A failure is logged and goes no further: the text is out, and
+        failing now would make it be sent again."""
+        try:
+            await upload_images(
+                self.api, workspace, report.images, channel=channel, thread_ts=thread_ts
+            )
+        except SlackError as error:
+            hint = (
+                "; invite the app to the channel to share charts there"
+                if error.code == "not_in_channel"
+                else ""
+            )
+            log.warning(
+                "the charts of %r were not shared in %s: %s%s", report.title, channel, error, hint
+            )
 
     async def _update(self, org: str, ref: str, message: Message) -> None:
         try:
@@ -187,6 +219,15 @@ class SlackGateway:
     async def aclose(self) -> None:
         await self.drain()
         await self.api.aclose()
+
+
+def _thread_of(channel: str, ts: str) -> str | None:
+    """Where a post's charts go: into the post's thread in a channel (a digest's details stay
+    under it), right under it in a direct message (a thread there only hides them); nowhere
+    known when Slack gave no ts ("0")."""
+    if channel.startswith("D") or ts == "0":
+        return None
+    return ts
 
 
 def _tag_of(found: Mapping[str, Any]) -> object:

@@ -42,6 +42,9 @@ METHOD_LIMITS: Mapping[str, Limit] = {
     # Slack's page lists it as Tier 3 (the design notes say 4): the lower one is the safe one.
     "users.lookupByEmail": TIER_3,
     "users.list": TIER_2,
+    # A chart's upload: a URL for its bytes, then sharing it (both Tier 4 on Slack's pages).
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
 }
 
 

@@ -28,6 +28,11 @@ Bot scopes, and why each is needed (nothing more is asked for):
   it, so a prompt that did arrive is not sent twice. The bot reads nothing else there.
 - `channels:read`, `groups:read`: resolve digest channels given by name (`#eng-okrs`) to ids
   (`conversations.list`), public and private.
+- `files:write`: share a report's charts as PNG images (`files.getUploadURLExternal`,
+  `files.completeUploadExternal`): a digest's in its thread, `/okr chart` and the "Trend"
+  button's in the person's DM with the bot. The bot reads no file; a chart is shared only
+  where the bot is a member (invite it to a digest channel it posts in through
+  `chat:write.public`), and without the scope the text is posted without its charts.
 
 Not asked for: message events (commands go through `/okr` and the buttons; the Messages tab
 is read-only so nobody writes into a void), `member_joined_channel` (a digest channel needs no

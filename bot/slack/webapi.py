@@ -21,6 +21,11 @@ are retried with exponential backoff a bounded number of times; a method in `NOT
 never retried after a `maybe_done` failure, so that its caller can look for what it sent (the
 DM's history) before sending it again.
 
+A file goes up in three steps (`bot.slack.uploads`): files.getUploadURLExternal, the bytes
+POSTed to the URL it gives (`upload`, on Slack's file host, with the same retries, 429 and
+fault handling; any answer but `200 OK - <length>` is a `SlackError` of method `upload_url`),
+then files.completeUploadExternal, which shares the file (not repeated when in doubt).
+
 Requests go straight through aiohttp rather than slack_sdk's client: that keeps every status,
 content type and connection failure in view, where slack_sdk would hand back a body it could
 not parse as a string.
@@ -36,7 +41,8 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -44,6 +50,7 @@ from bot.slack.limits import SlackLimits
 from rhythm.ports import DeliveryError, Leaving
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SLACK_API_URL = "https://slack.com/api/"
 
@@ -83,6 +90,8 @@ JSON_BODY_METHODS = frozenset(
     }
 )
 DEFAULT_RETRY_AFTER = 1.0
+# What a file upload's failures are named after: the POST to files.getUploadURLExternal's URL.
+UPLOAD = "upload_url"
 # A trigger id expires 3 s after the click: an answer later than this is useless anyway.
 TRIGGER_TIMEOUT = 2.5
 
@@ -204,6 +213,36 @@ class SlackWebApi:
         channel = params.get("channel") if isinstance(params.get("channel"), str) else None
         if not paced:
             return await self._call_at_once(workspace, method, params, channel)
+        return await self._with_retries(
+            workspace, method, channel, leaving,
+            lambda: self._attempt(workspace.token, method, params, self.timeout),
+        )  # fmt: skip
+
+    async def upload(self, workspace: Workspace, url: str, data: bytes) -> None:
+        """POST a file's bytes to the `upload_url` files.getUploadURLExternal gave (on Slack's
+        file host, not the Web API's), with the same retries and fault handling as a call.
+
+        The bytes go as the raw body, as slack_sdk sends them; the URL is signed, so the bot
+        token stays with the Web API. Slack answers `200 OK - <length>`. Until the file is
+        shared its URL takes the bytes again, so a failure is retried like a read's; a 4xx
+        (an expired or used URL) is permanent."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise SlackError(UPLOAD, "not_an_upload_url", permanent=False)
+        await self._with_retries(
+            workspace, UPLOAD, None, None, lambda: self._attempt_upload(url, data)
+        )
+
+    async def _with_retries(
+        self,
+        workspace: Workspace,
+        method: str,
+        channel: str | None,
+        leaving: Leaving | None,
+        attempt: Callable[[], Awaitable[T]],
+    ) -> T:
+        """`attempt` in the workspace's throttle for `method`, again after a 429 (once its
+        Retry-After has passed) and after a transient failure (with backoff), as said above."""
         failures = rate_limited = 0
         while True:
             await self.limits.acquire(workspace.key, method, channel)
@@ -211,13 +250,15 @@ class SlackWebApi:
                 await leaving()
                 leaving = None
             try:
-                return await self._attempt(workspace.token, method, params, self.timeout)
+                return await attempt()
             except _RateLimited as limited:
                 self.limits.rate_limited(workspace.key, method, limited.retry_after, channel)
                 rate_limited += 1
                 if rate_limited > self.rate_limit_retries:
                     raise limited.error from None
                 log.info("Slack %s rate limited; retrying in %.1f s", method, limited.retry_after)
+                if self.limits.throttle(workspace.key, method) is None:
+                    await self._sleep(limited.retry_after)  # no throttle to hold the next one
                 continue  # the paused throttle makes the next acquire wait
             except SlackError as error:
                 if error.permanent:
@@ -270,6 +311,31 @@ class SlackWebApi:
         if status == 429:
             raise _RateLimited(method, _seconds(retry_after))
         return _answer(method, status, content_type, answer)
+
+    async def _attempt_upload(self, url: str, data: bytes) -> None:
+        """One POST of a file's bytes: None when Slack's file host took them."""
+        progress = _Progress()
+        try:
+            async with self._client().post(
+                url,
+                data=data,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                allow_redirects=False,
+                trace_request_ctx=progress,
+            ) as response:
+                answer = await response.read()
+                status, content_type = response.status, response.content_type
+                retry_after = response.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise SlackError(UPLOAD, _no_answer_code(error), permanent=False) from error
+        if status == 429:
+            raise _RateLimited(UPLOAD, _seconds(retry_after))
+        if status == 200 and answer.startswith(b"OK"):
+            return
+        kind = content_type or "no_content_type"
+        # A 4xx is about this URL (expired, already used, refused): asking again cannot help.
+        raise SlackError(UPLOAD, f"http_{status}_{kind}", permanent=400 <= status < 500)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -10,6 +10,10 @@
   the prompt's buttons. The answer is in the invoke's HTTP response: the card to show in the
   pressed one's place, or a short message beside it. Nothing goes out through the Bot
   Framework for it, so it never waits behind Teams' rate limits.
+- A key result's "Trend" button (`chart:open`) runs the core's `chart <key>` for whoever
+  pressed it. Its answer is private: pressed in the person's chat with the bot, the chart is
+  answered there; pressed in a channel (a digest), it goes to the person's 1:1 chat with the
+  bot (opened if need be), and only when that cannot be done is it answered in the channel.
 - Cards sent before that had Action.Submit buttons, and older Teams clients fall back to
   them: those come back as a message whose `value` is the same data. The same handler reads
   them; its answer then replaces the card through the Bot Framework (paced like any send).
@@ -47,14 +51,23 @@ from bot.teams.cards import (
     page_fields,
     parse_submit,
 )
-from bot.teams.gateway import PLATFORM, person_address, reference_dict, tenant_address
+from bot.teams.chart_sources import ChartSources
+from bot.teams.gateway import (
+    PLATFORM,
+    TeamsGateway,
+    person_address,
+    reference_dict,
+    tenant_address,
+)
 from bot.teams.ingress import ADAPTIVE_CARD_ACTION
+from rhythm import markup
 from rhythm.checkin import CheckedIn, FormPage, prompt_id_of
 from rhythm.commands import run_command
+from rhythm.digest_report import CHART_ACTION
 from rhythm.errors import DrumbeatError, StaleForm, UnknownPerson
-from rhythm.messages import Message, Notice, Text
+from rhythm.messages import Message, Notice, Report, Text
 from rhythm.people import Admission
-from rhythm.ports import ConversationRepository
+from rhythm.ports import ChatGateway, ConversationRepository, DeliveryError
 from rhythm.prompting import OFF, OPEN, SNOOZE
 from rhythm.records import Conversation
 from rhythm.service import Drumbeat
@@ -181,7 +194,15 @@ class Say:
     message: Text | Notice
 
 
-Answer = Replace | Say
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A press whose answer already went out as messages (a chart): an invoke is answered
+    with this short note beside the pressed card, a submit with nothing more."""
+
+    note: str
+
+
+Answer = Replace | Say | Sent
 
 
 class TeamsBot(ActivityHandler):
@@ -193,12 +214,30 @@ class TeamsBot(ActivityHandler):
         admission: Admission | None = None,
         members: MemberDirectory | None = None,
         pacing: Pacing | None = None,
+        charts: ChartSources | None = None,
+        direct: ChatGateway | None = None,
     ) -> None:
+        """`charts` shows reports' charts (default: the gateway's, when `pacing` is the
+        TeamsGateway, else inline only); `direct` sends a private answer to a person's 1:1
+        chat (default: that gateway; without one, it is answered where it was asked)."""
         self.drumbeat = drumbeat
         self.conversations = conversations
         self.admission = admission or Admission()
         self.members = members or TeamsMembers()
         self.pacing = pacing
+        gateway = pacing if isinstance(pacing, TeamsGateway) else None
+        self._charts = charts
+        self._gateway = gateway
+        self.direct = direct if direct is not None else gateway
+
+    @property
+    def charts(self) -> ChartSources:
+        if self._charts is not None:
+            return self._charts
+        if self._gateway is not None:  # read now: the server gives it chart links later
+            return self._gateway.charts
+        self._charts = ChartSources()
+        return self._charts
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         if self.pacing is not None:
@@ -279,7 +318,9 @@ class TeamsBot(ActivityHandler):
             self.drumbeat, org, who, command_text(activity),
             channel=f"{PLATFORM}:{channel}" if channel else None,
         )  # fmt: skip
-        if reply.message is not None:
+        if isinstance(reply.message, Report):
+            await self._report(turn_context, org, who, reply.message)
+        elif reply.message is not None:
             await say(turn_context, reply.message)
         if reply.form is not None:
             await send_card(turn_context, page_card(reply.form))
@@ -304,12 +345,16 @@ class TeamsBot(ActivityHandler):
         if isinstance(pressed, FormSubmit) and isinstance(data, Mapping):
             return await self._form_page(context, org, who, pressed, data)
         if isinstance(pressed, ActionSubmit):
-            return await self._action(org, who, pressed)
+            return await self._action(context, org, who, pressed)
         log.info("a card submit that is not Drumbeat's: %r", str(data)[:200])
         return Say(Text(UNKNOWN_BUTTON))
 
-    async def _action(self, org: str, who: str, pressed: ActionSubmit) -> Answer:
+    async def _action(
+        self, context: TurnContext, org: str, who: str, pressed: ActionSubmit
+    ) -> Answer:
         checkins = self.drumbeat.checkins
+        if pressed.action == CHART_ACTION:
+            return await self._trend(context, org, who, pressed.value)
         if pressed.action == OPEN:
             page = await checkins.open(org, who, prompt_id=prompt_id_of(pressed.value))
             return Replace(page_card(page))
@@ -335,6 +380,36 @@ class TeamsBot(ActivityHandler):
         if isinstance(outcome, CheckedIn):
             return Replace(done_card(outcome.notice))
         return Replace(page_card(outcome))
+
+    async def _trend(self, context: TurnContext, org: str, who: str, key: str) -> Answer:
+        """A key result's "Trend": the core's `chart <key>`, for whoever pressed it."""
+        channel = channel_address(context.activity)
+        reply = await run_command(
+            self.drumbeat, org, who, f"chart {key}",
+            channel=f"{PLATFORM}:{channel}" if channel else None,
+        )  # fmt: skip
+        if isinstance(reply.message, Report):
+            return Sent(await self._report(context, org, who, reply.message))
+        if isinstance(reply.message, Text | Notice):
+            return Say(reply.message)
+        raise StaleForm(UNKNOWN_BUTTON)
+
+    async def _report(self, context: TurnContext, org: str, who: str, report: Report) -> str:
+        """Show a report with its charts, a private one asked for in a channel in the person's
+        1:1 chat (where it cannot go there, here); returns a note saying where it went."""
+        title = markup.plain(report.title)
+        if report.private and channel_address(context.activity) is not None and self.direct:
+            tree, email = await self.drumbeat.people.person(org, who)
+            try:
+                await self.direct.send_direct(org, tree.person[email], report)
+            except DeliveryError as error:
+                log.info("Teams: a private report for %s is shown in the channel: %s",
+                         email, error.reason)  # fmt: skip
+            else:
+                return f"{title}: sent to you in your chat with me."
+        for card in await self.charts.cards(org, report):
+            await send_card(context, card)
+        return f"{title}: below."
 
     # ---- who and where ----------------------------------------------------------------------
 
@@ -503,7 +578,7 @@ async def show(context: TurnContext, answer: Answer) -> None:
     """A press that came as a message (Action.Submit): its answer, through the Bot Framework."""
     if isinstance(answer, Replace):
         await replace_card(context, answer.card)
-    else:
+    elif isinstance(answer, Say):
         await say(context, answer.message)
 
 
@@ -512,6 +587,8 @@ def invoke_body(answer: Answer) -> CardActionAnswer:
     (Universal Actions): a card takes the pressed card's place; a message shows beside it."""
     if isinstance(answer, Replace):
         return CardActionAnswer(status_code=200, type=CARD_ANSWER, value=answer.card)
+    if isinstance(answer, Sent):
+        return CardActionAnswer(status_code=200, type=MESSAGE_ANSWER, value=answer.note)
     return CardActionAnswer(status_code=200, type=MESSAGE_ANSWER, value=plain_text(answer.message))
 
 

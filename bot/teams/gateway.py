@@ -43,7 +43,9 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.background import Background
 from bot.ratelimit import Limit, Throttle
 from bot.teams.cards import card_for
-from rhythm.messages import Message
+from bot.teams.chart_sources import ChartSources
+from rhythm.chart_links import ChartLinks
+from rhythm.messages import Message, Report
 from rhythm.okr import Person
 from rhythm.ports import Clock, DeliveryError, Leaving, NotLinked, Store, SystemClock
 from rhythm.records import Conversation
@@ -131,9 +133,15 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 def card_activities(message: Message) -> list[Activity]:
+    """`message` as activities, a report's charts shown by their alt text (see
+    `TeamsGateway.activities` for its charts)."""
+    return _activities(card_for(message))
+
+
+def _activities(cards: Sequence[dict[str, Any]]) -> list[Activity]:
     return [
         Activity(type=ActivityTypes.message, attachments=[CardFactory.adaptive_card(card)])
-        for card in card_for(message)
+        for card in cards
     ]
 
 
@@ -155,6 +163,7 @@ class TeamsGateway:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        chart_links: ChartLinks | None = None,
     ) -> None:
         self.adapter = adapter
         self.store = store
@@ -169,6 +178,17 @@ class TeamsGateway:
         self._paces: dict[str, TenantPace] = {}
         self._holds: dict[str, dict[str, float]] = {}  # tenant -> conversation -> until
         self._background = Background("updating a Teams message")
+        self.charts = ChartSources(links=chart_links)
+
+    def use_chart_links(self, links: ChartLinks) -> None:
+        """Show charts too big to inline from `links` (the server's `/charts/`)."""
+        self.charts = ChartSources(links=links)
+
+    async def activities(self, org: str, message: Message) -> list[Activity]:
+        """`message` as activities; a report's charts inline when they fit, else linked."""
+        if isinstance(message, Report) and message.images:
+            return _activities(await self.charts.cards(org, message))
+        return card_activities(message)
 
     # ---- ChatGateway ----------------------------------------------------------------------
 
@@ -189,7 +209,7 @@ class TeamsGateway:
             reference = await self._direct_reference(org, person)
             ids = [
                 await self._send(reference, activity, leaving=leaving if n == 0 else None)
-                for n, activity in enumerate(card_activities(message))
+                for n, activity in enumerate(await self.activities(org, message))
             ]  # fmt: skip
         except TeamsDeliveryError as error:
             if error.status == 403:
@@ -242,7 +262,7 @@ class TeamsGateway:
         if root:
             reference.conversation.id = thread_id(channel, root)
         ids = []
-        for activity in card_activities(message):
+        for activity in await self.activities(org, message):
             activity.reply_to_id = root
             ids.append(await self._send(reference, activity))
         return f"{channel}|{root or ids[0]}"

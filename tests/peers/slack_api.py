@@ -27,6 +27,14 @@ posted, then the answer is lost), 429s and 429 storms. Calls are numbered per me
 Each `Call` records the fault it got (`fault`) and whether its effect happened (`effect`), so
 a test can tell "posted but unanswered" from "never posted".
 
+Files: `files.getUploadURLExternal` hands out an `upload_url` on this server (Slack's is on
+files.slack.com) and a file id; POSTing the bytes there answers `200 OK - <length>`;
+`files.completeUploadExternal` shares the files in a conversation (a thread with `thread_ts`).
+`uploads` holds what was shared (bytes, alt text, channel, thread); sharing refuses what Slack
+refuses: bytes never sent or of another length than declared, a file shared already, a
+conversation the bot cannot post files in. The upload URL's calls are counted and faulted as
+the method `UPLOAD` ("upload_url").
+
 Socket Mode: `apps.connections.open` (with the app-level token) hands out a websocket URL on
 this server that says hello and carries envelopes; `envelope()` sends one and waits for the
 client's acknowledgement.
@@ -51,7 +59,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.bot.slack.blockkit import block_problems, view_problems
 
@@ -334,6 +342,36 @@ class Post:
         return self.updates[-1] if self.updates else {"text": self.text, "blocks": self.blocks}
 
 
+UPLOAD = "upload_url"  # the upload URL's calls, for `calls_to` and `faults`
+ALT_TEXT_LIMIT = 1000
+# Slack documents no error codes for these cases of files.completeUploadExternal (its list
+# names none); the fake's stand-ins, which a client must treat like any other refusal.
+NOT_UPLOADED = "file_not_uploaded"
+WRONG_LENGTH = "file_size_mismatch"
+
+
+@dataclass
+class FakeFile:
+    """A file from files.getUploadURLExternal to its sharing."""
+
+    id: str
+    team: str
+    filename: str
+    length: int  # as declared to getUploadURLExternal
+    alt_txt: str | None
+    key: str  # the upload URL's last part
+    data: bytes | None = None  # what was POSTed to the upload URL
+    uploads: int = 0  # how many times bytes were POSTed
+    title: str | None = None
+    channel: str | None = None  # where it was shared; None while it is not
+    thread_ts: str | None = None
+    shared_at: float | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.shared_at is not None
+
+
 @dataclass
 class _Gcra:
     """A rate limit that refuses instead of waiting: `wait` is 0 when a call conforms, else the
@@ -378,6 +416,7 @@ class FakeSlack:
         channels: Iterable[str] = ("C0GENERAL",),
         private_channels: Iterable[str] = (),
         archived_channels: Iterable[str] = (),
+        outside_channels: Iterable[str] = (),
         per_channel: float | None = None,
         workspace_cap: float | None = None,
         tolerance: float = 0.05,
@@ -394,6 +433,10 @@ class FakeSlack:
         self.channels = set(channels)
         self.private_channels = set(private_channels)  # the bot is not a member
         self.archived_channels = set(archived_channels)
+        # Public channels the bot is not a member of: chat:write.public posts there, but a
+        # file can only be shared where the bot is a member.
+        self.outside_channels = set(outside_channels)
+        self.channels |= self.outside_channels
         self.per_channel = per_channel
         self.workspace_cap = workspace_cap
         self.tolerance = tolerance
@@ -410,6 +453,7 @@ class FakeSlack:
         self.posts: list[Post] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.published: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, FakeFile] = {}
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.violations = 0  # 429s from the enforced limits (not the scripted ones)
         self.envelope_acks: dict[str, dict[str, Any]] = {}
@@ -436,6 +480,7 @@ class FakeSlack:
         app = web.Application(client_max_size=8 * 2**20)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/v1/{key}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -521,6 +566,15 @@ class FakeSlack:
     def dms_to(self, user_id: str) -> list[Post]:
         return self.posts_in(self.dm_channel(user_id))
 
+    @property
+    def uploads(self) -> list[FakeFile]:
+        """The files shared, in the order they were."""
+        shared = [f for f in self.files.values() if f.shared_at is not None]
+        return sorted(shared, key=lambda f: f.shared_at or 0.0)
+
+    def uploads_in(self, channel: str) -> list[FakeFile]:
+        return [f for f in self.uploads if f.channel == channel]
+
     # ---- socket mode ----------------------------------------------------------------------
 
     async def envelope(
@@ -583,6 +637,28 @@ class FakeSlack:
             return web.Response(status=400, text="invalid_blocks")
         self.responses.append((request.match_info["key"], body))
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """A file's bytes POSTed to its upload URL (raw, or as the one file of a multipart
+        form), answered as Slack's file host answers: `200 OK - <length>`, text/plain."""
+        key = request.match_info["key"]
+        data = await _upload_bytes(request)
+        call = Call(UPLOAD, {"key": key, "length": len(data)}, None, self.clock())
+        self.calls.append(call)
+        call.number, call.fault = self.faults.next_call(UPLOAD)
+        if call.fault is not None and not call.fault.after:
+            return await self._go_wrong(request, call, call.fault)
+        found = next((f for f in self.files.values() if f.key == key), None)
+        if found is None or found.shared:
+            call.status, call.error = 404, "upload_url_not_found"
+            response = web.Response(status=404, text="Not Found", content_type="text/plain")
+        else:
+            call.team, call.effect = found.team, True
+            found.data, found.uploads = data, found.uploads + 1
+            response = web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+        if call.fault is not None:
+            return await self._go_wrong(request, call, call.fault)
+        return response
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -750,7 +826,8 @@ class FakeSlack:
         installed = self.teams[found[0]]
         return {
             "access_token": installed.bot_token, "token_type": "bot",
-            "scope": "chat:write,chat:write.public,commands,im:write,users:read,users:read.email",
+            "scope": "chat:write,chat:write.public,commands,im:write,users:read,users:read.email,"
+                     "files:write",
             "bot_user_id": installed.bot_user_id, "app_id": "A0001",
             "team": {"id": installed.id, "name": installed.name}, "enterprise": None,
             "is_enterprise_install": False,
@@ -1019,6 +1096,76 @@ class FakeSlack:
         self.published[user.id] = view
         return {"view": self._store_view(team, view)}
 
+    def _m_files_getUploadURLExternal(
+        self, team: FakeTeam, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        filename = params.get("filename")
+        if not isinstance(filename, str) or not filename:
+            raise SlackApiError("invalid_arguments")
+        try:
+            length = int(str(params.get("length", "")))
+        except ValueError:
+            raise SlackApiError("invalid_arguments") from None
+        if length <= 0:
+            raise SlackApiError("missing_argument")  # what Slack says of a length of 0
+        alt = params.get("alt_txt")
+        if alt is not None and len(str(alt)) > ALT_TEXT_LIMIT:
+            raise SlackApiError("alt_txt_too_large")
+        file_id = f"F{next(self._ids):010d}"
+        key = base64.urlsafe_b64encode(f"{team.id}:{file_id}:{next(self._ids)}".encode())
+        found = FakeFile(file_id, team.id, filename, length,
+                         None if alt is None else str(alt), key.decode().rstrip("="))  # fmt: skip
+        self.files[file_id] = found
+        return {"upload_url": f"{self.root}/upload/v1/{found.key}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(
+        self, team: FakeTeam, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        wanted = _file_list(params.get("files"))
+        channel = params.get("channel_id") or None
+        thread = params.get("thread_ts") or None
+        if channel is not None:
+            channel = self._file_channel(team, str(channel))
+        if thread is not None:
+            if channel is None:
+                raise SlackApiError("invalid_arguments")  # a thread of which conversation?
+            parent = next((p for p in self.posts if p.channel == channel and p.ts == thread), None)
+            if parent is None or parent.thread_ts not in (None, parent.ts):
+                raise SlackApiError("invalid_thread_ts")  # never a reply's ts: its parent's
+        files = []
+        for file_id, title in wanted:
+            found = self.files.get(file_id)
+            if found is None or found.team != team.id or found.shared:
+                raise SlackApiError("file_not_found")
+            if found.data is None:
+                raise SlackApiError(NOT_UPLOADED)
+            if len(found.data) != found.length:
+                raise SlackApiError(WRONG_LENGTH)
+            files.append((found, title))
+        now = self.clock()
+        shared = []
+        for found, title in files:
+            found.title = title or found.filename
+            if channel is not None:
+                found.channel, found.thread_ts, found.shared_at = channel, thread, now
+            shared.append({"id": found.id, "title": found.title, "name": found.filename,
+                           "size": found.length, "mimetype": "image/png"})  # fmt: skip
+        return {"files": shared}
+
+    def _file_channel(self, team: FakeTeam, channel: str) -> str:
+        """A conversation the bot may share files in (a conversation id, never a user's)."""
+        if channel.startswith("D"):
+            if self._dm_user(team, channel) is None:
+                raise SlackApiError("channel_not_found")
+            return channel
+        if channel in self.archived_channels:
+            raise SlackApiError("is_archived")
+        if channel in self.private_channels or channel in self.outside_channels:
+            raise SlackApiError("not_in_channel")
+        if channel not in self.channels:
+            raise SlackApiError("channel_not_found")
+        return channel
+
 
 class _RateLimited(Exception):
     def __init__(self, retry_after: float) -> None:
@@ -1104,3 +1251,33 @@ def _metadata(value: object) -> dict[str, Any] | None:
     if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
         raise SlackApiError("invalid_metadata_schema")
     return {"event_type": event_type, "event_payload": payload}
+
+
+def _file_list(value: object) -> list[tuple[str, str | None]]:
+    """completeUploadExternal's `files`: a JSON array (a form sends it as a string) of
+    objects with an `id` and an optional `title`."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackApiError("invalid_arguments") from None
+    if not isinstance(value, list) or not value:
+        raise SlackApiError("invalid_arguments")
+    found = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            raise SlackApiError("invalid_arguments")
+        title = item.get("title")
+        found.append((item["id"], title if isinstance(title, str) else None))
+    return found
+
+
+async def _upload_bytes(request: web.Request) -> bytes:
+    """The file in an upload: the raw body, or the first file part of a multipart form."""
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        async for part in reader:
+            if isinstance(part, BodyPartReader) and part.filename is not None:
+                return bytes(await part.read())
+        return b""
+    return await request.read()
