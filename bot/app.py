@@ -77,4 +77,5 @@ async def runtime(
             worker=settings.worker_id,
             lease=timedelta(seconds=settings.claim_lease_seconds),
         )
-        yield Runtime(settings, store, drumbeat, router)
+        async with drumbeat.charts:  # its drawing processes end with the runtime
+            yield Runtime(settings, store, drumbeat, router)

@@ -13,6 +13,7 @@ from rhythm.okr import Cycle, KeyResult, Organisation
 from rhythm.records import AttendanceCell, KrPoint
 from rhythm.rhythm_health import cycle_weeks, heatmap, team_rhythms
 from rhythm.trends import chart_name
+from rhythm.wording import plural
 
 
 def with_rhythm_health(
@@ -21,13 +22,25 @@ def with_rhythm_health(
     """`digest` with its teams' on-time shares by ritual and week, and who fell off when."""
     teams = org.subtree(digest.team)
     names = {key: org.team[key].name for key in teams}
+    # From the first week anyone was asked: weeks before the drumbeat started say nothing.
+    asked = [c.week for c in cells if c.asked]
+    weeks = [w for w in cycle_weeks(cycle.start, today) if asked and w >= min(asked)]
     chart = heatmap(
-        cells, teams=teams, names=names, weeks=cycle_weeks(cycle.start, today),
+        cells, teams=teams, names=names, weeks=weeks,
         title=f"{digest.team_name} · rhythm health · {cycle.key}",
         name=chart_name(digest.team, digest.period, "rhythm"),
     )  # fmt: skip
-    lines = tuple(r.summary for r in team_rhythms(cells, teams=teams, names=names))
-    return replace(digest, health=chart if chart.rows else None, health_lines=lines)
+    rhythms = [r for r in team_rhythms(cells, teams=teams, names=names) if r.asked]
+    # A leader reads about the teams that slipped; the steady ones are named together.
+    lines = [r.summary for r in rhythms if not r.steady]
+    steady = [r.name for r in rhythms if r.steady]
+    if steady:
+        lines.append(
+            f"On the drumbeat every week ({plural(len(steady), 'team')}): " + ", ".join(steady)
+        )
+    return replace(
+        digest, health=chart if chart.rows and weeks else None, health_lines=tuple(lines)
+    )
 
 
 def final_scores(digest: Digest) -> dict[str, float]:

@@ -554,13 +554,21 @@ class Ticker:
         # last week, whatever `now` says.
         fired = record.scheduled_for - rhythm.deadline
         reached = True
-        for team, channels in digest_targets(org, rhythm, subscribed).items():
-            digest = await self.digests.digest(
-                org.key, team, kind=rhythm.kind, at=now, period_at=fired
-            )
-            report = await self.reports.digest(digest)  # its charts drawn once, for all channels
-            if not await self._post_everywhere(org, team, channels, subscribed, report, now):
-                reached = reached and team != rhythm.team
+        async with asyncio.TaskGroup() as drawing:
+            # Each team's charts are drawn (in the renderer's workers, a few at a time) while
+            # the next teams' digests are read; then they are posted in order. Drawn once per
+            # team, for all of its channels.
+            reports = []
+            for team, channels in digest_targets(org, rhythm, subscribed).items():
+                digest = await self.digests.digest(
+                    org.key, team, kind=rhythm.kind, at=now, period_at=fired
+                )
+                reports.append((team, channels, drawing.create_task(self.reports.digest(digest))))
+            for team, channels, report in reports:
+                posted = await self._post_everywhere(
+                    org, team, channels, subscribed, await report, now
+                )
+                reached = reached and (posted or team != rhythm.team)
         return reached
 
     async def _post_everywhere(

@@ -128,7 +128,7 @@ def save_charts(report: Report, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     saved = {}
     for image in report.images:
-        path = folder / f"{image.name}.png"
+        path = folder / (image.name if image.name.endswith(".png") else f"{image.name}.png")
         path.write_bytes(image.png)
         saved[image.name] = path
     return saved

@@ -4,7 +4,8 @@ Agents Playground's page in a real (headless) Chromium, and what the page shows.
 Lucas opens the page on the sample's Monday morning (`--at`, on a clock that runs on from
 there): his prompt card arrives within 30 s; he checks in through it, with a typo first (520
 for 52.0: the card comes back asking) and then 58; the confirmation echoes what was stored,
-`mine` shows it, and his team's digest counts him. A screenshot of every failure is kept in
+`mine` shows it, and his team's digest counts him and carries its chart; `chart KEY` draws
+his key result. A screenshot of every failure is kept in
 `.tmp/screenshots/`.
 
 Needs Chromium and its WebDriver (`scripts/ensure-chromium.sh` installs Debian's); without
@@ -198,6 +199,15 @@ def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_count
     page.say("digest growth")
     digest = page.card("Needs attention")
     assert "1/2 checked in" in digest.text
+    [chart] = digest.find_elements(By.TAG_NAME, "img")  # the objectives against the pace line
+    assert chart.get_attribute("alt").startswith("Growth · 2026-Q4: objectives from 1 Oct")
+    assert chart.size["width"] > 200
+
+    page.say("chart onboarding-completion")
+    trend = page.card("Not enough check-ins yet for a projection")
+    [drawn] = trend.find_elements(By.TAG_NAME, "img")
+    assert drawn.get_attribute("alt").startswith("Onboarding completion rate from 40% to 70%")
+    assert drawn.get_attribute("src").startswith("data:image/png;base64,")  # small: inline
     text = page.text()
     assert "`" not in text  # no raw markdown anywhere on the page
     assert "**" not in text
