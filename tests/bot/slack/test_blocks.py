@@ -28,7 +28,8 @@ from bot.slack.blocks import (
 from rhythm.cadences import RhythmKind
 from rhythm.digest import build_digest
 from rhythm.digest_model import BlockerLine, Digest, DigestScope, LeaderNote
-from rhythm.digest_report import digest_report
+from rhythm.digest_report import CHART_ACTION, digest_report
+from rhythm.forecast import Forecast, Method
 from rhythm.messages import Message, Notice, Table, Text, Tree, TreeNode
 from rhythm.okr import KeyResult, Organisation
 from rhythm.present import fmt_change, fmt_value, progress_bar
@@ -602,3 +603,22 @@ def test_the_message_validator_checks_the_whole_call():
     assert message_problems({"channel": "C1", "text": "x" * 40_001}) != []
     assert message_problems({"channel": "C1", "blocks": "[not json"}) != []
     assert message_problems({"channel": "C1", "blocks": [{"type": "divider"}] * 51}) != []
+
+
+def test_a_forecast_key_result_has_a_trend_button_beside_it() -> None:
+    growth = acme_digest("growth")
+    objective = growth.objectives[0]
+    kr = objective.key_results[0]
+    forecast = Forecast(
+        kr.key, Method.TREND, date(2026, 12, 31), 55.0, 50.0, 60.0, 0.5, 0.33, 0.67,
+        1.0, 2.0, 48.0, 6, 4,
+    )  # fmt: skip
+    lines = (replace(kr, forecast=forecast), *objective.key_results[1:])
+    chunks = message_chunks(
+        digest_report(replace(growth, objectives=(replace(objective, key_results=lines),)))
+    )
+    assert_valid(chunks)
+    [with_button] = [b for chunk in chunks for b in chunk if "accessory" in b]
+    assert with_button["accessory"]["action_id"] == CHART_ACTION
+    assert with_button["accessory"]["value"] == kr.key
+    assert kr.title in with_button["text"]["text"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from bot.slack.home import HOME_ACTIONS_BLOCK, MAX_HOME_BLOCKS, TREE, home_view
+from rhythm.forecast import ObjectiveForecast
 from rhythm.messages import Table, Text
 from rhythm.present import progress_bar
 from rhythm.prompting import OPEN
@@ -112,3 +114,12 @@ def test_the_left_out_count_is_exact():
     row_blocks = [b for b in view["blocks"] if b["type"] == "section" and "fields" in b]
     left_out = 150 - len(row_blocks)
     assert f"…and {left_out} more" in shown(view)
+
+
+def test_an_objectives_forecast_shows_under_it() -> None:
+    growth = acme_digest().details[0].details[0]
+    objective = growth.objectives[0]
+    heading = ObjectiveForecast(objective.key, 0.52, 0.4, 0.61, 2, date(2026, 12, 31))
+    digest = replace(growth, objectives=(replace(objective, forecast=heading),))
+    text = shown(lucas_home(digest=digest))
+    assert "📈 projected score 0.52 (0.40–0.61) by 31 Dec" in text
