@@ -131,28 +131,3 @@ def calibrate_by(
         if (c := calibrate(subject, names.get(subject, subject), pairs)) is not None
     ]
     return sorted(found, key=lambda c: (c.name.lower(), c.subject))
-
-
-def calibrate_owners(
-    points_by_kr: Mapping[str, Sequence[KrPoint]],
-    owner_of_kr: Mapping[str, str | None],
-    final_scores: Mapping[str, float],
-    names: Mapping[str, str],
-    *,
-    tz: tzinfo = UTC,
-) -> list[Calibration]:
-    """Each owner's calibration over the key results they own (subject: their email)."""
-    return calibrate_by(points_by_kr, owner_of_kr, final_scores, names, tz=tz)
-
-
-def calibrate_teams(
-    points_by_kr: Mapping[str, Sequence[KrPoint]],
-    team_of_kr: Mapping[str, str | None],
-    final_scores: Mapping[str, float],
-    names: Mapping[str, str],
-    *,
-    tz: tzinfo = UTC,
-) -> list[Calibration]:
-    """Each team's calibration over its key results (subject: the team's key; the team of a
-    key result as the digest has it: `Organisation.objective_team` of its objective)."""
-    return calibrate_by(points_by_kr, team_of_kr, final_scores, names, tz=tz)

@@ -398,6 +398,14 @@ def _legend(ax: Axes, handles: Sequence[Line2D | Patch], size: float = 9) -> Non
         text.set_parse_math(False)
 
 
+def _series_handle(look: Style, label: str) -> Line2D:
+    """A legend entry for a series: its colour, line style and marker, as drawn."""
+    return Line2D(
+        [], [], color=look.colour, linestyle=look.line, linewidth=2.0, marker=look.marker,
+        markersize=6, markeredgecolor=PANEL, label=label,
+    )  # fmt: skip
+
+
 def _projection_handle(label: str) -> Line2D:
     return Line2D([], [], color=MUTED, linestyle=PROJECTION, linewidth=2.0, label=label)
 
@@ -442,19 +450,7 @@ def _progress_figure(spec: ProgressChart) -> Figure:
     for n, track in enumerate(spec.tracks):
         look = style(n)
         _track(ax, track, look, spec.end, 100.0, steps=True)
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=look.colour,
-                linestyle=look.line,
-                linewidth=2.0,
-                marker=look.marker,
-                markersize=6,
-                markeredgecolor=PANEL,
-                label=_short(track.label, LEGEND_LABEL),
-            )
-        )
+        handles.append(_series_handle(look, _short(track.label, LEGEND_LABEL)))
     handles.append(
         Line2D([], [], color=PACE, linestyle=(0, (5, 3)), linewidth=1.5, label="expected pace")
     )
@@ -530,17 +526,7 @@ def _kr_figure(spec: KrChart) -> Figure:
     _x_limits(ax, spec.start, spec.end, (track,))
     _date_ticks(ax, spec.start, spec.end, locale)
     handles: list[Line2D | Patch] = [
-        Line2D(
-            [],
-            [],
-            color=look.colour,
-            linestyle=look.line,
-            linewidth=2.0,
-            marker=look.marker,
-            markersize=6,
-            markeredgecolor=PANEL,
-            label="reported",
-        ),
+        _series_handle(look, "reported"),
         Line2D(
             [],
             [],

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, tzinfo
 
-from rhythm.calibration import Calibration, calibrate_owners, calibrate_teams
+from rhythm.calibration import Calibration, calibrate_by
 from rhythm.digest_model import Digest
 from rhythm.okr import Cycle, KeyResult, Organisation
 from rhythm.records import AttendanceCell, KrPoint
@@ -56,7 +56,7 @@ def team_calibration(
         kr.key: org.objective_team(org.objective[kr.objective]) for kr in _key_results(org, digest)
     }
     names = {t.key: t.name for t in org.teams}
-    found = calibrate_teams(series, team_of, final_scores(digest), names, tz=tz)
+    found = calibrate_by(series, team_of, final_scores(digest), names, tz=tz)
     return replace(digest, calibration=tuple(c.sentence for c in found))
 
 
@@ -66,7 +66,7 @@ def owner_calibration(
     """Each owner's calibration over the digest's key results, for their team's leads."""
     owner_of = {kr.key: kr.owner for kr in _key_results(org, digest)}
     names = {p.email: p.name for p in org.people}
-    return calibrate_owners(series, owner_of, final_scores(digest), names, tz=tz)
+    return calibrate_by(series, owner_of, final_scores(digest), names, tz=tz)
 
 
 def _key_results(org: Organisation, digest: Digest) -> list[KeyResult]:

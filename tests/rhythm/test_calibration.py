@@ -11,8 +11,7 @@ from rhythm.calibration import (
     Calibration,
     Verdict,
     calibrate,
-    calibrate_owners,
-    calibrate_teams,
+    calibrate_by,
     verdict,
     weekly_confidences,
 )
@@ -59,7 +58,7 @@ def test_the_latest_confidence_of_each_week_is_its_sample() -> None:
 
 
 def test_a_team_that_expected_more_than_it_delivered_is_over_confident() -> None:
-    found = calibrate_teams({"kr-a": POINTS["kr-a"]}, TEAMS, FINAL, NAMES)
+    found = calibrate_by({"kr-a": POINTS["kr-a"]}, TEAMS, FINAL, NAMES)
 
     assert found == [
         Calibration("platform", "Platform", pytest.approx(0.1825), 7.5, 0.35, 2,
@@ -71,7 +70,7 @@ def test_a_team_that_expected_more_than_it_delivered_is_over_confident() -> None
 
 
 def test_teams_are_scored_over_all_their_key_results_and_weeks() -> None:
-    platform, product = calibrate_teams(POINTS, TEAMS, FINAL, NAMES)
+    platform, product = calibrate_by(POINTS, TEAMS, FINAL, NAMES)
 
     assert platform.subject == "platform"
     # Product: kr-b (3, 5 against 0.8) and kr-c (7, 7 against 0.6), four samples:
@@ -89,7 +88,7 @@ def test_teams_are_scored_over_all_their_key_results_and_weeks() -> None:
 def test_owners_are_scored_over_the_key_results_they_own() -> None:
     owners = {"kr-a": "dev@x", "kr-b": "ana@x", "kr-c": None, "kr-d": "dev@x", "kr-e": "eve@x"}
 
-    ana, dev = calibrate_owners(POINTS, owners, FINAL, NAMES)
+    ana, dev = calibrate_by(POINTS, owners, FINAL, NAMES)
 
     # Ana: kr-b only (kr-c has no owner). Confidence 4 against 0.8: under-confident.
     assert ana == Calibration("ana@x", "Ana", pytest.approx(0.17), 4.0, 0.8, 2,
@@ -105,7 +104,7 @@ def test_key_results_weigh_by_their_weekly_samples() -> None:
     # kr-a (6, 9 against 0.35) and kr-f (10 against 1.0), three samples:
     #   Brier (0.0625 + 0.3025 + 0) / 3 = 0.121666...; confidence 25 / 3; final 1.7 / 3.
     points = {"kr-a": POINTS["kr-a"], "kr-f": [point("kr-f", MONDAY, 10)]}
-    [found] = calibrate_owners(points, {"kr-a": "x", "kr-f": "x"}, {"kr-a": 0.35, "kr-f": 1.0}, {})
+    [found] = calibrate_by(points, {"kr-a": "x", "kr-f": "x"}, {"kr-a": 0.35, "kr-f": 1.0}, {})
 
     assert found.name == "x"  # no name known: the key
     assert found.brier == pytest.approx(0.365 / 3)
@@ -132,5 +131,5 @@ def test_the_verdict_allows_a_margin_of_fifteen_points(
 
 def test_nothing_to_score_gives_nothing() -> None:
     assert calibrate("x", "X", []) is None
-    assert calibrate_teams({}, TEAMS, FINAL, NAMES) == []
-    assert calibrate_owners(POINTS, {}, FINAL, NAMES) == []
+    assert calibrate_by({}, TEAMS, FINAL, NAMES) == []
+    assert calibrate_by(POINTS, {}, FINAL, NAMES) == []
