@@ -1,5 +1,5 @@
 """Chart rendering: the time to draw each kind of chart, and a digest run's charts for 500
-teams through `rhythm.charts.ChartRenderer`.
+teams through `rhythm.rendering.ChartRenderer`.
 
 Per chart: `rhythm.charts.draw` in this process (a team's progress chart with four
 objectives, a key result's chart, a rhythm-health heat map of 12 rows by 13 weeks), the
@@ -29,7 +29,8 @@ from datetime import date, timedelta
 from typing import Literal
 
 from rhythm.chart_model import ChartSpec, HeatmapChart, KrChart, ProgressChart, Track
-from rhythm.charts import ChartRenderer, draw
+from rhythm.charts import draw
+from rhythm.rendering import ChartRenderer
 
 TARGET = 0.100  # seconds a chart
 PLURAL = {"process": "processes", "thread": "threads"}

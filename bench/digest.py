@@ -1,6 +1,7 @@
 """Digest benchmarks: the whole organisation's weekly digest and one team's.
 
-`Digests.digest` end to end (the SQL facts plus `build_digest`), with the organisation
+`Digests.digest` end to end (the SQL facts, the cycle's series and `build_digest` with its
+forecasts), with the organisation
 already loaded, as a running server has it; the facts and the Python part are also timed on
 their own. Run alone: python -m bench.digest DATABASE_URL
 """
@@ -20,6 +21,7 @@ from rhythm.cadences import RhythmKind
 from rhythm.digest import build_digest, scope_key_results, scope_people
 from rhythm.digest_model import Digest, DigestScope
 from rhythm.digests import _scope
+from rhythm.forecast import _words as forecast_words_cache
 from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.records import DigestFacts
@@ -79,6 +81,7 @@ async def run(url: str, backend: str, *, runs: int = 7, team_runs: int = 30) -> 
             scope = scope_of(org, team, NOW)
 
             async def whole(team: str = team) -> Digest:
+                forecast_words_cache.cache_clear()  # each run words its forecasts afresh
                 return await drumbeat.digests.digest(ORG, team, at=NOW)
 
             async def facts(scope: DigestScope = scope) -> DigestFacts:

@@ -11,6 +11,7 @@ Pure: the same points, days and timezone always give the same forecast.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ class Forecast:
         (score 0.45) by 31 Dec"; for a milestone "confidence 8/10 → likely done by 31 Dec
         (0.80)". `span` (target minus start) sets the precision as everywhere else; the
         year is named only when `by` is not in `today`'s."""
+        return _words(self, unit, span, locale, today)
+
+    def _words(self, unit: str, span: float | None, locale: str, today: date) -> str:
         when = fmt_day(self.by, locale, today)
         if self.method is Method.CONFIDENCE:
             return self._milestone_words(when, locale)
@@ -138,28 +142,30 @@ def forecast_key_result(
     if metric is None:
         return None
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    mine = [p for p in points if p.key_result == kr.key and _within(p, zone, start, end)]
+    # Each point's day in the team's timezone, once: twenty thousand series per digest.
+    dated = [(p, p.at.astimezone(zone).date()) for p in points if p.key_result == kr.key]
+    mine = [(p, day) for p, day in dated if day <= end and (start is None or day >= start)]
     if metric.milestone:
-        return _milestone(kr.key, mine, zone, end)
-    days = daily_values(mine, zone)
+        return _milestone(kr.key, [p for p, _ in mine], len({d for _, d in mine}), end)
+    days = _by_day(mine)
     if len(days) < 2:
         return None
-    return _trend(kr.key, metric, days, _latest_confidence(mine), today=today, end=end)
+    confidence = _latest_confidence([p for p, _ in mine])
+    return _trend(kr.key, metric, days, confidence, today=today, end=end)
 
 
 def daily_values(points: Sequence[KrPoint], tz: ZoneInfo) -> list[tuple[date, float]]:
     """One value per day in `tz`, oldest first: a day's latest report stands for it (a
     correction made the same day replaces the slip it corrects)."""
+    return _by_day([(p, p.at.astimezone(tz).date()) for p in points])
+
+
+def _by_day(dated: Sequence[tuple[KrPoint, date]]) -> list[tuple[date, float]]:
     by_day: dict[date, float] = {}
-    for p in sorted(points, key=lambda p: p.at):
+    for p, day in sorted(dated, key=lambda pair: pair[0].at):
         if p.value is not None and math.isfinite(p.value):
-            by_day[p.at.astimezone(tz).date()] = p.value
+            by_day[day] = p.value
     return sorted(by_day.items())
-
-
-def _within(point: KrPoint, tz: ZoneInfo, start: date | None, end: date) -> bool:
-    day = point.at.astimezone(tz).date()
-    return day <= end and (start is None or day >= start)
 
 
 def _latest_confidence(points: Sequence[KrPoint]) -> int | None:
@@ -167,7 +173,7 @@ def _latest_confidence(points: Sequence[KrPoint]) -> int | None:
     return max(given, key=lambda p: p.at).confidence if given else None
 
 
-def _milestone(key: str, points: Sequence[KrPoint], tz: ZoneInfo, end: date) -> Forecast | None:
+def _milestone(key: str, points: Sequence[KrPoint], reported: int, end: date) -> Forecast | None:
     """Done already is certain; otherwise the owner's confidence, read as a probability, is
     all there is to go on: a 0/1 series has no slope worth fitting."""
     values = [p for p in points if p.value is not None]
@@ -179,7 +185,6 @@ def _milestone(key: str, points: Sequence[KrPoint], tz: ZoneInfo, end: date) -> 
         chance = min(1.0, max(0.0, confidence / 10))
     else:
         return None
-    reported = len({p.at.astimezone(tz).date() for p in points})
     return Forecast(
         key, Method.CONFIDENCE, end, chance, chance, chance, chance, chance, chance,
         None, None, latest, confidence, reported,
@@ -391,6 +396,14 @@ def _locale_of(items: Sequence[Forecast | Standing]) -> str:
 # ---- words --------------------------------------------------------------------------------
 
 
+# An organisation-wide digest words twenty thousand forecasts, many of them the same day and
+# pace: Babel's formatting, done once per distinct forecast and day.
+@functools.lru_cache(maxsize=1 << 16)
+def _words(forecast: Forecast, unit: str, span: float | None, locale: str, today: date) -> str:
+    return forecast._words(unit, span, locale, today)
+
+
+@functools.lru_cache(maxsize=1024)
 def fmt_day(day: date, locale: str, today: date) -> str:
     pattern = "d MMM" if day.year == today.year else "d MMM y"
     return str(format_date(day, pattern, locale=locale))

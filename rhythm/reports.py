@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from rhythm.charts import ChartRenderer
 from rhythm.digest_model import Digest
 from rhythm.digest_report import digest_report
 from rhythm.errors import CommandError
@@ -21,6 +20,7 @@ from rhythm.markup import code, literal
 from rhythm.okr import Cycle, KeyResult, Organisation
 from rhythm.orgcache import Organisations
 from rhythm.ports import Clock, Store
+from rhythm.rendering import ChartRenderer
 from rhythm.sections import Line, Report, Section, Tone
 from rhythm.spelling import closest
 from rhythm.trends import cycle_window, kr_chart

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rhythm.charts import ChartRenderer
 from rhythm.checkin import CheckInSession
 from rhythm.digests import Digests
 from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.people import People
 from rhythm.ports import ChatGateway, Clock, Store
+from rhythm.rendering import ChartRenderer
 from rhythm.reports import Reports
 from rhythm.ticking import LEASE, Ticker, TickReport
 

@@ -8,6 +8,8 @@ import hashlib
 import io
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -17,7 +19,8 @@ import pytest
 from PIL import Image as PilImage
 
 from rhythm.chart_model import ChartSpec, HeatmapChart, KrChart, ProgressChart, Track
-from rhythm.charts import ALT_LIMIT, HEIGHT, WIDTH, ChartRenderer, alt_text, draw, heatmap_height
+from rhythm.charts import ALT_LIMIT, HEIGHT, WIDTH, alt_text, draw, heatmap_height
+from rhythm.rendering import ChartRenderer
 from rhythm.sections import Image
 
 START, END, TODAY = date(2026, 10, 1), date(2026, 12, 31), date(2026, 11, 24)
@@ -389,3 +392,12 @@ async def test_a_renderer_replaces_a_dead_worker_and_restarts_after_close() -> N
         assert await renderer.render(HEALTH) == draw(HEALTH)
     finally:
         renderer.close()
+
+
+def test_the_process_that_serves_chat_never_loads_matplotlib() -> None:
+    """Only the drawing workers do: the server stays small (bench: idle RSS)."""
+    probe = "import sys, bot.server, rhythm.service; print('matplotlib' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert shown.stdout.strip() == "False"
