@@ -160,7 +160,7 @@ class _Driver:
             dialect=self.conn.dialect, compile_kwargs={"render_postcompile": True}
         )
         params = [compiled.params[name] for name in compiled.positiontup or ()]
-        if not all(isinstance(v, str | int | float) for v in params):
+        if not all(isinstance(v, str | int | float | datetime) for v in params):
             raise TypeError(f"only plain parameters go straight to the driver: {params!r}")
         sql = compiled.string
         if self.sqlite:
@@ -179,6 +179,12 @@ class _Driver:
             return found
 
         return fetch
+
+    def instant_param(self, moment: datetime) -> Any:
+        """`moment` as a parameter the driver compares with stored instants: UTCDateTime's
+        naive UTC text on SQLite, an aware datetime for asyncpg."""
+        utc = moment.astimezone(UTC)
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else utc
 
     def json(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value

@@ -3,9 +3,9 @@
 Both are read set-based and sized by the answer, not by the organisation's whole history:
 
 - `kr_series` walks `ix_kr_update_key_result` (org, key result, submitted_at) for an IN list
-  of key results (chunked like every other IN list) and a time range, and keeps each
-  check-in's latest revision with a window function: edits are rare, so the window sorts
-  barely more rows than it returns.
+  of key results (or, for more than 500, the organisation's whole window, filtered here, as
+  the digest's facts are) and keeps each check-in's latest revision: edits are rare, so that
+  is barely more rows than it returns.
 - `ritual_attendance` counts prompts per team, ritual and week with GROUP BY: the rows that
   come back are (team, ritual, period) groups, never prompts. Each ritual is one statement
   over the periods the window can touch, joined to the teams' members as the tree has them
@@ -35,7 +35,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
     true,
 )
@@ -44,7 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rhythm.cadences import DEFAULT_DEADLINE, RhythmKind, period_of, week_start
 from rhythm.records import ON_LEAVE, AttendanceCell, KrPoint
 from rhythm.status import Status
-from storage.db import Repository, chunks
+from storage.db import Repository
+from storage.digest_facts import _Driver, _Keys
 from storage.tables import kr_update_t, membership_t, prompt_t, rhythm_t, team_t
 
 # Past this many teams the members are not filtered by team in SQL: the whole organisation's
@@ -71,19 +71,39 @@ class SqlSeriesRepository(Repository):
         revision of it (storage.checkins). Of each check-in's revisions submitted in the window
         only the latest counts (latest submission, then revision, then id, as the digest
         decides): an edit replaces what it edits, even when the edit leaves the value and the
-        confidence empty (then the check-in adds no point)."""
-        keys = sorted(set(key_results))
+        confidence empty (then the check-in adds no point).
+
+        The rows are read straight on the driver, as `storage.digest_facts` reads its facts,
+        and the latest revision kept here (edits are rare: a few rows more than the answer);
+        an organisation-wide digest reads its 130,000 points in one statement."""
+        keys = _Keys.of(key_results)
+        if not keys.keys or since >= until:
+            return {}
+        async with self._db.read() as conn, _Driver.over(conn) as driver:
+            at = driver.instant_param
+            stmt = select(*POINT_COLUMNS).where(
+                u.org == org, keys.clause(u.key_result),
+                u.submitted_at >= at(since), u.submitted_at < at(until),
+            )  # fmt: skip
+            rows = await driver.ask(stmt)()
+            instant = driver.instant
+        latest: dict[tuple[str, str, str, str], Sequence[Any]] = {}
+        for row in rows:
+            if row[0] not in keys:
+                continue
+            check_in = (row[0], row[1], row[2], row[3])
+            seen = latest.get(check_in)
+            # Instants compare as the driver gives them (SQLite: fixed-width UTC text).
+            if seen is None or (row[4], row[5], row[6]) > (seen[4], seen[5], seen[6]):
+                latest[check_in] = row
         found: dict[str, list[KrPoint]] = {}
-        if not keys or since >= until:
-            return found
-        async with self._db.read() as conn:
-            for chunk in chunks(keys):
-                for key, at, value, confidence, status in await _kr_points(
-                    conn, org, chunk, since, until
-                ):
-                    found.setdefault(key, []).append(
-                        KrPoint(key, at, value, confidence, STATUS.get(status) if status else None)
-                    )
+        for row in sorted(latest.values(), key=lambda r: (r[0], r[4], r[6])):
+            if row[7] is None and row[8] is None:
+                continue
+            status = STATUS.get(row[9]) if row[9] else None
+            found.setdefault(row[0], []).append(
+                KrPoint(row[0], instant(row[4]), row[7], row[8], status)
+            )
         return found
 
     async def ritual_attendance(
@@ -135,41 +155,11 @@ class SqlSeriesRepository(Repository):
 
 
 u = kr_update_t.c
-
-
-async def _kr_points(
-    conn: AsyncConnection, org: str, keys: Sequence[str], since: datetime, until: datetime
-) -> list[tuple[str, datetime, float | None, int | None, str | None]]:
-    ranked = (
-        select(
-            u.key_result,
-            u.submitted_at,
-            u.value,
-            u.confidence,
-            u.status,
-            u.id,
-            func.row_number()
-            .over(
-                partition_by=(u.key_result, u.person, u.kind, u.period),
-                order_by=(u.submitted_at.desc(), u.revision.desc(), u.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(
-            u.org == org,
-            u.key_result.in_(keys),
-            u.submitted_at >= since,
-            u.submitted_at < until,
-        )
-        .subquery()
-    )
-    r = ranked.c
-    stmt = (
-        select(r.key_result, r.submitted_at, r.value, r.confidence, r.status)
-        .where(r.rank == 1, or_(r.value.is_not(None), r.confidence.is_not(None)))
-        .order_by(r.key_result, r.submitted_at, r.id)
-    )
-    return [tuple(row) for row in await conn.execute(stmt)]
+# What a point is read from: the check-in it belongs to, its revision's order, its answers.
+POINT_COLUMNS = (
+    u.key_result, u.person, u.kind, u.period, u.submitted_at, u.revision, u.id,
+    u.value, u.confidence, u.status,
+)  # fmt: skip
 
 
 # ---- ritual attendance --------------------------------------------------------------------

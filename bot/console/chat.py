@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,12 +19,13 @@ from rich.prompt import Prompt
 from rich.text import Text as RichText
 
 from bot.app import Runtime
-from bot.console.render import marked, render
+from bot.console.gateway import save_charts
+from bot.console.render import marked, render, render_report
 from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import help_text, run_command
 from rhythm.context import MAX_PAGE
 from rhythm.errors import DrumbeatError
-from rhythm.messages import FieldKind, Form, FormField, FormSection
+from rhythm.messages import FieldKind, Form, FormField, FormSection, Report
 
 QUIT = {"quit", "exit", "bye"}
 CANCEL = "cancel"
@@ -200,7 +202,12 @@ async def check_in(rt: Runtime, org: str, who: str, page: FormPage, console: Con
         console.print(marked(error.message))
 
 
-async def chat_loop(rt: Runtime, org: str, who: str, *, console: Console) -> None:
+CHARTS = Path("drumbeat-charts")  # where the charts a reply carries are written, as PNG files
+
+
+async def chat_loop(
+    rt: Runtime, org: str, who: str, *, console: Console, charts: Path = CHARTS
+) -> None:
     tree, person = await rt.drumbeat.people.person(org, who)
     name = tree.person[person].name
     console.print(f"Hello {escape(name)}. Type a command, or [bold]quit[/bold].")
@@ -214,7 +221,9 @@ async def chat_loop(rt: Runtime, org: str, who: str, *, console: Console) -> Non
         if line is None or line.strip().lower() in QUIT:
             return
         reply = await run_command(rt.drumbeat, org, person, line)
-        if reply.message is not None:
+        if isinstance(reply.message, Report) and reply.message.images:
+            console.print(render_report(reply.message, save_charts(reply.message, charts)))
+        elif reply.message is not None:
             console.print(render(reply.message))
         if reply.form is not None:
             await check_in(rt, org, person, reply.form, console)
