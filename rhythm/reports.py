@@ -75,8 +75,7 @@ class Reports:
         spec = kr_chart(kr, points, forecast, cycle=cycle, today=today, tz=tz, locale=org.locale)
         if spec is None:
             raise CommandError(f"{kr.title} has no metric to chart: it is done or not done.")
-        image = await self.charts.render(spec)
-        lines = [image] if points else []
+        image = await self.charts.render(spec)  # start, target and pace, even before a report
         words = (
             forecast.words(unit=spec.unit, span=spec.span, locale=org.locale, today=today)
             if forecast
@@ -85,7 +84,7 @@ class Reports:
         return Report(
             title=f"📈 {literal(kr.title)}",
             summary=f"{cycle.key} · {literal(_owner(org, kr))}",
-            sections=(Section("", (*lines, Line(words, tone=Tone.SUBTLE)), separated=False),),
+            sections=(Section("", (image, Line(words, tone=Tone.SUBTLE)), separated=False),),
             private=True,
         )
 
