@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from rhythm.chart_model import ChartSpec
 from rhythm.digest_model import (
     AttentionItem,
     BlockerLine,
@@ -22,7 +23,7 @@ from rhythm.digest_model import (
 from rhythm.markup import literal as lit
 from rhythm.markup import strong
 from rhythm.present import STATUS_EMOJI, progress_bar
-from rhythm.sections import Action, Image, Line, Report, Section, Tone
+from rhythm.sections import Action, Block, Image, Line, Report, Section, Tone
 from rhythm.wording import joined, plural
 
 CHART_ACTION = "chart:open"  # a key result's "Trend" button; its value is the key result's key
@@ -54,7 +55,7 @@ def digest_report(digest: Digest, images: Mapping[str, Image] | None = None) -> 
     images = images or {}
     sections = [
         _section("Needs attention", _attention(digest)),
-        _charts(digest, images),
+        _section("Where it is heading", _image(digest.chart, images)),
         _section("Leaders first", [_note(n, "🧭") for n in digest.leaders]),
         *(_objective(o) for o in digest.objectives),
         _section("Teams", [
@@ -67,7 +68,9 @@ def digest_report(digest: Digest, images: Mapping[str, Image] | None = None) -> 
         _section("Early warnings", [
             Line(lit(w.message), "⚠️", Tone.ATTENTION) for w in digest.other_warnings
         ]),
-        _section("Rhythm health", [Line(lit(t), "🥁") for t in digest.health_lines]),
+        _section("Rhythm health", [
+            *_image(digest.health, images), *(Line(lit(t), "🥁") for t in digest.health_lines),
+        ]),
         _section("Calibration", [Line(lit(t), "🎯") for t in digest.calibration]),
         _section("Notes", [_note(n, "📝") for n in digest.notes]),
     ]  # fmt: skip
@@ -85,8 +88,8 @@ def digest_report(digest: Digest, images: Mapping[str, Image] | None = None) -> 
     )
 
 
-def _section(title: str, lines: Iterable[Line]) -> Section | None:
-    blocks = tuple(lines)
+def _section(title: str, blocks: Iterable[Block]) -> Section | None:
+    blocks = tuple(blocks)
     return Section(title, blocks) if blocks else None
 
 
@@ -107,13 +110,9 @@ def _attention_item(a: AttentionItem) -> list[Line]:
     return shown
 
 
-def _charts(digest: Digest, images: Mapping[str, Image]) -> Section | None:
-    shown: list[Image] = []
-    for spec in (digest.chart, digest.health):
-        if spec is not None and spec.name in images:
-            shown.append(images[spec.name])
-    title = "Where it is heading" if digest.chart is not None else "Rhythm health"
-    return Section(title, tuple(shown)) if shown else None
+def _image(spec: ChartSpec | None, images: Mapping[str, Image]) -> list[Image]:
+    """The rendered chart of `spec`, if there is one (a chart that was not drawn is left out)."""
+    return [images[spec.name]] if spec is not None and spec.name in images else []
 
 
 def _objective(o: ObjectiveLine) -> Section:

@@ -6,8 +6,11 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from rhythm.cadences import RhythmKind
+from rhythm.digest_report import digest_report
+from rhythm.markup import plain
 from rhythm.records import AttendanceCell, KrPoint
 from rhythm.reviews import owner_calibration, team_calibration, with_rhythm_health
+from rhythm.sections import Image, Line
 from tests.rhythm.orgs import SPRINT, utc
 from tests.rhythm.test_digest_forecast import ANA, ORG, digest
 
@@ -49,3 +52,17 @@ def test_the_refresh_scores_confidence_against_the_outcome_by_team_and_owner() -
     assert sentence.startswith("Engineering was over-confident: average confidence 8.0")
     [ana] = owner_calibration(ORG, base, series, SPRINT_TZ)
     assert (ana.subject, ana.samples) == (ANA, 3)
+
+
+def test_the_heatmap_opens_the_rhythm_health_section_of_the_report() -> None:
+    cells = [cell(MONDAYS[1], 4, 1)]
+    found = with_rhythm_health(ORG, digest({}), cells, SPRINT, date(2026, 5, 10))
+    assert found.health is not None
+    drawn = Image(b"png", "alt", found.health.name, 800, 200)
+    [health] = [
+        s for s in digest_report(found, {drawn.name: drawn}).sections if s.title == "Rhythm health"
+    ]
+    assert health.blocks[0] is drawn
+    assert [plain(b.text) for b in health.blocks[1:] if isinstance(b, Line)] == [
+        "Engineering: 25% on time over 1 week."
+    ]
