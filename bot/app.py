@@ -41,7 +41,11 @@ async def open_database(settings: Settings) -> AsyncIterator[SqlStore]:
 
 def chat_gateways(settings: Settings, console: Console, store: Store) -> dict[str, ChatGateway]:
     """The console, plus Slack and Teams when configured. Their SDKs are imported only then."""
-    gateways: dict[str, ChatGateway] = {"console": ConsoleGateway(console=console)}
+    platform = settings.slack_configured or settings.teams_configured or settings.teams_local
+    # With a chat platform, the console only gets what no platform took (a channel the OKR
+    # file names that is not in the workspace): one line each, not a whole digest in the log.
+    terminal = ConsoleGateway(console=console, show_post=lambda channel, message: not platform)
+    gateways: dict[str, ChatGateway] = {"console": terminal}
     if settings.slack_configured:
         from bot.slack.plugin import slack_gateway
 
