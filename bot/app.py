@@ -13,6 +13,7 @@ from rich.console import Console
 from bot.console.gateway import ConsoleGateway
 from bot.routing import ChatRouter
 from bot.settings import Settings
+from rhythm.chart_links import ChartLinks
 from rhythm.ports import ChatGateway, Clock, Store, SystemClock
 from rhythm.service import Drumbeat
 from storage import open_store
@@ -28,6 +29,7 @@ class Runtime:
     store: SqlStore
     drumbeat: Drumbeat
     chat: ChatRouter
+    chart_links: ChartLinks  # where Teams shows the charts too big for a card, and /charts/
 
 
 @asynccontextmanager
@@ -39,7 +41,9 @@ async def open_database(settings: Settings) -> AsyncIterator[SqlStore]:
         yield store
 
 
-def chat_gateways(settings: Settings, console: Console, store: Store) -> dict[str, ChatGateway]:
+def chat_gateways(
+    settings: Settings, console: Console, store: Store, links: ChartLinks | None = None
+) -> dict[str, ChatGateway]:
     """The console, plus Slack and Teams when configured. Their SDKs are imported only then."""
     platform = settings.slack_configured or settings.teams_configured or settings.teams_local
     # With a chat platform, the console only gets what no platform took (a channel the OKR
@@ -53,7 +57,7 @@ def chat_gateways(settings: Settings, console: Console, store: Store) -> dict[st
     if settings.teams_configured or settings.teams_local:
         from bot.teams.plugin import teams_gateway
 
-        gateways["teams"] = teams_gateway(settings, store)
+        gateways["teams"] = teams_gateway(settings, store, chart_links=links)
     return gateways
 
 
@@ -71,15 +75,19 @@ async def runtime(
     clock: Clock | None = None,
 ) -> AsyncIterator[Runtime]:
     console = console or Console(stderr=True)
+    clock = clock or SystemClock()
     async with open_database(settings) as store:
-        gateways = gateways or chat_gateways(settings, console, store)
+        # Links at the server's public address (PUBLIC_URL, or this machine's in local mode);
+        # without one, a chart too big for a Teams card shows as its alt text.
+        links = ChartLinks(store=store, clock=clock, public_url=settings.public_base_url)
+        gateways = gateways or chat_gateways(settings, console, store, links)
         router = ChatRouter(gateways=gateways, fallback=default_platform(gateways))
         drumbeat = Drumbeat(
             store=store,
             chat=router,
-            clock=clock or SystemClock(),
+            clock=clock,
             worker=settings.worker_id,
             lease=timedelta(seconds=settings.claim_lease_seconds),
         )
         async with drumbeat.charts:  # its drawing processes end with the runtime
-            yield Runtime(settings, store, drumbeat, router)
+            yield Runtime(settings, store, drumbeat, router, links)

@@ -59,33 +59,21 @@ async def chart(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers=headers)
 
 
-def chart_links(runtime: Runtime) -> ChartLinks:
-    """Chart links at the server's public address (PUBLIC_URL, or this machine's in local
-    mode); without one, charts that do not fit a card inline show their alt text."""
-    return ChartLinks(
-        store=runtime.store, clock=runtime.drumbeat.clock,
-        public_url=runtime.settings.public_base_url,
-    )  # fmt: skip
-
-
 def create_app(runtime: Runtime, *, tick: bool = True) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
-    app[CHART_LINKS] = links = chart_links(runtime)
+    app[CHART_LINKS] = runtime.chart_links
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/charts/{name}", chart)
-    attach_platforms(app, runtime, links)
+    attach_platforms(app, runtime)
     if tick:
         app.cleanup_ctx.append(_scheduler)
     return app
 
 
-def attach_platforms(
-    app: web.Application, runtime: Runtime, links: ChartLinks | None = None
-) -> None:
-    """The chat platforms' endpoints: POST /slack/events, POST /api/messages. Teams shows
-    charts through `links` when they do not fit a card inline."""
+def attach_platforms(app: web.Application, runtime: Runtime) -> None:
+    """The chat platforms' endpoints: POST /slack/events, POST /api/messages."""
     gateways = runtime.chat.gateways
     if "slack" in gateways:
         from bot.slack.gateway import SlackGateway
@@ -100,8 +88,6 @@ def attach_platforms(
         from bot.teams.plugin import attach_teams
 
         assert isinstance(gateways["teams"], TeamsGateway)
-        if links is not None:
-            gateways["teams"].use_chart_links(links)
         attach_teams(
             app, settings=runtime.settings, drumbeat=runtime.drumbeat, gateway=gateways["teams"]
         )

@@ -84,7 +84,8 @@ async def answer(
     try:
         ref = await services.gateway.post(caller.workspace, caller.user_id, message)
     except SlackError as error:
-        log.warning("could not send %r to %s: %s", message.title, caller.person, error)
+        title = markup.plain(message.title)
+        log.warning("could not send %r to %s: %s", title, caller.person, error)
         await say_problem(services, caller, respond, NOT_SENT)
         return
     if respond is None or respond.response_url is None or parse_ref(ref)[0] == asked_in:

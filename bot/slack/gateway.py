@@ -33,6 +33,7 @@ from bot.slack.identity import SlackRecipients
 from bot.slack.uploads import upload_images
 from bot.slack.webapi import SlackError, SlackWebApi, Workspace, dig
 from bot.slack.workspaces import Workspaces
+from rhythm import markup
 from rhythm.messages import Message
 from rhythm.okr import Person
 from rhythm.ports import Leaving
@@ -198,7 +199,11 @@ class SlackGateway:
                 else ""
             )
             log.warning(
-                "the charts of %r were not shared in %s: %s%s", report.title, channel, error, hint
+                "the charts of %r were not shared in %s: %s%s",
+                markup.plain(report.title),
+                channel,
+                error,
+                hint,
             )
 
     async def _update(self, org: str, ref: str, message: Message) -> None:

@@ -226,18 +226,8 @@ class TeamsBot(ActivityHandler):
         self.members = members or TeamsMembers()
         self.pacing = pacing
         gateway = pacing if isinstance(pacing, TeamsGateway) else None
-        self._charts = charts
-        self._gateway = gateway
+        self.charts = charts or (gateway.charts if gateway else ChartSources())
         self.direct = direct if direct is not None else gateway
-
-    @property
-    def charts(self) -> ChartSources:
-        if self._charts is not None:
-            return self._charts
-        if self._gateway is not None:  # read now: the server gives it chart links later
-            return self._gateway.charts
-        self._charts = ChartSources()
-        return self._charts
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         if self.pacing is not None:

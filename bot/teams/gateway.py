@@ -180,10 +180,6 @@ class TeamsGateway:
         self._background = Background("updating a Teams message")
         self.charts = ChartSources(links=chart_links)
 
-    def use_chart_links(self, links: ChartLinks) -> None:
-        """Show charts too big to inline from `links` (the server's `/charts/`)."""
-        self.charts = ChartSources(links=links)
-
     async def activities(self, org: str, message: Message) -> list[Activity]:
         """`message` as activities; a report's charts inline when they fit, else linked."""
         if isinstance(message, Report) and message.images:

@@ -16,6 +16,7 @@ from bot.teams.adapter import is_local, teams_adapter
 from bot.teams.bot import MemberDirectory, TeamsBot, answer_invoke, invoke_error, say
 from bot.teams.gateway import TeamsGateway, TeamsLimits
 from bot.teams.ingress import MalformedActivity, parse_activity
+from rhythm.chart_links import ChartLinks
 from rhythm.messages import Text
 from rhythm.people import Admission, allow_list
 from rhythm.ports import DeliveryError, Store
@@ -29,14 +30,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def teams_gateway(
-    settings: Settings, store: Store, *, adapter: CloudAdapter | None = None
+    settings: Settings,
+    store: Store,
+    *,
+    adapter: CloudAdapter | None = None,
+    chart_links: ChartLinks | None = None,
 ) -> TeamsGateway:
-    """The Teams ChatGateway; `adapter` defaults to the one these settings describe."""
+    """The Teams ChatGateway; `adapter` defaults to the one these settings describe; charts
+    too big for a card are shown from `chart_links`."""
     return TeamsGateway(
         adapter=adapter or teams_adapter(settings),
         store=store,
         app_id=settings.microsoft_app_id or "",
         limits=TeamsLimits.for_tenant_rate(settings.teams_messages_per_second),
+        chart_links=chart_links,
     )
 
 

@@ -74,7 +74,7 @@ async def in_channel(world: World) -> None:
 
 def with_links(world: World, public_url: str | None = PUBLIC) -> ChartLinks:
     links = ChartLinks(store=world.store, clock=FixedClock(MONDAY), public_url=public_url)
-    world.gateway.use_chart_links(links)
+    world.gateway.charts = ChartSources(links=links)
     return links
 
 
