@@ -290,13 +290,34 @@ class SlackWebApi:
         self, token: str, method: str, params: dict[str, Any], answer_within: float
     ) -> dict[str, Any]:
         """One request: Slack's answer when it is `ok`, else `SlackError` or `_RateLimited`."""
-        progress = _Progress()
         body, content_type_header = _request_body(method, params)
+        headers = {"Authorization": f"Bearer {token}", **content_type_header}
+        status, content_type, answer = await self._post(
+            method, self.base_url + method, body, headers, answer_within
+        )
+        return _answer(method, status, content_type, answer)
+
+    async def _attempt_upload(self, url: str, data: bytes) -> None:
+        """One POST of a file's bytes: None when Slack's file host took them."""
+        headers = {"Content-Type": "application/octet-stream"}
+        status, content_type, answer = await self._post(UPLOAD, url, data, headers, self.timeout)
+        if status == 200 and answer.startswith(b"OK"):
+            return
+        kind = content_type or "no_content_type"
+        # A 4xx is about this URL (expired, already used, refused): asking again cannot help.
+        raise SlackError(UPLOAD, f"http_{status}_{kind}", permanent=400 <= status < 500)
+
+    async def _post(
+        self, method: str, url: str, data: Any, headers: dict[str, str], answer_within: float
+    ) -> tuple[int, str, bytes]:
+        """One POST: its status, content type and body; `SlackError` when no answer came (a
+        reset, a timeout), `_RateLimited` for a 429."""
+        progress = _Progress()
         try:
             async with self._client().post(
-                self.base_url + method,
-                data=body,
-                headers={"Authorization": f"Bearer {token}", **content_type_header},
+                url,
+                data=data,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=answer_within),
                 allow_redirects=False,  # a redirect is a proxy's login page, not Slack
                 trace_request_ctx=progress,
@@ -310,32 +331,7 @@ class SlackWebApi:
             ) from error
         if status == 429:
             raise _RateLimited(method, _seconds(retry_after))
-        return _answer(method, status, content_type, answer)
-
-    async def _attempt_upload(self, url: str, data: bytes) -> None:
-        """One POST of a file's bytes: None when Slack's file host took them."""
-        progress = _Progress()
-        try:
-            async with self._client().post(
-                url,
-                data=data,
-                headers={"Content-Type": "application/octet-stream"},
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-                trace_request_ctx=progress,
-            ) as response:
-                answer = await response.read()
-                status, content_type = response.status, response.content_type
-                retry_after = response.headers.get("Retry-After")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise SlackError(UPLOAD, _no_answer_code(error), permanent=False) from error
-        if status == 429:
-            raise _RateLimited(UPLOAD, _seconds(retry_after))
-        if status == 200 and answer.startswith(b"OK"):
-            return
-        kind = content_type or "no_content_type"
-        # A 4xx is about this URL (expired, already used, refused): asking again cannot help.
-        raise SlackError(UPLOAD, f"http_{status}_{kind}", permanent=400 <= status < 500)
+        return status, content_type, answer
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
