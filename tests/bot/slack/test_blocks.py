@@ -27,7 +27,7 @@ from bot.slack.blocks import (
 )
 from rhythm.cadences import RhythmKind
 from rhythm.digest import build_digest
-from rhythm.digest_model import BlockerLine, Digest, DigestScope, LeaderNote
+from rhythm.digest_model import BlockerLine, Digest, DigestScope, KrLine, LeaderNote
 from rhythm.digest_report import CHART_ACTION, digest_report
 from rhythm.forecast import Forecast, Method
 from rhythm.messages import Message, Notice, Table, Text, Tree, TreeNode
@@ -605,7 +605,8 @@ def test_the_message_validator_checks_the_whole_call():
     assert message_problems({"channel": "C1", "blocks": [{"type": "divider"}] * 51}) != []
 
 
-def test_a_forecast_key_result_has_a_trend_button_beside_it() -> None:
+def forecast_digest() -> tuple[Digest, KrLine]:
+    """Growth's digest with its first key result forecast (55% by 31 Dec), and that line."""
     growth = acme_digest("growth")
     objective = growth.objectives[0]
     kr = objective.key_results[0]
@@ -614,9 +615,12 @@ def test_a_forecast_key_result_has_a_trend_button_beside_it() -> None:
         1.0, 2.0, 48.0, 6, 4,
     )  # fmt: skip
     lines = (replace(kr, forecast=forecast), *objective.key_results[1:])
-    chunks = message_chunks(
-        digest_report(replace(growth, objectives=(replace(objective, key_results=lines),)))
-    )
+    return replace(growth, objectives=(replace(objective, key_results=lines),)), kr
+
+
+def test_a_forecast_key_result_has_a_trend_button_beside_it() -> None:
+    digest, kr = forecast_digest()
+    chunks = message_chunks(digest_report(digest))
     assert_valid(chunks)
     [with_button] = [b for chunk in chunks for b in chunk if "accessory" in b]
     assert with_button["accessory"]["action_id"] == CHART_ACTION

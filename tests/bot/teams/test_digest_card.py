@@ -5,15 +5,13 @@ no separator left dangling. Built from the same week at Acme as the Slack digest
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from bot.teams.cards import card_for
 from rhythm.digest_model import Digest
 from rhythm.digest_report import CHART_ACTION, digest_report
-from rhythm.forecast import Forecast, Method
 from rhythm.present import fmt_change, fmt_value
-from tests.bot.slack.test_blocks import acme_digest, acme_facts, all_details
+from tests.bot.slack.test_blocks import acme_digest, acme_facts, all_details, forecast_digest
 from tests.bot.teams.test_cards import assert_sendable, body_text, texts
 from tests.bot.teams.test_picker_card import schema_problems
 
@@ -62,15 +60,7 @@ def test_no_card_line_has_a_stray_separator():
 
 
 def test_a_forecast_key_result_has_a_trend_button_and_the_card_stays_valid() -> None:
-    growth = acme_digest("growth")
-    objective = growth.objectives[0]
-    kr = objective.key_results[0]
-    forecast = Forecast(
-        kr.key, Method.TREND, date(2026, 12, 31), 55.0, 50.0, 60.0, 0.5, 0.33, 0.67,
-        1.0, 2.0, 48.0, 6, 4,
-    )  # fmt: skip
-    lines = (replace(kr, forecast=forecast), *objective.key_results[1:])
-    shown = replace(growth, objectives=(replace(objective, key_results=lines),))
+    shown, kr = forecast_digest()
     cards = cards_of(shown)
     buttons = [a for card in cards for a in _actions(card) if a.get("verb") == CHART_ACTION]
     assert [(b["title"], b["data"]["value"]) for b in buttons] == [("Trend", kr.key)]
