@@ -68,11 +68,6 @@ class ChartLinks:
         self._pruned_at: datetime | None = None
         self._secret: bytes | None = None  # made once per database, never changed
 
-    @property
-    def available(self) -> bool:
-        """Whether links can be published (a public URL is configured)."""
-        return self.public_url is not None
-
     async def publish(self, org: str, image: Image) -> str | None:
         """Keep `image` until the link expires and return the link; None without a public
         URL (nothing is stored then)."""

@@ -81,10 +81,6 @@ class Forecast:
             and self.score < WARNING_SCORE
         )
 
-    @property
-    def target_met(self) -> bool:
-        return self.needed_per_week == 0
-
     def words(self, *, unit: str, span: float | None, locale: str, today: date) -> str:
         """One line for a person: "needs +3.2/week, averaging +1.1/week → projected 45%
         (score 0.45) by 31 Dec"; for a milestone "confidence 8/10 → likely done by 31 Dec

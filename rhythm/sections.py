@@ -8,7 +8,7 @@ section of a digest is written once, here in the core, and shows on every platfo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -98,17 +98,3 @@ class Report:
     @property
     def images(self) -> tuple[Image, ...]:
         return tuple(b for s in self.sections for b in s.blocks if isinstance(b, Image))
-
-    def without_images(self) -> Report:
-        """The report with each image replaced by its alt text (where it cannot be placed)."""
-        sections = tuple(
-            Section(s.title, tuple(_stand_in(b) for b in s.blocks), s.separated)
-            for s in self.sections
-        )
-        return replace(self, sections=sections)
-
-
-def _stand_in(block: Block) -> Block:
-    if not isinstance(block, Image):
-        return block
-    return Line(block.summary or block.alt, bullet="📈", tone=Tone.SUBTLE)

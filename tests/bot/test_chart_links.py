@@ -132,7 +132,6 @@ async def test_a_pruned_chart_is_refused_and_pruning_is_hourly(store: SqlStore) 
 
 async def test_without_a_public_url_nothing_is_published(store: SqlStore) -> None:
     links = ChartLinks(store=store, clock=FixedClock(NOW), public_url=None)
-    assert links.available is False
     assert await links.publish("acme", CHART) is None
     assert links.placeholder() is None
 
