@@ -21,14 +21,23 @@ from rhythm.okr import InitiativeStatus, Organisation, Person
 from rhythm.profiles import ChatProfile
 from rhythm.records import (
     AttendanceCell,
+    BlockerEvent,
+    BlockerRecord,
+    BlockerState,
     Conversation,
     DigestFacts,
     DigestRecord,
     Draft,
+    HistoryEntry,
     KrPoint,
     KrState,
+    OutboxRecord,
+    Outgoing,
+    PersonSettings,
     PromptRecord,
     SavedCheckIn,
+    Spend,
+    Spent,
     Stamp,
     Subscription,
     Unreachable,
@@ -103,6 +112,20 @@ class Answering:
 
     prompt_id: int | None = None
     due: DuePrompt | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckIn:
+    """A stored check-in's latest revision as its draft: what an Edit prefills."""
+
+    id: int
+    person: str
+    kind: RhythmKind
+    period: str
+    prompt_id: int | None
+    revision: int
+    submitted_at: datetime
+    draft: CheckInDraft
 
 
 # ---- repositories -----------------------------------------------------------------------
@@ -411,9 +434,128 @@ class ChartRepository(Protocol):
         ...
 
 
+class BlockerRepository(Protocol):
+    """Blockers that name a team or a key result. `save_checkin` keeps them in its own
+    transaction, from the check-in's key-result updates: an update naming a team or key result
+    raises a blocker (or restates the reporter's live one on that key result: text and check-in
+    updated; against another team, it waits on that one and is raised again); an update with
+    no blocker at all (no text, nobody named) resolves the live one (`auto`). Each change
+    writes a `BlockerEvent` in the same transaction."""
+
+    async def blocker(self, org: str, blocker_id: int) -> BlockerRecord | None: ...
+
+    async def blockers(
+        self,
+        org: str,
+        *,
+        key_results: Sequence[str] = (),
+        waiting_on: Sequence[str] = (),
+        resolved_since: datetime | None = None,
+    ) -> list[BlockerRecord]:
+        """Live blockers on any of `key_results` or waiting on any of the teams `waiting_on`,
+        and, given `resolved_since`, those of them resolved since then; oldest first."""
+        ...
+
+    async def change_blocker(
+        self,
+        org: str,
+        blocker_id: int,
+        *,
+        expect: Sequence[BlockerState],
+        to: BlockerState,
+        by: str,
+        at: datetime,
+        waiting_on_team: str | None = None,
+    ) -> BlockerRecord | None:
+        """Move a blocker from one of the `expect` states to `to` (compare-and-set), with its
+        event, in one transaction: ACKNOWLEDGED sets `acknowledged_by`; REROUTED sets
+        `waiting_on_team` (and clears `waiting_on_kr`); RESOLVED sets `resolved_at`/`_by`.
+        None when it is not in an expected state (someone else pressed first)."""
+        ...
+
+    async def unannounced_events(self, org: str, *, limit: int) -> list[BlockerEvent]:
+        """Blocker changes nobody was told about yet, oldest first."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Direct messages each sent once: written (idempotently, by key) in the transaction that
+    decided them, then claimed and delivered like prompts, with a lease."""
+
+    async def enqueue(
+        self,
+        org: str,
+        messages: Sequence[Outgoing],
+        *,
+        announced: Sequence[int] = (),
+        at: datetime,
+    ) -> int:
+        """Write the messages whose key is new (decided `at`), and mark the blocker events
+        `announced` as told, in one transaction; returns how many were new."""
+        ...
+
+    async def nudge(self, org: str, spend: Spend, message: Outgoing | None = None) -> Spent:
+        """Spend one of the person's nudges this week (at most `spend.cap`, counted across
+        every key) and, when spent, write `message`, in one transaction. Spending a key that
+        was spent already spends nothing and writes nothing (ALREADY)."""
+        ...
+
+    async def nudges_spent(self, org: str, person: str, week: str) -> int: ...
+
+    async def claim_outbox(
+        self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
+    ) -> list[OutboxRecord]:
+        """Claim unsent, unfailed messages that are claimable at `now`, oldest first."""
+        ...
+
+    async def mark_outbox_attempt(self, message_id: int, *, at: datetime) -> None: ...
+
+    async def mark_outbox_sent(
+        self, message_id: int, *, at: datetime, message_ref: str
+    ) -> None: ...
+
+    async def mark_outbox_failed(self, message_id: int, *, at: datetime, error: str) -> None: ...
+
+    async def release_outbox(self, message_id: int, *, retry_at: datetime, in_doubt: bool) -> None:
+        """Claimable again from `retry_at`; unless `in_doubt`, the attempt is forgotten."""
+        ...
+
+
+class SettingsRepository(Protocol):
+    async def person_settings(self, org: str, people: Sequence[str]) -> dict[str, PersonSettings]:
+        """Each person's settings (the defaults for who never chose)."""
+        ...
+
+    async def save_person_settings(
+        self, org: str, person: str, settings: PersonSettings
+    ) -> None: ...
+
+
+class HistoryRepository(Protocol):
+    async def checkin_history(
+        self, org: str, *, key_result: str | None = None, person: str | None = None, limit: int
+    ) -> list[HistoryEntry]:
+        """The latest `limit` key-result updates (latest revision of each check-in) of one key
+        result or one person, newest first."""
+        ...
+
+    async def stored_checkin(self, org: str, checkin_id: int) -> StoredCheckIn | None:
+        """The latest revision of the check-in `checkin_id` belongs to (same person, kind and
+        period), as its draft."""
+        ...
+
+    async def missed_prompts(
+        self, org: str, *, deadline_from: datetime, deadline_until: datetime
+    ) -> list[PromptRecord]:
+        """Prompts sent and not answered, not failed (nor marked leave), whose deadline is in
+        [deadline_from, deadline_until)."""
+        ...
+
+
 class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository,
             PeopleRepository, SubscriptionRepository, WorkspaceRepository,
             ConversationRepository, DraftRepository, SeriesRepository, ChartRepository,
+            BlockerRepository, OutboxRepository, SettingsRepository, HistoryRepository,
             Protocol):  # fmt: skip
     """Everything the core needs from storage, as one object the composition root injects."""
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from rhythm.cadences import RhythmKind
+from rhythm.messages import Notice
 from rhythm.status import Status
 
 ON_LEAVE = "on leave"  # a prompt's failure when its person said "I'm off this week"
@@ -200,3 +202,135 @@ class AttendanceCell:
     week: date  # the Monday of the ISO week, in the team's timezone
     asked: int
     on_time: int
+
+
+# ---- blockers, direct messages sent once, nudges, history --------------------------------
+
+
+class BlockerState(StrEnum):
+    """Where a blocker that names a team or a key result stands."""
+
+    OPEN = "open"  # raised, its team not heard from yet
+    ACKNOWLEDGED = "acknowledged"  # someone there said "On it"
+    REROUTED = "rerouted"  # the team named said "Not us" and named another
+    RESOLVED = "resolved"
+
+
+LIVE_BLOCKER_STATES = (BlockerState.OPEN, BlockerState.ACKNOWLEDGED, BlockerState.REROUTED)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerRecord:
+    """A blocker raised on one key result by its reporter, waiting on a team (or on the owner
+    of a key result). One live blocker per reporter and key result: a later check-in naming
+    a blocker again updates it; one reporting no blocker resolves it."""
+
+    id: int
+    raised_by: str  # the reporter (a person's key)
+    key_result: str  # the key result that is blocked
+    text: str
+    waiting_on_team: str | None
+    waiting_on_kr: str | None
+    state: BlockerState
+    raised_at: datetime
+    changed_at: datetime
+    checkin_id: int  # the latest check-in that raised or restated it
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None  # a person's key; the reporter's own when auto-resolved
+
+    @property
+    def live(self) -> bool:
+        return self.state is not BlockerState.RESOLVED
+
+
+@dataclass(frozen=True, slots=True)
+class TeamBlockers:
+    """A team's blockers: those it raised (on its key results) and those waiting on it."""
+
+    raised: tuple[BlockerRecord, ...]
+    waiting: tuple[BlockerRecord, ...]
+
+
+class BlockerEventKind(StrEnum):
+    RAISED = "raised"  # new, or restated against another team
+    ACKNOWLEDGED = "acknowledged"
+    REROUTED = "rerouted"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerEvent:
+    """One change of a blocker, written in the transaction that changed it; the core tells
+    the people concerned about it once (`announced`)."""
+
+    id: int
+    blocker: BlockerRecord  # as it is now
+    kind: BlockerEventKind
+    at: datetime
+    by: str | None  # who pressed the button (None: the reporter's check-in)
+    from_team: str | None = None  # rerouted: the team that said "Not us"
+    auto: bool = False  # resolved by the reporter's check-in reporting no blocker
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A direct message to send once (a blocker's news, a lead's nudge, a lead's list of who
+    is missing): `key` is unique per organisation, so writing it twice writes it once."""
+
+    key: str
+    person: str  # the recipient
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    id: int
+    key: str
+    person: str
+    notice: Notice
+    created_at: datetime
+    attempted_at: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.attempted_at is not None and self.sent_at is None
+
+
+class Spent(StrEnum):
+    SPENT = "spent"
+    ALREADY = "already"  # this key was spent before: nothing more spent
+    CAPPED = "capped"  # the person's week is used up: nothing spent
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """One nudge out of a person's weekly allowance (reminders and leads' nudges alike);
+    `key` makes spending the same nudge twice (two replicas, a double click) count once."""
+
+    person: str
+    week: str  # the ISO week in the person's timezone, "2026-W49"
+    key: str
+    cap: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSettings:
+    """What a person chose for themselves with `settings`."""
+
+    missing_list: bool = True  # a lead gets the list of who has not checked in
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One key result's update in one check-in (its latest revision)."""
+
+    key_result: str
+    kind: RhythmKind
+    period: str
+    checkin_id: int
+    revision: int
+    update: Snapshot

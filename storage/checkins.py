@@ -16,6 +16,7 @@ from rhythm.ports import Answering
 from rhythm.records import DigestFacts, KrState, PromptRecord, SavedCheckIn
 from rhythm.status import Status
 from storage import streaks
+from storage.blockers import keep_blockers
 from storage.db import Repository, chunks, insert_ignoring
 from storage.digest_facts import query_digest_facts
 from storage.prompts import prompt_record, prompt_row
@@ -283,6 +284,8 @@ async def _insert(
                 for u in draft.kr_updates
             ],
         )
+        # The reporter's blockers on these key results, raised, restated or resolved.
+        await keep_blockers(conn, org, draft, checkin_id, submitted_at)
     if draft.initiatives:
         await conn.execute(
             insert(initiative_update_t),

@@ -90,7 +90,7 @@ class SqlOrgRepository(Repository):
             organisation_t
         ).values(
             key=org.key, name=org.name, admins=list(org.admins), locale=org.locale,
-            tree_revision=1,
+            nudges_per_week=org.nudges_per_week, tree_revision=1,
         )  # fmt: skip
         return stmt.on_conflict_do_update(
             index_elements=["key"],
@@ -98,6 +98,7 @@ class SqlOrgRepository(Repository):
                 "name": stmt.excluded.name,
                 "admins": stmt.excluded.admins,
                 "locale": stmt.excluded.locale,
+                "nudges_per_week": stmt.excluded.nudges_per_week,
                 "tree_revision": o.tree_revision + 1,
             },
         )
@@ -149,6 +150,7 @@ class SqlOrgRepository(Repository):
             holidays=_holidays(calendars, holidays),
             admins=tuple(head["admins"] or ()),
             locale=head["locale"],
+            nudges_per_week=head["nudges_per_week"],
         )
         stamp = Stamp(head["tree_revision"], head["people_revision"])
         return TreeSnapshot(tree, {r["person"]: _profile(r) for r in profiles}, stamp)

@@ -10,16 +10,20 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.blockers import SqlBlockerRepository
 from storage.charts import SqlChartRepository
 from storage.checkins import SqlCheckInRepository
 from storage.conversations import SqlConversationRepository, SqlDraftRepository
 from storage.db import Database
 from storage.digests import SqlDigestRepository
 from storage.engine import WRITE_TRANSACTION, create_engine, ping
+from storage.history import SqlHistoryRepository
 from storage.organisations import SqlOrgRepository
+from storage.outbox import SqlOutboxRepository
 from storage.people import SqlPeopleRepository
 from storage.prompts import SqlPromptRepository
 from storage.series import SqlSeriesRepository
+from storage.settings import SqlSettingsRepository
 from storage.subscriptions import SqlSubscriptionRepository
 from storage.workspaces import SqlWorkspaceRepository
 
@@ -41,6 +45,10 @@ class SqlStore(
     SqlDraftRepository,
     SqlSeriesRepository,
     SqlChartRepository,
+    SqlBlockerRepository,
+    SqlOutboxRepository,
+    SqlSettingsRepository,
+    SqlHistoryRepository,
 ):
     """Implements `rhythm.ports.Store` on SQLite or PostgreSQL.
 

@@ -85,6 +85,8 @@ class OrganisationRow(Row, table=True):
     name: str = Field(sa_type=Text)
     admins: list[str] = Field(default_factory=list, sa_type=JSON)
     locale: str = Field(default="en", sa_type=SHORT, sa_column_kwargs={"server_default": "en"})
+    # At most this many reminders and leads' nudges reach one person in a week (see `nudge`).
+    nudges_per_week: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     tree_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     people_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
@@ -370,6 +372,8 @@ class KrUpdateRow(Row, table=True):
         ),
         # last_answers: one key result's history.
         Index("ix_kr_update_key_result", "org", "key_result", "submitted_at"),
+        # checkin_history: one person's updates, newest first.
+        Index("ix_kr_update_person", "org", "person", "submitted_at"),
         # blocking_others: the few updates that name a blocking team.
         Index(
             "ix_kr_update_blocked",
@@ -410,6 +414,8 @@ class InitiativeUpdateRow(Row, table=True):
         _org_fk(),
         ForeignKeyConstraint(["checkin_id"], ["checkin.id"]),
         Index("ix_initiative_update_initiative", "org", "initiative", "submitted_at"),
+        # stored_checkin: one check-in's initiatives.
+        Index("ix_initiative_update_checkin", "org", "checkin_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -566,6 +572,127 @@ class ChartSecretRow(Row, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# ---- blockers, direct messages sent once, nudges, people's own settings -------------------
+
+
+class BlockerRow(Row, table=True):
+    """A blocker one person raised on one key result, waiting on a team or on the owner of a
+    key result (see `rhythm.records.BlockerRecord`). Kept by `save_checkin` from the key
+    results' updates, and by the buttons of whoever it waits on (`change_blocker`)."""
+
+    __tablename__ = "blocker"
+    __table_args__ = (
+        _org_fk(),
+        ForeignKeyConstraint(["checkin_id"], ["checkin.id"]),
+        # One live blocker per reporter and key result: a later check-in restates it.
+        Index(
+            "ix_blocker_live",
+            "org",
+            "raised_by",
+            "key_result",
+            unique=True,
+            **_partial("state <> 'resolved'"),
+        ),
+        # blockers(): those on some key results, and those waiting on some teams.
+        Index("ix_blocker_key_result", "org", "key_result"),
+        Index("ix_blocker_waiting_on_team", "org", "waiting_on_team"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    raised_by: str = Field(sa_type=KEY)
+    key_result: str = Field(sa_type=KEY)
+    text: str = Field(default="", sa_type=Text)
+    waiting_on_team: str | None = Field(default=None, sa_type=KEY)
+    waiting_on_kr: str | None = Field(default=None, sa_type=KEY)
+    state: str = Field(sa_type=SHORT)
+    raised_at: datetime = Field(sa_type=UTCDateTime)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    checkin_id: int  # the latest check-in that raised or restated it
+    acknowledged_by: str | None = Field(default=None, sa_type=KEY)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, sa_type=KEY)
+
+
+class BlockerEventRow(Row, table=True):
+    """One change of a blocker, written in the transaction that made it; `announced_at` once
+    the messages telling about it are in the outbox (`enqueue(announced=...)`)."""
+
+    __tablename__ = "blocker_event"
+    __table_args__ = (
+        _org_fk(),
+        ForeignKeyConstraint(["blocker_id"], ["blocker.id"]),
+        # unannounced_events: the few changes nobody was told about yet.
+        Index("ix_blocker_event_unannounced", "org", "id", **_partial("announced_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    blocker_id: int
+    kind: str = Field(sa_type=SHORT)
+    at: datetime = Field(sa_type=UTCDateTime)
+    by: str | None = Field(default=None, sa_type=KEY)  # None: the reporter's check-in
+    from_team: str | None = Field(default=None, sa_type=KEY)  # rerouted: who said "Not us"
+    auto: bool = False
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxRow(Row, table=True):
+    """A direct message to send once, unique by (org, key); claimed and sent like a prompt.
+    `notice` is a `rhythm.messages.Notice` as `storage.outbox` encodes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        _org_fk(),
+        UniqueConstraint("org", "key"),
+        # claim_outbox: the small set of messages still to send.
+        Index("ix_outbox_unsent", "org", "id", **_partial("sent_at IS NULL AND failure IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    key: str = Field(sa_type=KEY)
+    person: str = Field(sa_type=KEY)
+    notice: dict[str, Any] = Field(sa_type=JSON)
+    # When it was written; NULL when the writer gave no time, then set by its first claim.
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=KEY)
+    claim_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the last send began; with no sent_at, that send's outcome is unknown.
+    attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_ref: str | None = Field(default=None, sa_type=Text)
+    failure: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NudgeRow(Row, table=True):
+    """One nudge spent out of a person's weekly allowance (`rhythm.records.Spend`); the key
+    makes spending the same nudge twice count once."""
+
+    __tablename__ = "nudge"
+    __table_args__ = (_org_fk(), Index("ix_nudge_week", "org", "person", "week"))
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    key: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(sa_type=KEY)
+    week: str = Field(sa_type=SHORT)  # ISO week in the person's timezone, "2026-W49"
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PersonSettingRow(Row, table=True):
+    """What a person chose with `settings`; no row: the defaults."""
+
+    __tablename__ = "person_setting"
+    __table_args__ = (_org_fk(),)
+
+    org: str = Field(primary_key=True, sa_type=KEY)
+    person: str = Field(primary_key=True, sa_type=KEY)
+    missing_list: bool = True
+
+
 def _table(model: type[Row]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -595,6 +722,11 @@ conversation_t = _table(ConversationRow)
 form_draft_t = _table(FormDraftRow)
 chart_t = _table(ChartRow)
 chart_secret_t = _table(ChartSecretRow)
+blocker_t = _table(BlockerRow)
+blocker_event_t = _table(BlockerEventRow)
+outbox_t = _table(OutboxRow)
+nudge_t = _table(NudgeRow)
+person_setting_t = _table(PersonSettingRow)
 
 # Children before parents: the order `save_organisation` deletes the old tree in.
 TREE_TABLES_CHILDREN_FIRST = (

@@ -46,6 +46,15 @@ async def test_the_locale_is_kept_and_an_import_changes_it(store: SqlStore) -> N
     assert loaded.locale == "en"
 
 
+async def test_the_weekly_nudges_are_kept_and_an_import_changes_them(store: SqlStore) -> None:
+    await store.save_organisation(dataclasses.replace(acme(), nudges_per_week=5))
+    assert (loaded := await store.load_organisation("acme")) is not None
+    assert loaded.nudges_per_week == 5
+    await store.save_organisation(acme())
+    assert (loaded := await store.load_organisation("acme")) is not None
+    assert loaded.nudges_per_week == 3
+
+
 async def test_saving_again_replaces_the_tree(store: SqlStore) -> None:
     await store.save_organisation(acme())
     smaller = dataclasses.replace(
