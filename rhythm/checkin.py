@@ -21,10 +21,12 @@ from datetime import datetime, timedelta
 
 from rhythm.cadences import RhythmKind, period_of
 from rhythm.context import FormContext, layout_of
+from rhythm.dialogs import DialogContext
 from rhythm.due import NEEDS_KEY_RESULTS, prompt_for
 from rhythm.errors import CommandError, NotYourPrompt, StaleForm
 from rhythm.forms import (
     FormErrors,
+    answers_of,
     build_form,
     matching_options,
     normalised,
@@ -187,9 +189,27 @@ class CheckInSession:
             await self._close_prompt(org, person, saved.prompt, notice)
         return CheckedIn(notice, saved.id, saved.created)
 
+    async def edit(self, org_key: str, who: str, checkin_id: int) -> FormPage:
+        """A confirmation's Edit: the same form, prefilled with that check-in's latest
+        revision, while its period takes answers. Submitted, it stores the next revision."""
+        org, person = await self.people.person(org_key, who)
+        stored = await self.store.stored_checkin(org.key, checkin_id)
+        if stored is None or stored.person != person:
+            raise StaleForm("That check-in is not yours or no longer exists.")
+        context = FormContext(org.key, stored.kind, stored.period, stored.prompt_id)
+        await self._check_open(org, person, context)
+        form, _ = await self._form(org, person, context)
+        answers = answers_of(stored.draft)
+        shown = {f.id: answers[f.id] for f in form.fields if f.id in answers}
+        await self._keep(org, person, context, Draft(shown))
+        return _page(form, context, 0, shown)
+
     async def abandon(self, org_key: str, who: str, context: str) -> None:
         """The person left the form without checking in: what they typed on its pages is
-        forgotten, so the form opens afresh next time, from where things stand."""
+        forgotten, so the form opens afresh next time, from where things stand. (A dialog's
+        form keeps no draft: leaving it forgets nothing.)"""
+        if DialogContext.read(context) is not None:
+            return
         org, person = await self.people.person(org_key, who)
         ctx = FormContext.parse(context)
         if ctx.org != org.key:

@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
+from rhythm.blocker_lines import blockers_report
 from rhythm.cadences import RhythmKind
 from rhythm.checkin import FormPage
 from rhythm.digest_model import Digest, ObjectiveLine
 from rhythm.errors import CommandError, DrumbeatError, UnknownTeam
 from rhythm.forecast import Forecast
+from rhythm.history import SHOWN, key_result_history, person_history
 from rhythm.markup import literal
 from rhythm.messages import Message, Table, Text, Tree, TreeNode
 from rhythm.okr import InitiativeStatus, KeyResult, Objective, Organisation, Team
@@ -66,6 +68,19 @@ USAGES: Mapping[str, Usage] = {
             TEAM_WORDS,
         ),
         Usage("unsubscribe", "[team]", "stop posting a team's digests in this channel", TEAM_WORDS),
+        Usage(
+            "history",
+            "KEY | @person",
+            "a key result's (or a person's) last check-ins",
+            TEAM_WORDS,
+        ),
+        Usage(
+            "blockers",
+            "[team]",
+            "the open blockers a team raised, and those waiting on it",
+            TEAM_WORDS,
+        ),
+        Usage("settings", "", "what Drumbeat sends you (leads: the missed check-ins list)", 0),
         Usage("snooze", "", "put off your open check-ins' reminders for 2 hours", 0),
         Usage("timezone", "[Area/City | reset]", "show or set the timezone you are prompted in", 1),
     )
@@ -383,6 +398,51 @@ async def _channel_team(r: Request, command: str) -> tuple[Organisation, Team]:
     return org, team
 
 
+async def _history(r: Request) -> Reply:
+    if not r.arg:
+        raise CommandError(usage_text(r.prefix, USAGES["history"]).text)
+    org, _ = await r.drumbeat.people.person(r.org_key, r.who)
+    store = r.drumbeat.store
+    kr = org.key_result.get(r.arg)
+    if kr is not None:
+        entries = await store.checkin_history(org.key, key_result=kr.key, limit=SHOWN)
+        return Reply(key_result_history(org, kr, entries))
+    person = _person_named(org, r.arg.removeprefix("@"))
+    if person is None:
+        keys = [kr.key for kr in org.key_results]
+        guess = closest(r.arg, [*keys, *(p.email for p in org.people)])
+        hint = f" Did you mean `{r.prefix}history {guess}`?" if guess else ""
+        raise CommandError(
+            f"No key result or person “{r.arg[:60]}”.{hint} `{r.prefix}mine` lists your keys."
+        )
+    entries = await store.checkin_history(org.key, person=person, limit=SHOWN)
+    return Reply(person_history(org, person, entries))
+
+
+def _person_named(org: Organisation, text: str) -> str | None:
+    """A person by email, or by a name only one person has."""
+    wanted = text.strip().casefold()
+    if wanted in org.person:
+        return wanted
+    named = [p.email for p in org.people if p.name.casefold() == wanted]
+    return named[0] if len(named) == 1 else None
+
+
+async def _blockers(r: Request) -> Reply:
+    org, person = await r.drumbeat.people.person(r.org_key, r.who)
+    team = org.find_team(r.arg) if r.arg else org.team.get(org.team_of(person) or "")
+    if team is None:
+        if not r.arg:
+            raise CommandError(f"You are in no team: `{r.prefix}blockers TEAM` names one.")
+        raise UnknownTeam(r.arg, (t.key for t in org.teams))
+    found = await r.drumbeat.blockers.of_team(org, team.key)
+    return Reply(blockers_report(org, team.key, found, r.drumbeat.clock.now()))
+
+
+async def _settings(r: Request) -> Reply:
+    return Reply(form=await r.drumbeat.preferences.form(r.org_key, r.who))
+
+
 async def _snooze(r: Request) -> Reply:
     return Reply(await r.drumbeat.checkins.snooze_open(r.org_key, r.who))
 
@@ -423,6 +483,9 @@ _HANDLERS: Mapping[str, Handler] = {
     "calibration": _calibration,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
+    "history": _history,
+    "blockers": _blockers,
+    "settings": _settings,
     "snooze": _snooze,
     "timezone": _timezone,
 }

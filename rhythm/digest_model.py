@@ -149,6 +149,19 @@ class BlockerLine:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackedBlocker:
+    """A blocker that names a team or key result, where it stands: "open · 9 days"."""
+
+    person: str
+    subject: str  # the blocked key result's title
+    text: str
+    waiting_on: str  # a team's name, or "the owner of <key result>"
+    state: str  # in words: "open", "Omar is on it", "sent on by Omar", "resolved"
+    age_days: int
+    resolved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Warning:
     kind: WarningKind
     key_result: str
@@ -295,6 +308,11 @@ class Digest:
     health_lines: tuple[str, ...] = ()
     # The strategy refresh: how well the teams' confidence foretold their scores.
     calibration: tuple[str, ...] = ()
+    # Blockers that name a team, with their state and age: those the team raised, and those
+    # other teams raised that wait on it; resolved ones once, in the period they resolved.
+    tracked_blockers: tuple[TrackedBlocker, ...] = ()
+    tracked_waiting: tuple[TrackedBlocker, ...] = ()
+    blockers_summary: str = ""  # "3 blockers open, oldest 9 days, waiting on Platform"
 
     @property
     def progress(self) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from rhythm.blocker_lines import line as tracked_line
 from rhythm.chart_model import ChartSpec
 from rhythm.digest_model import (
     AttentionItem,
@@ -63,8 +64,16 @@ def digest_report(digest: Digest, images: Mapping[str, Image] | None = None) -> 
             Line("Each team's own digest follows as a reply.", tone=Tone.SUBTLE),
         ] if digest.subteams else []),
         _section("Status changes", [_change(c) for c in digest.status_changes]),
-        _section("Blockers", [_blocker(b) for b in digest.blockers]),
-        _section("Blocking other teams", [_waiting(b) for b in digest.blocking_others]),
+        _section("Blockers", [
+            *([Line(lit(digest.blockers_summary), tone=Tone.SUBTLE)]
+              if digest.blockers_summary else []),
+            *(tracked_line(b, raised=True) for b in digest.tracked_blockers),
+            *(_blocker(b) for b in digest.blockers),
+        ]),
+        _section("Blocking other teams", [
+            *(tracked_line(b, raised=False) for b in digest.tracked_waiting),
+            *(_waiting(b) for b in digest.blocking_others),
+        ]),
         _section("Early warnings", [
             Line(lit(w.message), "⚠️", Tone.ATTENTION) for w in digest.other_warnings
         ]),
@@ -75,8 +84,9 @@ def digest_report(digest: Digest, images: Mapping[str, Image] | None = None) -> 
         _section("Notes", [_note(n, "📝") for n in digest.notes]),
     ]  # fmt: skip
     facts = [digest.participation.tally]
-    if digest.blockers:
-        facts.append(plural(len(digest.blockers), "blocker"))
+    if digest.blockers or digest.tracked_blockers:
+        live = sum(1 for b in digest.tracked_blockers if not b.resolved)
+        facts.append(plural(len(digest.blockers) + live, "blocker"))
     return Report(
         title=digest_title(digest),
         summary=digest_summary(digest),

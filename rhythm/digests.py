@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from rhythm.blocker_lines import with_blockers
+from rhythm.blockers import team_blockers
 from rhythm.cadences import RhythmKind, period_bounds, period_of, previous_period
 from rhythm.calibration import Calibration
 from rhythm.digest import build_digest, scope_key_results, scope_people
@@ -53,12 +55,15 @@ class Digests:
             teams=org.subtree(found.key),
             now=now,
         )
-        if kind is RhythmKind.DAILY:  # a daily pulse updates no key result: no forecast
-            return build_digest(org, scope, facts, now=now)
         tz = ZoneInfo(found.timezone)
+        period_start = datetime.combine(scope.period_days[0], time(), tz)
+        tracked = await team_blockers(self.store, org, found.key, key_results, since=period_start)
+        if kind is RhythmKind.DAILY:  # a daily pulse updates no key result: no forecast
+            return with_blockers(org, build_digest(org, scope, facts, now=now), tracked, now)
         since, _ = cycle_window(cycle, tz)
         series = await self.store.kr_series(org.key, key_results, since=since, until=now)
         digest = build_digest(org, scope, facts, now=now, series=series)
+        digest = with_blockers(org, digest, tracked, now)
         if kind is RhythmKind.MONTHLY:
             cells = await self.store.ritual_attendance(
                 org.key, org.subtree(found.key), since=since, until=now

@@ -110,9 +110,20 @@ def blocker_options(org: Organisation, cycle: str) -> tuple[Option, ...]:
     return tuple(options)
 
 
+# A blocker's "Not us": the team it should wait on instead.
+REROUTE_FIELD = "reroute:team"
+
+
+def team_options(org: Organisation) -> tuple[Option, ...]:
+    teams = _teams_in_tree_order(org)
+    return tuple(Option(TEAM_PREFIX + t.key, t.name, TEAMS_GROUP) for t in teams)
+
+
 def picker_options(org: Organisation, field_id: str, cycle: str) -> tuple[Option, ...]:
-    """The options of the form's picker `field_id` (every "Blocked by"); () for any other
-    field, so nothing is suggested for what the form does not ask."""
+    """The options of a form's picker `field_id` (every "Blocked by", a re-route's team);
+    () for any other field, so nothing is suggested for what the form does not ask."""
+    if field_id == REROUTE_FIELD:
+        return team_options(org)
     return blocker_options(org, cycle) if _is_blocker_field(field_id) else ()
 
 
@@ -579,3 +590,40 @@ def implausible(metric: Metric, value: float, locale: str = DEFAULT_LOCALE) -> s
     if (value < 0 <= low) or (value > 0 >= high):
         return f"{shown} has the other sign than this key result's range ({where}). {again}"
     return None
+
+
+def answers_of(draft: CheckInDraft) -> dict[str, str | None]:
+    """A stored check-in as the answers of its form: what an Edit opens prefilled with."""
+    answers: dict[str, str | None] = {}
+    for u in draft.kr_updates:
+        key = u.key_result
+        if draft.kind is RhythmKind.END_OF_CYCLE:
+            answers[kr_field(key, "score")] = _fmt(u.final_score)
+            answers[kr_field(key, "next")] = u.decision.value if u.decision else None
+            continue
+        answers[kr_field(key, "confidence")] = (
+            str(u.confidence) if u.confidence is not None else None
+        )
+        answers[kr_field(key, "status")] = u.status.value if u.status else None
+        if draft.kind is RhythmKind.MONTHLY:
+            continue
+        answers[kr_field(key, "value")] = _fmt(u.value)
+        answers[kr_field(key, "moved")] = u.moved or None
+        answers[kr_field(key, "blockers")] = u.blockers or None
+        answers[kr_field(key, "blocked_by")] = _blocker_answer(u.blocked_by_team, u.blocked_by_kr)
+        answers[kr_field(key, "next")] = u.next_step or None
+    for initiative, status in draft.initiatives:
+        answers[initiative_field(initiative)] = status.value
+    for name, text in draft.notes.items():
+        answers[note_field(name)] = text or None
+    if draft.kind is RhythmKind.DAILY:
+        answers[note_field("blocked_by")] = _blocker_answer(
+            draft.blocked_by_team, draft.blocked_by_kr
+        )
+    return answers
+
+
+def _blocker_answer(team: str | None, kr: str | None) -> str | None:
+    if kr is not None:
+        return KR_PREFIX + kr
+    return TEAM_PREFIX + team if team is not None else None

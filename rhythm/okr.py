@@ -187,6 +187,9 @@ class Organisation:
     holidays: Mapping[str, frozenset[date]] = field(default_factory=dict)
     admins: tuple[str, ...] = ()  # emails; see `admin_people`
     locale: str = "en"  # how its numbers are written (Babel's name: "en", "de_DE", "fr")
+    # At most this many reminders and leads' nudges reach one person in a week, all rhythms
+    # together; the rest are dropped.
+    nudges_per_week: int = 3
 
     @cached_property
     def team(self) -> Mapping[str, Team]:

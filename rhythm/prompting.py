@@ -15,6 +15,7 @@ from rhythm.records import KrState, PromptRecord, SavedCheckIn
 OPEN = "checkin:open"
 SNOOZE = "checkin:snooze"
 OFF = "checkin:off"
+EDIT = "checkin:edit"  # a confirmation's: its value is the check-in's id
 
 TITLES = {
     RhythmKind.DAILY: "Daily pulse",
@@ -99,7 +100,8 @@ def done_notice(
     before: Mapping[str, KrState] | None = None,
 ) -> Notice:
     """The confirmation: when, for which period, and what was stored for each key result
-    ("Revenue: 58% (was 52%) · confidence 7 · at risk")."""
+    ("Revenue: 58% (was 52%) · confidence 7 · at risk"), with an Edit button (which stores
+    a revision while the period takes answers)."""
     who = org.person[person]
     local = at.astimezone(who.zone).strftime("%H:%M")
     edit = f" · revision {saved.revision}" if saved.revision > 1 else ""
@@ -111,7 +113,11 @@ def done_notice(
             for u in draft.kr_updates
             if u.key_result in org.key_result
         ]
-    return Notice(title=f"✅ Checked in at {local} ({who.timezone})", lines=tuple(lines))
+    return Notice(
+        title=f"✅ Checked in at {local} ({who.timezone})",
+        lines=tuple(lines),
+        actions=(Action(EDIT, "Edit", str(saved.id)),),
+    )
 
 
 def _stored_line(kr: KeyResult, update: KrUpdate, before: KrState | None, locale: str) -> str:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rhythm.blockers import Blockers
+from rhythm.buttons import Buttons
 from rhythm.checkin import CheckInSession
+from rhythm.courier import Courier
 from rhythm.digests import Digests
+from rhythm.nudges import Nudges
 from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.people import People
 from rhythm.ports import ChatGateway, Clock, Store
+from rhythm.preferences import Preferences
 from rhythm.rendering import ChartRenderer
 from rhythm.reports import Reports
+from rhythm.submissions import Submissions
 from rhythm.ticking import LEASE, Ticker, TickReport
 
 
@@ -42,9 +48,22 @@ class Drumbeat:
         self.checkins = CheckInSession(
             store=store, orgs=self.orgs, people=self.people, chat=chat, clock=clock
         )
+        self.courier = Courier(store=store, orgs=self.orgs, chat=chat, clock=clock, worker=worker)
+        self.blockers = Blockers(
+            store=store, orgs=self.orgs, people=self.people, clock=clock, courier=self.courier
+        )
+        self.nudges = Nudges(
+            store=store, orgs=self.orgs, people=self.people, clock=clock, courier=self.courier
+        )
+        self.preferences = Preferences(store=store, people=self.people)
+        self.submissions = Submissions(
+            checkins=self.checkins, blockers=self.blockers, preferences=self.preferences
+        )
+        self.buttons = Buttons(blockers=self.blockers, nudges=self.nudges, checkins=self.checkins)
         self.ticker = Ticker(
             store=store, orgs=self.orgs, chat=chat, clock=clock, digests=self.digests,
-            reports=self.reports,
+            reports=self.reports, blockers=self.blockers, nudges=self.nudges,
+            courier=self.courier,
             worker=worker, batch=batch, concurrency=concurrency, lease=lease,
         )  # fmt: skip
 

@@ -32,10 +32,13 @@ from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from rhythm.blockers import Blockers
 from rhythm.cadences import Rhythm
+from rhythm.courier import Courier
 from rhythm.digests import Digests
 from rhythm.due import due_digests, due_prompts
 from rhythm.messages import Notice, Report
+from rhythm.nudges import Nudges
 from rhythm.okr import Organisation, Person
 from rhythm.orgcache import Organisations
 from rhythm.ports import ChatGateway, Clock, DeliveryError, NotLinked, Store
@@ -67,6 +70,7 @@ class TickReport:
     reminded: int = 0
     digests: int = 0
     waiting: int = 0  # for a chat account to be linked
+    notes: int = 0  # direct messages delivered from the outbox (blockers, nudges, lists)
 
     def __add__(self, other: TickReport) -> TickReport:
         return TickReport(*map(operator.add, astuple(self), astuple(other)))
@@ -170,6 +174,9 @@ class Ticker:
         clock: Clock,
         digests: Digests,
         reports: Reports,
+        blockers: Blockers,
+        nudges: Nudges,
+        courier: Courier,
         worker: str,
         batch: int = 200,
         concurrency: int = 16,
@@ -181,6 +188,9 @@ class Ticker:
         self.clock = clock
         self.digests = digests
         self.reports = reports
+        self.blockers = blockers
+        self.nudges = nudges
+        self.courier = courier
         self.worker = worker
         self.batch = batch
         self.concurrency = concurrency
@@ -222,9 +232,14 @@ class Ticker:
         delivered = await self.deliver_prompts(org, now)
         reminded = await self.send_reminders(org, now)
         digests = await self.post_digests(org, now)
+        # Direct messages decided elsewhere (a blocker's news, a lead's nudge) and here (the
+        # leads' lists of who is missing): whatever no one delivered yet, delivered now.
+        await self.blockers.announce(org.key)
+        await self.nudges.missing_lists(org, now)
+        notes = await self.courier.deliver(org.key)
         return TickReport(
             created, delivered.sent, delivered.failed, delivered.retried, reminded, digests,
-            delivered.waiting,
+            delivered.waiting, notes,
         )  # fmt: skip
 
     async def stop(self, *, grace: float = 5.0) -> int:
@@ -508,6 +523,8 @@ class Ticker:
             prompt.id, at=now, count_before=prompt.reminders_sent
         ):
             return 0  # another replica sent this reminder, or the prompt was answered
+        if not await self.nudges.spend_reminder(org, prompt, prompt.reminders_sent + 1):
+            return 0  # the person had their nudges for the week
         try:
             await self.chat.send_direct(
                 org.key, person, reminder_notice(org, prompt, prompt.reminders_sent + 1)

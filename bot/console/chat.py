@@ -24,6 +24,7 @@ from bot.console.render import marked, render, render_report
 from rhythm.checkin import CheckedIn, FormPage
 from rhythm.commands import help_text, run_command
 from rhythm.context import MAX_PAGE
+from rhythm.dialogs import Done
 from rhythm.errors import DrumbeatError
 from rhythm.messages import FieldKind, Form, FormField, FormSection, Report
 
@@ -144,6 +145,7 @@ class FormFiller:
 
     def __init__(self, rt: Runtime, org: str, who: str, console: Console) -> None:
         self.session = rt.drumbeat.checkins
+        self.submissions = rt.drumbeat.submissions
         self.org = org
         self.who = who
         self.console = console
@@ -158,16 +160,16 @@ class FormFiller:
         try:
             while True:
                 answers = await self._ask_page(page)
-                outcome = await self.session.submit(
+                outcome = await self.submissions.submit(
                     self.org, self.who, page.form.context, answers, pager=answer_pages
                 )
-                if isinstance(outcome, CheckedIn):
+                if isinstance(outcome, CheckedIn | Done):
                     self.console.print(render(outcome.notice))
                     return
                 page = outcome
         except Cancelled:
             await self.session.abandon(self.org, self.who, page.form.context)
-            self.console.print("Check-in cancelled: nothing was stored.")
+            self.console.print("Cancelled: nothing was stored.")
 
     async def _ask_page(self, page: FormPage) -> dict[str, str | None]:
         if "" in page.form.errors:  # about the whole form, e.g. key results that changed

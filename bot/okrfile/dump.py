@@ -259,7 +259,8 @@ def organisation_data(org: Organisation) -> Data:
         "version": FORMAT_VERSION,
         "organisation": {"key": org.key, "name": org.name}
         | ({"admins": list(org.admins)} if org.admins else {})
-        | ({"locale": org.locale} if org.locale != DEFAULT_LOCALE else {}),
+        | ({"locale": org.locale} if org.locale != DEFAULT_LOCALE else {})
+        | ({"nudges_per_week": org.nudges_per_week} if org.nudges_per_week != 3 else {}),
     }
     if org.holidays:
         data["holidays"] = {name: sorted(days) for name, days in org.holidays.items()}

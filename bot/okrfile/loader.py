@@ -42,7 +42,7 @@ SECTIONS = (
     "objectives",
     "rhythms",
 )
-ORGANISATION_FIELDS = ("key", "name", "admins", "locale")
+ORGANISATION_FIELDS = ("key", "name", "admins", "locale", "nudges_per_week")
 CYCLE_FIELDS = ("key", "start", "end")
 # Sections whose items each count as one step of progress.
 _COUNTED = ("cycles", "teams", "people", "objectives", "rhythms")
@@ -168,6 +168,7 @@ def _parse(root: Node | None, file: str, progress: ProgressCallback | None) -> O
     key, name, org_fields = _identity(top)
     admins = _admins(ctx, org_fields)
     locale = org_fields.value("locale", parse_locale) if org_fields else None
+    nudges = org_fields.value("nudges_per_week", _nudges_per_week) if org_fields else None
     holidays = _holidays(ctx, top)
     cycles = _cycles(ctx, top.items("cycles"))
     teams = resolve_teams(read_teams(ctx, top.items("teams")))
@@ -195,7 +196,17 @@ def _parse(root: Node | None, file: str, progress: ProgressCallback | None) -> O
         holidays=holidays,
         admins=tuple(email for email, _, _ in admins),
         locale=locale or DEFAULT_LOCALE,
+        nudges_per_week=3 if nudges is None else nudges,
     )
+
+
+def _nudges_per_week(text: str) -> int:
+    if not (text.strip().isdigit() and 0 <= int(text) <= 20):
+        raise ValueError(
+            "nudges_per_week is how many reminders and nudges one person gets at most in a "
+            "week: a whole number from 0 to 20 (default 3)"
+        )
+    return int(text)
 
 
 def parse_locale(text: str) -> str:

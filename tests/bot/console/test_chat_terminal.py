@@ -82,7 +82,7 @@ def test_a_typo_is_asked_again_at_once_and_cancel_stores_nothing(lucas: Terminal
     assert "Choose one of" not in taken
 
     left = lucas.answer("cancel", then="Lucas Bernard:")
-    assert "Check-in cancelled: nothing was stored." in left
+    assert "Cancelled: nothing was stored." in left
 
     lucas.answer("checkin", then="New value (%) (52):")  # and what was typed is forgotten
 
