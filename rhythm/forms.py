@@ -110,6 +110,10 @@ def blocker_options(org: Organisation, cycle: str) -> tuple[Option, ...]:
     return tuple(options)
 
 
+# The check-ins whose form asks each key result's blockers: only they raise or resolve
+# blockers (a monthly review says nothing about them, so it resolves none).
+ASKS_BLOCKERS = frozenset({RhythmKind.WEEKLY})
+
 # A blocker's "Not us": the team it should wait on instead.
 REROUTE_FIELD = "reroute:team"
 

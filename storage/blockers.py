@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rhythm.forms import CheckInDraft
+from rhythm.forms import ASKS_BLOCKERS, CheckInDraft
 from rhythm.records import (
     BlockerEvent,
     BlockerEventKind,
@@ -187,7 +187,7 @@ async def keep_blockers(
     the live one (same target: its text and check-in; another: raised again, open); an update
     with no blocker at all resolves the live one; one with only text leaves it."""
     updates = draft.kr_updates
-    if not updates:
+    if not updates or draft.kind not in ASKS_BLOCKERS:
         return
     # Per key result, the reporter's live blocker: (id, waiting on team, waiting on kr).
     live: dict[str, tuple[int, str | None, str | None]] = {

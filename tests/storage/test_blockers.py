@@ -172,6 +172,17 @@ async def test_an_update_with_no_blocker_resolves_it(acme_store: SqlStore) -> No
     assert live.text == "Again"
 
 
+async def test_a_monthly_review_asks_no_blockers_and_resolves_none(acme_store: SqlStore) -> None:
+    await check_in(acme_store, "k1", blocked("kr-lead", "CI is down", team="platform"))
+    monthly = CheckInDraft(BEN, RhythmKind.MONTHLY, kr_updates=(update("kr-lead", None),),
+                           notes={"reflection": "A slow month"})  # fmt: skip
+    await acme_store.save_checkin(
+        "acme", monthly, period="2026-11", answering=Answering(),
+        submitted_at=MONDAY + timedelta(hours=2), idempotency_key="m1",
+    )  # fmt: skip
+    assert (await only_blocker(acme_store)).live
+
+
 async def test_blocker_text_naming_nobody_leaves_it_live(acme_store: SqlStore) -> None:
     await check_in(acme_store, "k1", blocked("kr-lead", "CI is down", team="platform"))
     before = await only_blocker(acme_store)
