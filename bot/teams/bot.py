@@ -7,9 +7,12 @@
   @mention is stripped in channels and group chats.
 - A card's button (an Action.Execute) comes back as an `adaptiveCard/action` invoke whose
   `value.action.data` is the button's data with the card's inputs: check-in form pages, and
-  the prompt's buttons. The answer is in the invoke's HTTP response: the card to show in the
-  pressed one's place, or a short message beside it. Nothing goes out through the Bot
-  Framework for it, so it never waits behind Teams' rate limits.
+  the prompt's buttons, and the buttons whose answer the core decides whole
+  (`rhythm.buttons.BUTTONS`: a blocker's On it / Not us / Resolved, a lead's Nudge, a
+  confirmation's Edit). A form is a check-in's or a dialog's (`settings`, "Not us"): its
+  context goes back to the core as it came. The answer is in the invoke's HTTP response: the
+  card to show in the pressed one's place, or a short message beside it. Nothing goes out
+  through the Bot Framework for it, so it never waits behind Teams' rate limits.
 - A key result's "Trend" button (`chart:open`) runs the core's `chart <key>` for whoever
   pressed it. Its answer is private: pressed in the person's chat with the bot, the chart is
   answered there; pressed in a channel (a digest), it goes to the person's 1:1 chat with the
@@ -21,9 +24,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
@@ -61,8 +66,10 @@ from bot.teams.gateway import (
 )
 from bot.teams.ingress import ADAPTIVE_CARD_ACTION
 from rhythm import markup
+from rhythm.buttons import BUTTONS, Shown
 from rhythm.checkin import CheckedIn, FormPage, prompt_id_of
 from rhythm.commands import run_command
+from rhythm.dialogs import Done
 from rhythm.digest_report import CHART_ACTION
 from rhythm.errors import DrumbeatError, StaleForm, UnknownPerson
 from rhythm.messages import Message, Notice, Report, Text
@@ -343,6 +350,13 @@ class TeamsBot(ActivityHandler):
         self, context: TurnContext, org: str, who: str, pressed: ActionSubmit
     ) -> Answer:
         checkins = self.drumbeat.checkins
+        if pressed.action in BUTTONS:  # a blocker's answers, a lead's Nudge, a check-in's Edit
+            outcome = await self.drumbeat.buttons.press(org, who, pressed.action, pressed.value)
+            if not isinstance(outcome, Shown):  # a form to fill in: "Not us", Edit
+                return Replace(page_card(outcome))
+            if outcome.replace:  # its buttons are done with
+                return Replace(done_card(outcome.notice))
+            return Say(outcome.notice)
         if pressed.action == CHART_ACTION:
             return await self._trend(context, org, who, pressed.value)
         if pressed.action == OPEN:
@@ -363,11 +377,13 @@ class TeamsBot(ActivityHandler):
         pressed: FormSubmit,
         data: Mapping[str, Any],
     ) -> Answer:
-        outcome = await self.drumbeat.checkins.submit(
+        """A form's page submitted: a check-in's, or a dialog's (`settings`, "Not us"); the
+        core tells them apart by their context."""
+        outcome = await self.drumbeat.submissions.submit(
             org, who, pressed.context, answers_from_submit(data), pager=page_fields,
-            idempotency_key=_submit_key(context.activity),
+            idempotency_key=_submit_key(context.activity, pressed),
         )  # fmt: skip
-        if isinstance(outcome, CheckedIn):
+        if isinstance(outcome, CheckedIn | Done):
             return Replace(done_card(outcome.notice))
         return Replace(page_card(outcome))
 
@@ -545,19 +561,27 @@ def client_timezone(activity: Activity) -> str | None:
     return None
 
 
-def _submit_key(activity: Activity) -> str | None:
-    """One check-in per card: a double click on the same card stores it once."""
+def _submit_key(activity: Activity, pressed: FormSubmit) -> str | None:
+    """One check-in per drawing of a form: a double click on the same card (or both ways of
+    pressing it) stores it once, while the same message showing the form again (Edit on its
+    confirmation) stores the next revision. Hashed: Teams' ids are long, the key is short."""
     if not activity.reply_to_id:
         return None
-    return f"{PLATFORM}:{activity.conversation.id}:{activity.reply_to_id}"
+    where = f"{activity.conversation.id}|{activity.reply_to_id}|{pressed.card}"
+    return f"{PLATFORM}:{hashlib.sha256(where.encode()).hexdigest()[:40]}"
 
 
 # ---- replying -------------------------------------------------------------------------------
 
 
 def page_card(page: FormPage) -> dict[str, Any]:
-    """A page of the check-in form as its card, showing what the person typed so far."""
-    return form_cards(page.form.with_answers(page.answers), page=page.page)
+    """A page of a form (a check-in's, a dialog's) as its card, showing what the person typed
+    so far, named afresh (see `_submit_key`)."""
+    return form_cards(page.form.with_answers(page.answers), page=page.page, card=_card_name())
+
+
+def _card_name() -> str:
+    return secrets.token_hex(8)
 
 
 def card_activity(card: Mapping[str, Any]) -> Activity:
@@ -602,10 +626,12 @@ async def answer_invoke(context: TurnContext, body: CardActionAnswer) -> None:
 
 
 def plain_text(message: Text | Notice) -> str:
-    """A short message as the one line of text an invoke's message answer is."""
+    """A short message as the one line of text an invoke's message answer is (which shows
+    no styling: the core's marks are taken out)."""
     if isinstance(message, Text):
-        return message.text
-    return " ".join((message.title, *message.lines, message.footer)).strip()
+        return markup.plain(message.text)
+    parts = (message.title, *message.lines, message.footer)
+    return " ".join(markup.plain(part) for part in parts if part).strip()
 
 
 async def say(context: TurnContext, message: Message) -> None:

@@ -1,8 +1,9 @@
 """The core's neutral messages as Adaptive Cards for Microsoft Teams (plain dicts).
 
 `card_for` draws any message but a form as one or more cards (one when it fits Teams' size
-limit); `form_cards` draws one page of a check-in form and `answers_from_submit` reads the
-submitted page back; `done_card` replaces an answered form or prompt.
+limit); `form_cards` draws one page of a form (a check-in's, a dialog's) and
+`answers_from_submit` reads the submitted page back; `done_card` replaces a pressed card once
+it is answered.
 """
 
 from __future__ import annotations

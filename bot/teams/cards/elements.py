@@ -95,10 +95,10 @@ def action_button(action: Action) -> Element:
 def adaptive_card(
     body: list[Element], *, actions: list[Element] | None = None, full_width: bool = False
 ) -> Element:
-    """A card at the lowest version its content needs: 1.5 for tables and for buttons
-    (Teams' Universal Actions ask for 1.5), else 1.4."""
+    """A card at the lowest version its content needs: 1.5 for tables and for buttons, in
+    its actions or in the body (Teams' Universal Actions ask for 1.5), else 1.4."""
     buttons = any(a.get("type") == EXECUTE for a in actions or ())
-    newest = buttons or any(_has_table(e) for e in body)
+    newest = buttons or any(_has_table(e) or _has_execute(e) for e in body)
     card: Element = {
         "$schema": SCHEMA,
         "type": "AdaptiveCard",
@@ -116,6 +116,13 @@ def _has_table(element: Element) -> bool:
     if element.get("type") == "Table":
         return True
     return any(_has_table(child) for child in element.get("items", ()))
+
+
+def _has_execute(element: Element) -> bool:
+    """A row of buttons in the body (an ActionSet) with an Action.Execute."""
+    return element.get("type") == "ActionSet" and any(
+        a.get("type") == EXECUTE for a in element.get("actions", ())
+    )
 
 
 def _block_props(spacing: str | None, separator: bool) -> dict[str, Any]:

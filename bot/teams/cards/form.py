@@ -27,6 +27,7 @@ from rhythm.messages import FieldKind, Form, FormField, FormSection
 
 SUBMIT = "submit"  # the "drumbeat" key of the form's submit button
 SUBMIT_VERB = "checkin:submit"  # its Action.Execute verb
+CARD_KEY = "card"  # the submit button's data: which drawing of the form it was (see form_cards)
 NEXT_LABEL = "Next"
 LAYOUT_BUDGET = 15_000  # bytes of structure per page; the rest is for prefills and errors
 ERROR_SHOWN = 300  # characters of one error message shown under its field
@@ -79,14 +80,19 @@ def form_pages(form: Form) -> list[tuple[FormSection, ...]]:
     return pages
 
 
-def form_cards(form: Form, *, page: int = 0) -> dict[str, Any]:
-    """Page `page` of the form as a card: inputs prefilled, errors under their fields."""
+def form_cards(form: Form, *, page: int = 0, card: str = "") -> dict[str, Any]:
+    """Page `page` of the form as a card: inputs prefilled, errors under their fields.
+
+    The form's context goes into the submit button's data as it is (the core's, never read
+    here: a check-in's or a dialog's). `card`, when given, names this drawing of the form
+    (the bot's own, next to the context): the same card pressed twice sends the same name,
+    a form drawn again (an Edit of a check-in, in the same message) another one."""
     pages = form_pages(form)
     if not 0 <= page < len(pages):
         raise IndexError(f"the form has {len(pages)} page(s), not a page {page}")
-    card = _page_card(form, pages[page], page=page, pages=len(pages))
+    drawn = _page_card(form, pages[page], page=page, pages=len(pages), card=card)
     dropped: list[str] = []
-    while card_size(card) > CARD_BUDGET:
+    while card_size(drawn) > CARD_BUDGET:
         # Only very long prefilled texts get here: show them empty rather than not at all.
         longest = max(
             (
@@ -101,8 +107,9 @@ def form_cards(form: Form, *, page: int = 0) -> dict[str, Any]:
         if longest is None:
             raise ValueError(f"page {page} of the form does not fit a card")
         dropped.append(longest.id)
-        card = _page_card(form, _without_prefill(pages[page], dropped), page=page, pages=len(pages))
-    return card
+        shown = _without_prefill(pages[page], dropped)
+        drawn = _page_card(form, shown, page=page, pages=len(pages), card=card)
+    return drawn
 
 
 def page_fields(form: Form) -> list[list[str]]:
@@ -139,17 +146,17 @@ def _section_cost(section: FormSection) -> int:
 
 
 def _page_card(
-    form: Form, sections: tuple[FormSection, ...], *, page: int, pages: int
+    form: Form, sections: tuple[FormSection, ...], *, page: int, pages: int, card: str = ""
 ) -> dict[str, Any]:
     where = f" · page {page + 1} of {pages}" if pages > 1 else ""
     head = [heading(form.title, size="large"), subtle(form.intro + where)]
     head.extend(_error_summary(form))
     body = [_section(s, form.errors, form.warnings, first=i == 0) for i, s in enumerate(sections)]
     final = page == pages - 1
+    data = {"drumbeat": SUBMIT, "context": form.context, **({CARD_KEY: card} if card else {})}
     submit = button(
-        form.submit_label if final else NEXT_LABEL, verb=SUBMIT_VERB,
-        data={"drumbeat": SUBMIT, "context": form.context}, positive=True,
-    )  # fmt: skip
+        form.submit_label if final else NEXT_LABEL, verb=SUBMIT_VERB, data=data, positive=True
+    )
     return adaptive_card([*head, *body], actions=[submit], full_width=True)
 
 
@@ -187,7 +194,8 @@ def _section(
     *,
     first: bool,
 ) -> Element:
-    items = [line(section.title, weight="bolder", size="medium")]
+    # A dialog's one section has no title (`settings`): the form's title says it all.
+    items = [line(section.title, weight="bolder", size="medium")] if section.title else []
     if section.subtitle:
         items.append(subtle(section.subtitle))
     for field in section.fields:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import singledispatch
 
 from bot.teams.cards.elements import (
@@ -24,6 +23,7 @@ from rhythm.messages import Notice, Report, Table, Text, Tree, TreeNode
 __all__ = ["ACTION", "action_button", "render"]
 
 INDENT = NBSP * 4
+MAX_ACTIONS = 6  # buttons Teams shows in one row of a card (web, desktop); more are hidden
 
 
 @singledispatch
@@ -54,15 +54,25 @@ def notice_cards(message: Notice) -> list[Element]:
     body = [line(text, spacing="small") for text in message.lines]
     if message.footer:
         body.append(subtle(message.footer, spacing="medium"))
-    actions = [action_button(a) for a in message.actions] or None
+    actions: list[Element] | None = [action_button(a) for a in message.actions] or None
+    if actions and len(actions) > MAX_ACTIONS:
+        # Teams shows a card's first six buttons and drops the others without a word (a
+        # lead's list of who to nudge has up to ten): rows of six in the body instead.
+        body.extend(
+            {"type": "ActionSet", "actions": actions[i : i + MAX_ACTIONS], "spacing": "small"}
+            for i in range(0, len(actions), MAX_ACTIONS)
+        )
+        actions = None
     return pack_cards(
         body, head=[title], continued_head=[_continued(message.title)], actions=actions
     )
 
 
 def done_card(notice: Notice) -> Element:
-    """The card that replaces a check-in form or prompt once answered: no inputs, no buttons."""
-    cards = notice_cards(replace(notice, actions=()))
+    """The card that replaces a pressed card once answered (a check-in form, a prompt, a
+    blocker's buttons, a dialog): no inputs, and only the buttons the notice itself has (a
+    confirmation's Edit)."""
+    cards = notice_cards(notice)
     if len(cards) != 1:
         raise ValueError("a done notice must fit one card")
     return cards[0]

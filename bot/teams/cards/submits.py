@@ -15,16 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.teams.cards.form import SUBMIT
+from bot.teams.cards.form import CARD_KEY, SUBMIT
 from bot.teams.cards.messages import ACTION
 
 
 @dataclass(frozen=True, slots=True)
 class FormSubmit:
     """A press of a form page's button: "Next", or the form's own submit label on the last.
-    `context` is the core's, handed back to it as it came."""
+    `context` is the core's (a check-in's or a dialog's), handed back to it as it came;
+    `card` names the drawing of the form that was pressed ("" on cards drawn before)."""
 
     context: str
+    card: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,9 @@ def parse_submit(value: object) -> FormSubmit | ActionSubmit | None:
         if isinstance(action, str) and isinstance(argument, str):
             return ActionSubmit(action, argument)
     elif kind == SUBMIT:
-        context = value.get("context")
+        context, card = value.get("context"), value.get(CARD_KEY, "")
         if isinstance(context, str):
-            return FormSubmit(context)
+            return FormSubmit(context, card if isinstance(card, str) else "")
     return None
 
 
@@ -71,7 +73,8 @@ def answers_from_submit(value: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-BUTTON_KEYS = frozenset({"drumbeat", "context", "action", "value"})  # the button's own data
+# The button's own data, not inputs.
+BUTTON_KEYS = frozenset({"drumbeat", "context", CARD_KEY, "action", "value"})
 
 
 def _is_input(raw: object) -> bool:

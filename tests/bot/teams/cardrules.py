@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_VERSION = (1, 5)
+MAX_ACTIONS = 6  # buttons Teams shows in one actions list (web, desktop); the rest are hidden
 MAX_BYTES = 28_000  # Teams' message limit is about 28 KB for the whole activity
 
 # Elements that may appear in a body or a container's items, with the version that added them.
@@ -396,6 +397,8 @@ class _Checker:
         if not isinstance(nodes, list):
             self.complain(where, "must be a list of actions")
             return
+        if len(nodes) > MAX_ACTIONS:
+            self.complain(where, f"{len(nodes)} buttons: Teams shows the first {MAX_ACTIONS}")
         for i, node in enumerate(nodes):
             self.action(node, f"{where}[{i}]")
 

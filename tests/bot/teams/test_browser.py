@@ -5,8 +5,8 @@ Lucas opens the page on the sample's Monday morning (`--at`, on a clock that run
 there): his prompt card arrives within 30 s; he checks in through it, with a typo first (520
 for 52.0: the card comes back asking) and then 58; the confirmation echoes what was stored,
 `mine` shows it, and his team's digest counts him and carries its chart; `chart KEY` draws
-his key result. A screenshot of every failure is kept in
-`.tmp/screenshots/`.
+his key result; Edit on the confirmation brings the form back with 58 in it, and 60 is
+stored as revision 2. A screenshot of every failure is kept in `.tmp/screenshots/`.
 
 Needs Chromium and its WebDriver (`scripts/ensure-chromium.sh` installs Debian's); without
 them the test is skipped and says so.
@@ -191,6 +191,7 @@ def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_count
     assert "(Europe/Paris)" in done.text
     assert "58% (was 52%)" in done.text
     assert "confidence 7" in done.text
+    assert "Edit" in {b.text for b in done.find_elements(By.TAG_NAME, "button")}
 
     page.say("mine")
     mine = page.card("Lucas Bernard's key results")
@@ -208,6 +209,18 @@ def test_a_newcomer_gets_the_prompt_checks_in_through_the_card_and_sees_it_count
     [drawn] = trend.find_elements(By.TAG_NAME, "img")
     assert drawn.get_attribute("alt").startswith("Onboarding completion rate from 40% to 70%")
     assert drawn.get_attribute("src").startswith("data:image/png;base64,")  # small: inline
+    # Edit on the confirmation: the same form in its place, with what was stored, and the
+    # changed value stored as the check-in's second revision.
+    page.press(page.card("Checked in at"), "Edit")
+    edit = page.card("Weekly check-in · Lucas Bernard")
+    value = edit.find_element(By.XPATH, ".//input[@role='spinbutton']")
+    assert value.get_attribute("value") == "58"
+    value.clear()
+    value.send_keys("60")
+    page.press(edit, "Check in")
+    revised = page.card("revision 2")
+    assert "60% (was 58%)" in revised.text
+
     text = page.text()
     assert "`" not in text  # no raw markdown anywhere on the page
     assert "**" not in text

@@ -62,7 +62,7 @@ from rhythm.okr import (
     Team,
 )
 from rhythm.ports import FixedClock
-from rhythm.prompting import OPEN, SNOOZE
+from rhythm.prompting import EDIT, OPEN, SNOOZE
 from rhythm.service import Drumbeat
 from storage.store import SqlStore, open_store
 from tests.bot.teams.cardrules import card_problems
@@ -485,7 +485,8 @@ async def test_a_real_digest_with_its_sub_team_details(world: World):
     await two_weeks_of_check_ins(world)
     world.clock.set(MONDAY + timedelta(days=9))
     digest = await world.drumbeat.digests.digest("acme", "acme")
-    assert digest.blockers
+    # Lucas's blocker names a team: it is tracked (state, age), not a plain blocker line.
+    assert [b.person for b in digest.tracked_blockers] == ["Lucas Bernard"]
     assert digest.status_changes
     assert digest.warnings
     everything = []
@@ -601,7 +602,9 @@ async def test_a_submitted_card_reads_back_into_answers_the_core_accepts(world: 
     assert isinstance(outcome, CheckedIn)
     done = done_card(outcome.notice)
     assert_sendable([done])
-    assert "actions" not in done
+    [edit] = done["actions"]  # the confirmation's one button: Edit, which stores a revision
+    assert (edit["title"], edit["data"]["action"]) == ("Edit", EDIT)
+    assert edit["data"]["value"] == str(outcome.checkin_id)
     assert inputs(done) == []
     assert texts(done)[0] == outcome.notice.title
 
