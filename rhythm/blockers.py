@@ -128,7 +128,14 @@ class Blockers:
     async def reroute(
         self, org_key: str, who: str, context: DialogContext, answers: Mapping[str, str | None]
     ) -> Form | Done:
-        org, person, blocker = await self._answerable(org_key, who, context.subject)
+        org, person = await self.people.person(org_key, who)
+        blocker = await self._blocker(org, context.subject)
+        if blocker.state in (BlockerState.REROUTED, BlockerState.RESOLVED) and not may_answer(
+            org, person, blocker
+        ):  # moved on since the form opened (sent twice, or another lead was first)
+            return Done(await self._already(org, blocker.id))
+        if not may_answer(org, person, blocker):
+            raise CommandError(self._not_yours(org, blocker))
         raw = (answers.get(REROUTE_FIELD) or "").strip()
         team = org.team.get(raw.removeprefix(TEAM_PREFIX)) or org.find_team(raw)
         error = ""

@@ -155,9 +155,9 @@ def missing_notice(org: Organisation, lead: Person, prompts: Sequence[PromptReco
         for p in people[:MAX_BUTTONS]
     )
     more = f" The first {MAX_BUTTONS} have a Nudge button." if count > MAX_BUTTONS else ""
-    noun = "person has" if count == 1 else "people have"
+    verb = "has" if count == 1 else "have"
     return Notice(
-        f"📋 {count} of your {noun} not checked in · {TITLES[first.kind]} {first.period}",
+        f"📋 {count} of your people {verb} not checked in · {TITLES[first.kind]} {first.period}",
         tuple(lines),
         actions=actions,
         footer="Nudge sends one friendly reminder in your name (at most "

@@ -254,6 +254,7 @@ class Ticker:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.courier.settle()  # the news of the last clicks, on its way
         return await self.release_own_claims()
 
     async def release_own_claims(self) -> int:

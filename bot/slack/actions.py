@@ -4,6 +4,11 @@ with an ephemeral notice, "I'm off this week" replaces the prompt with the core'
 the App Home's "OKR tree" opens the tree in a read-only modal, and a digest key result's
 "Trend" runs `/okr chart <key>` for whoever pressed it (the chart goes to their DM).
 
+The buttons whose answer the core decides whole (`rhythm.buttons.BUTTONS`: a blocker's On
+it / Not us / Resolved, a lead's Nudge, a confirmation's Edit) share one handler: the core's
+notice in place of the message or beside it, or its form as a modal (Not us, Edit), which
+needs the click's trigger id, so they run at once too.
+
 And the options of a picker too long for a static select ("Blocked by" in a large
 organisation): each `block_suggestion` is answered with the core's matches for what was typed,
 in the acknowledgement itself, within Slack's three seconds."""
@@ -18,7 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.slack.blocks import Block, context, message_chunks, plain
+from bot.slack.blocks import Block, action_pattern, context, core_action_id, message_chunks, plain
 from bot.slack.commands import PREFIX, answer, core_channel
 from bot.slack.home import TREE
 from bot.slack.identity import Caller
@@ -26,6 +31,7 @@ from bot.slack.inbound import BlockAction, BlockSuggestion, MalformedPayload, pa
 from bot.slack.modal import ACTION_ID, MAX_MODAL_BLOCKS, MAX_OPTIONS, TITLE_LIMIT, option_list
 from bot.slack.services import SlackServices, say_problem
 from bot.slack.webapi import SlackError
+from rhythm.buttons import BUTTONS, Shown
 from rhythm.checkin import CheckInSession, prompt_id_of
 from rhythm.commands import run_command
 from rhythm.digest_report import CHART_ACTION
@@ -112,6 +118,24 @@ async def open_chart(
         await answer(services, caller, reply.message, respond=respond, asked_in=where)
 
 
+async def press(
+    services: SlackServices, caller: Caller, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """One of the core's buttons: what it answers is shown in place of the message (its
+    buttons are done with) or beside it, or opened as a modal with the click's trigger."""
+    pressed = parse_body(body)
+    if not isinstance(pressed, BlockAction):  # bolt routed it as a block action: never
+        raise MalformedPayload("not a block_actions payload")
+    action = core_action_id(pressed.action_id)
+    outcome = await services.drumbeat.buttons.press(
+        caller.org, caller.person, action, pressed.value
+    )
+    if isinstance(outcome, Shown):
+        await services.tell(caller, outcome.notice, respond=respond, replace=outcome.replace)
+    else:
+        await services.open_form(caller, pressed.trigger_id, outcome, respond=respond)
+
+
 async def suggest(
     services: SlackServices, ack: AsyncAck, body: dict[str, Any], team: str | None
 ) -> None:
@@ -141,14 +165,16 @@ async def suggest(
 def register(app: AsyncApp, services: SlackServices) -> None:
     # Buttons that open a modal use the click's trigger id, which lasts three seconds: they
     # do not queue behind other people's work.
-    at_once: tuple[tuple[str, Handler], ...] = ((OPEN, open_check_in), (TREE, show_tree))
+    at_once: tuple[tuple[str, Handler], ...] = (
+        (OPEN, open_check_in), (TREE, show_tree), *((b, press) for b in sorted(BUTTONS)),
+    )  # fmt: skip
     for action_id, handler in at_once:
-        app.action(action_id)(_listener(services, handler, queued=False))
+        app.action(action_pattern(action_id))(_listener(services, handler, queued=False))
     queued: tuple[tuple[str, Handler], ...] = (
         (SNOOZE, snooze), (OFF, off_this_week), (CHART_ACTION, open_chart),
     )  # fmt: skip
     for action_id, handler in queued:
-        app.action(action_id)(_listener(services, handler, queued=True))
+        app.action(action_pattern(action_id))(_listener(services, handler, queued=True))
 
     # Every input of the check-in modal has the same action id; the block id names the field.
     @app.options(ACTION_ID)

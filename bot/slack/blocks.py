@@ -11,6 +11,8 @@ text object, so nobody can ping a channel or disguise a link through a check-in.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import singledispatch
 from typing import Any
@@ -47,6 +49,7 @@ FALLBACK_LIMIT = 3000
 # 12,000 characters (undocumented; measured in slackapi/bolt-js#2509): keep a margin.
 CHUNK_TEXT_BUDGET = 10_000
 PROMPT_ACTIONS_BLOCK = "prompt_actions"
+REPEAT = "#"  # numbers a repeated action id in one actions block: `nudge:send#2`
 EMPTY = "–"  # Slack rejects empty text objects
 
 
@@ -81,11 +84,11 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def button(action: Action) -> dict[str, Any]:
+def button(action: Action, *, action_id: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
         "text": plain(action.label, BUTTON_LABEL_LIMIT),
-        "action_id": action.id,
+        "action_id": action_id or action.id,
     }
     # An empty value is left out: a button without one is always valid, an empty string in a
     # Block Kit payload often is not. The click then arrives without a `value` key.
@@ -97,11 +100,29 @@ def button(action: Action) -> dict[str, Any]:
 
 
 def actions_block(actions: Sequence[Action], block_id: str) -> Block:
-    return {
-        "type": "actions",
-        "block_id": block_id,
-        "elements": [button(a) for a in actions[:MAX_BUTTONS]],
-    }
+    """Buttons side by side. Block Kit wants the action ids of a block unique, and the core
+    may give several buttons one id (a lead's "Nudge" per person, told apart by their
+    values): the second and later of an id are numbered (`nudge:send#2`), and
+    `core_action_id` reads the core's id back."""
+    seen: Counter[str] = Counter()
+    elements = []
+    for action in actions[:MAX_BUTTONS]:
+        seen[action.id] += 1
+        number = seen[action.id]
+        unique = action.id if number == 1 else f"{action.id}{REPEAT}{number}"
+        elements.append(button(action, action_id=unique))
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
+def action_pattern(action_id: str) -> re.Pattern[str]:
+    """What a click on the core's `action_id` carries, numbered or not (`actions_block`)."""
+    return re.compile(rf"^{re.escape(action_id)}(?:{re.escape(REPEAT)}[0-9]+)?$")
+
+
+def core_action_id(action_id: str) -> str:
+    """The core's action id of a clicked button (without `actions_block`'s number)."""
+    base, sep, number = action_id.rpartition(REPEAT)
+    return base if sep and base and number.isdigit() else action_id
 
 
 def line_sections(lines: Iterable[str], limit: int = SECTION_LIMIT) -> list[Block]:

@@ -1,5 +1,6 @@
 """`/okr`: acknowledged at once, run after the acknowledgement, answered through the response
-URL (ephemeral unless the command ends with the word `share`), or with the check-in modal.
+URL (ephemeral unless the command ends with the word `share`), or with a modal (the check-in
+form, `settings`).
 A private report with charts (`/okr chart KEY`) goes to the person's DM with the app instead,
 with an ephemeral word where they asked: an ephemeral message cannot carry a file.
 
@@ -34,6 +35,8 @@ PREFIX = "/okr "
 SHARE = "share"
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 LEADING_SYMBOLS = re.compile(r"^[^\w“\"'(]+")  # a title's emoji ("📈 Revenue")
+# Commands that answer with a form, opened as a modal with the command's trigger id
+OPENS_A_FORM = frozenset({"checkin", "settings"})
 NOT_SENT = "I could not send it to our direct messages just now. Please try again in a minute."
 
 log = logging.getLogger(__name__)
@@ -135,7 +138,7 @@ def register(app: AsyncApp, services: SlackServices) -> None:
     ) -> None:
         await ack()  # within Slack's three seconds; the work below runs after it
         team = context.get("team_id")
-        if parse(str(command.get("text", "")))[0] == "checkin":
+        if parse(str(command.get("text", "")))[0] in OPENS_A_FORM:
             # opens a modal with the command's trigger id, which lasts three seconds: it does
             # not queue behind other people's work
             await run_slash_command(services, command, team, respond)

@@ -5,9 +5,10 @@ DM with them); a channel post to the channel the OKR file or `subscribe` named. 
 longer than Slack allows in one post (`message_chunks`) continues in the thread of its first
 post. A reference is "channel:ts", what chat.update needs.
 
-A tagged message (a prompt) carries its tag in Slack message metadata, so that a send whose
-outcome nobody knows (a crash, an answer that never came) can be found in the DM's history
-(conversations.history with include_all_metadata, scope im:history) instead of repeated.
+A tagged message (a prompt, a note from the outbox: whatever tag the core gives) carries its
+tag in Slack message metadata, so that a send whose outcome nobody knows (a crash, an answer
+that never came) can be found in the DM's history (conversations.history with
+include_all_metadata, scope im:history) instead of repeated.
 
 A report's images (its charts) are not in the message: once the message is posted they are
 uploaded (`bot.slack.uploads`) and shared in the post's thread in a channel (or in the thread a

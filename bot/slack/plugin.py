@@ -134,7 +134,7 @@ def attach_slack(
     if settings.slack_app_token:
         factory = socket_mode or _socket_mode_handler
         web_app.cleanup_ctx.append(_socket_mode(bolt, settings.slack_app_token, factory))
-    web_app.cleanup_ctx.append(_closing(endpoint, gateway))
+    web_app.cleanup_ctx.append(_closing(endpoint, drumbeat, gateway))
 
 
 def slack_admission(settings: Settings) -> Admission:
@@ -191,11 +191,14 @@ def _socket_mode(
 
 
 def _closing(
-    endpoint: SlackEndpoint, gateway: SlackGateway
+    endpoint: SlackEndpoint, drumbeat: Drumbeat, gateway: SlackGateway
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def close(web_app: web.Application) -> AsyncIterator[None]:
         yield
         await endpoint.drain()
+        # A click's news is delivered in the background (`Courier.deliver_soon`): let it
+        # finish before the session closes, or it would open another nobody closes.
+        await drumbeat.courier.settle()
         await gateway.aclose()
 
     return close

@@ -47,8 +47,9 @@ class SlackServices:
     async def open_form(
         self, caller: Caller, trigger_id: str, page: FormPage, *, respond: AsyncRespond | None
     ) -> None:
-        """Open the check-in modal with the click's or command's trigger id: at once, never
-        paced behind other calls (the trigger lasts three seconds). A refusal is told."""
+        """Open a form of the core's (the check-in, a dialog) as a modal with the click's or
+        command's trigger id: at once, never paced behind other calls (the trigger lasts
+        three seconds). A refusal is told."""
         try:
             await self.api.call(
                 caller.workspace, "views.open", paced=False, trigger_id=trigger_id,
@@ -86,8 +87,9 @@ class SlackServices:
 
 
 def check_in_view(page: FormPage) -> dict[str, Any]:
-    """A page of the check-in form as a modal. The core's form context travels as the
-    view's private_metadata and comes back untouched with the submission."""
+    """A page of a core form (the check-in's, or a dialog's) as a modal. The core's form
+    context travels as the view's private_metadata, unread here, and comes back untouched
+    with the submission; every form shares one callback id, the core tells them apart."""
     return modal_view(
         page.form.with_answers(page.answers),
         page=page.page,

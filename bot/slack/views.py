@@ -1,13 +1,17 @@
-"""The check-in modal's submissions. Slack waits for the acknowledgement to know what to do
-with the modal, so the core's answer is worked out first and sent as the acknowledgement:
+"""The modals' submissions: the check-in form's, and the core's small dialogs (`settings`, a
+blocker's "Not us"), all handed to the core as they came (`rhythm.submissions`), which tells
+them apart by their context. Slack waits for the acknowledgement to know what to do with the
+modal, so the core's answer is worked out first and sent as the acknowledgement:
 
 - the same page with errors or values to confirm: `response_action: errors` (Slack shows them
   under the inputs, and keeps what the person typed);
 - another page (the next one, or an earlier one with an error): `update`;
-- stored: `clear`, and the core updates the prompt's message.
+- stored: `clear`, and the core updates the prompt's message;
+- a dialog taken: `clear`, then the core's notice in the person's DM with the app.
 
-The core checks the form context (private_metadata) and every answer; a refusal (a form that
-is stale, tampered with or another organisation's) is shown on the form.
+The form context (private_metadata) is the core's and stays opaque here: the core checks it
+and every answer; a refusal (a form that is stale, tampered with or another organisation's)
+is shown on the form.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.slack.modal import HINT_LIMIT, answers_from_state, slack_pages, view_errors
 from bot.slack.services import CHECKIN_VIEW, SlackServices, check_in_view
+from bot.slack.webapi import SlackError
 from rhythm.checkin import CheckedIn
+from rhythm.dialogs import Done
 from rhythm.errors import DrumbeatError
 
 log = logging.getLogger(__name__)
@@ -32,7 +38,7 @@ async def submit_view(
     view = body["view"]
     try:
         caller = await services.people.caller(team, str(body["user"]["id"]))
-        outcome = await services.drumbeat.checkins.submit(
+        outcome = await services.drumbeat.submissions.submit(
             caller.org, caller.person, str(view.get("private_metadata") or ""),
             answers_from_state(view["state"]["values"]), pager=slack_pages,
         )  # fmt: skip
@@ -41,6 +47,12 @@ async def submit_view(
         return
     if isinstance(outcome, CheckedIn):
         await ack(response_action="clear")
+    elif isinstance(outcome, Done):
+        await ack(response_action="clear")  # Slack waits for nothing more: say it in the DM
+        try:
+            await services.tell(caller, outcome.notice, respond=None)
+        except SlackError as error:  # what was submitted is taken; only the word is lost
+            log.warning("could not tell %s: %s", caller.person, error)
     elif outcome.again:
         await ack(response_action="errors", errors=view_errors(outcome.form, outcome.page))
     else:

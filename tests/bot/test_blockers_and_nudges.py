@@ -140,6 +140,13 @@ async def test_not_us_asks_which_team_and_reroutes_it(world: World):
     assert stored is not None
     assert stored.state is BlockerState.REROUTED
     assert stored.waiting_on_team == "mobile"
+    twice = await world.drumbeat.submissions.submit(
+        "acme", ANANYA, form.form.context, {REROUTE_FIELD: "team:mobile"}
+    )  # the form sent again: told where it went, nothing changes
+    assert isinstance(twice, Done)
+    assert twice.notice.title == "It now waits on Mobile"
+    await world.drumbeat.courier.settle()
+    assert len(titled(world, LEA, "🚧")) == 1
 
 
 async def test_resolved_by_the_button_tells_the_reporter(world: World):

@@ -22,6 +22,8 @@ from bot.slack.blocks import (
     INDENT,
     MAX_MESSAGE_BLOCKS,
     PROMPT_ACTIONS_BLOCK,
+    action_pattern,
+    core_action_id,
     fallback_text,
     message_chunks,
 )
@@ -30,7 +32,7 @@ from rhythm.digest import build_digest
 from rhythm.digest_model import BlockerLine, Digest, DigestScope, KrLine, LeaderNote
 from rhythm.digest_report import CHART_ACTION, digest_report
 from rhythm.forecast import Forecast, Method
-from rhythm.messages import Message, Notice, Table, Text, Tree, TreeNode
+from rhythm.messages import Action, Message, Notice, Table, Text, Tree, TreeNode
 from rhythm.okr import KeyResult, Organisation
 from rhythm.present import fmt_change, fmt_value, progress_bar
 from rhythm.prompting import OPEN, SNOOZE, kr_summary, prompt_actions
@@ -219,6 +221,25 @@ def test_a_button_without_a_value_leaves_the_value_out():
     notice = Notice("Start", actions=(replace(prompt_actions(1)[0], value=""),))
     [chunk] = message_chunks(notice)
     assert "value" not in chunk[-1]["elements"][0]
+
+
+def test_buttons_sharing_an_action_id_are_numbered_and_read_back_as_the_cores():
+    # A lead's missing list: one "Nudge" per person, told apart by their values. Block Kit
+    # wants the action ids of one block unique.
+    nudges = tuple(Action("nudge:send", f"Nudge {n}", str(n)) for n in range(1, 4))
+    notice = Notice("3 have not checked in", actions=(*nudges, Action("other", "Other", "x")))
+    [chunk] = message_chunks(notice)
+    assert block_problems(chunk) == []
+    [actions] = [b for b in chunk if b["type"] == "actions"]
+    ids = [b["action_id"] for b in actions["elements"]]
+    assert ids == ["nudge:send", "nudge:send#2", "nudge:send#3", "other"]
+    assert [core_action_id(i) for i in ids] == ["nudge:send"] * 3 + ["other"]
+    assert all(action_pattern("nudge:send").search(i) for i in ids[:3])
+    assert not action_pattern("nudge:send").search("other")
+    for unlike in ("nudge:send#", "nudge:send#x", "nudge:sendx", "xnudge:send#2"):
+        assert not action_pattern("nudge:send").search(unlike), unlike
+    assert core_action_id("#2") == "#2"
+    assert core_action_id("a#b") == "a#b"
 
 
 def test_a_long_prompt_keeps_its_buttons_in_the_first_message():
