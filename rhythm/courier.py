@@ -11,7 +11,9 @@ with its message. Any replica may deliver; a crash leaves nothing lost and nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from rhythm.okr import Organisation
@@ -21,14 +23,18 @@ from rhythm.records import OutboxRecord
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
-BATCH = 50
+LEASE = timedelta(seconds=60)
+BATCH = 10
 RETRY_BACKOFF = timedelta(seconds=30)  # doubled per attempt
 MAX_BACKOFF = timedelta(minutes=15)
 LINK_RECHECK = timedelta(minutes=10)
 # News nobody could deliver for a day is stale ("Platform is on it" a week later): dropped.
 EXPIRES_AFTER = timedelta(days=1)
 DOUBT_MARGIN = timedelta(minutes=2)
+
+
+class _ClaimLost(Exception):
+    """The lease on a message ran out before it could leave: whoever holds it now sends it."""
 
 
 def outbox_tag(message_id: int) -> str:
@@ -38,28 +44,56 @@ def outbox_tag(message_id: int) -> str:
 
 class Courier:
     def __init__(
-        self, *, store: Store, orgs: Organisations, chat: ChatGateway, clock: Clock, worker: str
+        self,
+        *,
+        store: Store,
+        orgs: Organisations,
+        chat: ChatGateway,
+        clock: Clock,
+        worker: str,
+        lease: timedelta = LEASE,
     ) -> None:
         self.store = store
         self.orgs = orgs
         self.chat = chat
         self.clock = clock
         self.worker = worker
+        self.lease = lease
         self._soon: set[asyncio.Task[int]] = set()
 
     async def deliver(self, org_key: str) -> int:
         """Send what the outbox holds for `org_key` and nobody else is sending; returns how
-        many were sent."""
+        many were sent. What is claimed and not yet sent has its lease renewed, and a send
+        only leaves while its claim still holds (`mark_outbox_attempt`)."""
         org = await self.orgs.get(org_key)
         sent = 0
         while claimed := await self.store.claim_outbox(
-            org.key, now=self.clock.now(), worker=self.worker, limit=BATCH, lease=LEASE
+            org.key, now=self.clock.now(), worker=self.worker, limit=BATCH, lease=self.lease
         ):
-            for message in claimed:
-                sent += await self._deliver_one(org, message)
+            held = {m.id for m in claimed}
+            async with self._renewing(held):
+                for message in claimed:
+                    sent += await self._deliver_one(org, message)
+                    held.discard(message.id)
             if len(claimed) < BATCH:
                 break
         return sent
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self, held: set[int]) -> AsyncIterator[None]:
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                until = self.clock.now() + self.lease
+                await self.store.renew_outbox(sorted(held), worker=self.worker, until=until)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     def deliver_soon(self, org_key: str) -> None:
         """Deliver in the background, now rather than at the next tick (a person pressed a
@@ -99,11 +133,17 @@ class Courier:
                     return 1
 
             async def leaving() -> None:
-                await self.store.mark_outbox_attempt(message.id, at=self.clock.now())
+                if not await self.store.mark_outbox_attempt(
+                    message.id, at=self.clock.now(), worker=self.worker
+                ):
+                    raise _ClaimLost()
 
             ref = await self.chat.send_direct(
                 org.key, person, message.notice, tag=tag, leaving=leaving
             )
+        except _ClaimLost:
+            log.warning("message %s not sent: its claim ran out while it waited", message.id)
+            return 0
         except NotLinked as error:
             log.info("message %s waits for %s's chat account: %s", message.id, person.name,
                      error.reason)  # fmt: skip

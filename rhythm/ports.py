@@ -508,7 +508,16 @@ class OutboxRepository(Protocol):
         """Claim unsent, unfailed messages that are claimable at `now`, oldest first."""
         ...
 
-    async def mark_outbox_attempt(self, message_id: int, *, at: datetime) -> None: ...
+    async def mark_outbox_attempt(self, message_id: int, *, at: datetime, worker: str) -> bool:
+        """A send of this message begins, if `worker` still holds its claim (False: the
+        lease ran out and someone else may have it; nothing is marked, and it is not sent)."""
+        ...
+
+    async def renew_outbox(
+        self, message_ids: Sequence[int], *, worker: str, until: datetime
+    ) -> None:
+        """Extend `worker`'s claims on these messages (those it still holds) to `until`."""
+        ...
 
     async def mark_outbox_sent(
         self, message_id: int, *, at: datetime, message_ref: str

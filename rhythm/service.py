@@ -48,7 +48,9 @@ class Drumbeat:
         self.checkins = CheckInSession(
             store=store, orgs=self.orgs, people=self.people, chat=chat, clock=clock
         )
-        self.courier = Courier(store=store, orgs=self.orgs, chat=chat, clock=clock, worker=worker)
+        self.courier = Courier(
+            store=store, orgs=self.orgs, chat=chat, clock=clock, worker=worker, lease=lease
+        )
         self.blockers = Blockers(
             store=store, orgs=self.orgs, people=self.people, clock=clock, courier=self.courier
         )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rhythm.messages import Action, Notice
 from rhythm.records import OutboxRecord, Outgoing, Spend, Spent
-from storage.db import Repository, insert_ignoring
+from storage.db import Repository, chunks, insert_ignoring
 from storage.tables import blocker_event_t, nudge_t, outbox_t
 
 o = outbox_t.c
@@ -118,8 +118,28 @@ class SqlOutboxRepository(Repository):
         claimed.sort(key=lambda r: r.id)  # RETURNING has no order: oldest first
         return claimed
 
-    async def mark_outbox_attempt(self, message_id: int, *, at: datetime) -> None:
-        await self._set_outbox(message_id, attempted_at=at, attempts=o.attempts + 1)
+    async def mark_outbox_attempt(self, message_id: int, *, at: datetime, worker: str) -> bool:
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(outbox_t)
+                .where(o.id == message_id, o.claimed_by == worker, o.claim_until >= at,
+                       o.sent_at.is_(None), o.failure.is_(None))
+                .values(attempted_at=at, attempts=o.attempts + 1)
+            )  # fmt: skip
+            return bool(done.rowcount)
+
+    async def renew_outbox(
+        self, message_ids: Sequence[int], *, worker: str, until: datetime
+    ) -> None:
+        if not message_ids:
+            return
+        async with self._db.write() as conn:
+            for chunk in chunks(sorted(set(message_ids))):
+                await conn.execute(
+                    update(outbox_t)
+                    .where(o.id.in_(chunk), o.claimed_by == worker, o.sent_at.is_(None))
+                    .values(claim_until=until)
+                )
 
     async def mark_outbox_sent(self, message_id: int, *, at: datetime, message_ref: str) -> None:
         await self._set_outbox(message_id, sent_at=at, message_ref=message_ref)

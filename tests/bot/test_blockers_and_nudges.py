@@ -388,10 +388,10 @@ async def test_a_send_in_doubt_is_looked_up_before_it_is_sent_again(world: World
         "acme", now=world.clock.now(), worker="dead", limit=10, lease=timedelta(seconds=30)
     )
     to_lead = next(m for m in claimed if m.person == ANANYA)
-    await world.store.mark_outbox_attempt(to_lead.id, at=world.clock.now())
+    assert await world.store.mark_outbox_attempt(to_lead.id, at=world.clock.now(), worker="dead")
     ref = await world.chat.send_direct("acme", world.org.person[ANANYA], to_lead.notice,
                                        tag=f"note:{to_lead.id}")  # fmt: skip
-    world.clock.set(world.clock.now() + timedelta(minutes=1))
+    world.clock.set(world.clock.now() + timedelta(seconds=31))  # its lease has run out
     found: list[str] = []
 
     async def find_direct(org: str, person: object, tag: str, *, since: object) -> str | None:

@@ -97,11 +97,28 @@ async def test_a_lease_that_ends_gives_the_message_to_another(acme_store: SqlSto
     assert again.id == claimed.id
 
 
+async def test_a_send_leaves_only_while_its_claim_holds_and_renewing_keeps_it(
+    acme_store: SqlStore,
+) -> None:
+    await acme_store.enqueue("acme", [message("m")], at=MONDAY)
+    [held] = await claim(acme_store, worker="a")
+    assert not await acme_store.mark_outbox_attempt(held.id, at=MONDAY, worker="b")
+    late = MONDAY + LEASE + timedelta(seconds=1)
+    assert not await acme_store.mark_outbox_attempt(held.id, at=late, worker="a")  # ran out
+    await acme_store.renew_outbox([held.id], worker="a", until=late + LEASE)
+    assert await claim(acme_store, now=late, worker="b") == []  # renewed: still a's
+    assert await acme_store.mark_outbox_attempt(held.id, at=late, worker="a")
+    await acme_store.renew_outbox([held.id], worker="b", until=late + 2 * LEASE)  # not b's
+    assert await claim(acme_store, now=late + LEASE, worker="b") != []
+
+
 async def test_release_forgets_the_attempt_unless_in_doubt(acme_store: SqlStore) -> None:
     await acme_store.enqueue("acme", [message("sure"), message("doubt")], at=MONDAY)
     sure, doubt = await claim(acme_store)
     for m in (sure, doubt):
-        await acme_store.mark_outbox_attempt(m.id, at=MONDAY + timedelta(seconds=1))
+        assert await acme_store.mark_outbox_attempt(
+            m.id, at=MONDAY + timedelta(seconds=1), worker="w1"
+        )
     retry_at = MONDAY + timedelta(minutes=1)
     await acme_store.release_outbox(sure.id, retry_at=retry_at, in_doubt=False)
     await acme_store.release_outbox(doubt.id, retry_at=retry_at, in_doubt=True)
