@@ -513,6 +513,10 @@ class OutboxRepository(Protocol):
         lease ran out and someone else may have it; nothing is marked, and it is not sent)."""
         ...
 
+    async def release_outbox_claims(self, org: str, *, worker: str) -> int:
+        """Give up every unsent message `worker` holds (its restart, a clean stop)."""
+        ...
+
     async def renew_outbox(
         self, message_ids: Sequence[int], *, worker: str, until: datetime
     ) -> None:

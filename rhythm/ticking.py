@@ -258,10 +258,12 @@ class Ticker:
         return await self.release_own_claims()
 
     async def release_own_claims(self) -> int:
-        """Give back every unsent prompt claimed under this worker's name."""
+        """Give back every unsent prompt (and direct message) claimed under this worker's
+        name; returns how many prompts."""
         released = 0
         for key in await self.orgs.keys():
             released += await self.store.release_claims(key, worker=self.worker)
+            await self.store.release_outbox_claims(key, worker=self.worker)
         return released
 
     # ---- writing what is due --------------------------------------------------------------

@@ -128,6 +128,15 @@ class SqlOutboxRepository(Repository):
             )  # fmt: skip
             return bool(done.rowcount)
 
+    async def release_outbox_claims(self, org: str, *, worker: str) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(outbox_t)
+                .where(o.org == org, o.claimed_by == worker, o.sent_at.is_(None))
+                .values(claimed_by=None, claim_until=None)
+            )
+            return int(result.rowcount)
+
     async def renew_outbox(
         self, message_ids: Sequence[int], *, worker: str, until: datetime
     ) -> None:

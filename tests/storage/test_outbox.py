@@ -194,3 +194,11 @@ async def test_the_same_nudge_spent_at_once_counts_once(acme_store: SqlStore) ->
 
     assert sorted(results) == sorted([Spent.SPENT] + [Spent.ALREADY] * 3)
     assert await acme_store.nudges_spent("acme", BEN, WEEK) == 1
+
+
+async def test_a_restarted_worker_gives_back_what_it_held(acme_store: SqlStore) -> None:
+    await acme_store.enqueue("acme", [message("m"), message("n")], at=MONDAY)
+    held = await claim(acme_store, worker="a", limit=1)
+    assert await acme_store.release_outbox_claims("acme", worker="b") == 0
+    assert await acme_store.release_outbox_claims("acme", worker="a") == 1
+    assert {m.id for m in await claim(acme_store, worker="b")} >= {m.id for m in held}
