@@ -21,7 +21,7 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -32,10 +32,12 @@ from rhythm.okr import Organisation
 from rhythm.ports import FixedClock
 from rhythm.service import Drumbeat, TickReport
 from storage.store import SqlStore, open_store
-from storage.tables import prompt_t
+from storage.tables import outbox_t, prompt_t
 
 DUE_TARGET = 0.200
 MINUTE = timedelta(minutes=1)
+# Thursday 00:05 UTC: every zone's Wednesday 09:30 weekly deadline has passed.
+DEADLINES_PASSED = datetime(2026, 11, 26, 0, 5, tzinfo=UTC)
 MOMENTS = (("Monday 08:30 UTC", BUSY_TICK), ("Tuesday 13:07 UTC", MIDWEEK))
 
 
@@ -158,7 +160,44 @@ async def full(
             backend, "Drumbeat.tick, quiet minute, Monday 08:31 UTC (info)", samples[1:],
             note=f"{due:,} due in the current periods, none new: {_report(report)}",
         ))  # fmt: skip
+        results += await _deadline(store, org)
     return results
+
+
+async def _deadline(store: SqlStore, org: Organisation) -> list[Result]:
+    """The week's prompts all sent by Tuesday and none answered: the tick after every weekly
+    deadline has passed writes each lead's list of who is missing and delivers them; the
+    minute after does not look for lists (every `rhythm.nudges.LIST_EVERY`); six minutes
+    later it looks again and finds each list written already (info)."""
+    await catch_up(store, org, MIDWEEK)
+    drumbeat, _ = await _process(store, DEADLINES_PASSED)
+    moments = (DEADLINES_PASSED, DEADLINES_PASSED + MINUTE, DEADLINES_PASSED + 6 * MINUTE)
+    samples, reports = [], []
+    for moment in moments:
+        started = time.perf_counter()
+        reports.append(await drumbeat.tick(moment))
+        samples.append(time.perf_counter() - started)
+    async with store.engine.connect() as conn:
+        lists = (await conn.execute(
+            select(func.count()).select_from(outbox_t).where(
+                outbox_t.c.org == ORG, outbox_t.c.key.startswith("missing:")
+            )
+        )).scalar_one()  # fmt: skip
+    first, quiet, again = reports
+    backend = store_backend(store)
+    return [
+        Result(backend, "Drumbeat.tick, all weekly deadlines passed (info)", [samples[0]],
+               note=f"{lists:,} leads' missed lists written, {first.notes:,} direct messages "
+               f"delivered; {_report(first)}"),
+        Result(backend, "Drumbeat.tick, the minute after (info)", [samples[1]],
+               note=f"no lists looked for; {quiet.notes:,} delivered; {_report(quiet)}"),
+        Result(backend, "Drumbeat.tick, lists looked for again (info)", [samples[2]],
+               note=f"{again.notes:,} delivered: each list written once; {_report(again)}"),
+    ]  # fmt: skip
+
+
+def store_backend(store: SqlStore) -> str:
+    return "PostgreSQL" if store.engine.dialect.name == "postgresql" else "SQLite"
 
 
 async def _main(url: str | None) -> None:

@@ -62,7 +62,7 @@ def _days(days: int) -> str:
 def line(b: TrackedBlocker, *, raised: bool) -> Line:
     """A raised blocker reads "Ana on Onboarding → Platform: “…” · open · 9 days"; one
     waiting on this team "Ana (Growth's) on Onboarding: …"."""
-    age = f"since {_days(b.age_days)}" if b.age_days == 0 else f"{_days(b.age_days)}"
+    age = "raised today" if b.age_days == 0 else _days(b.age_days)
     if b.resolved:
         words = f"{strong(literal(b.person))} on {literal(b.subject)}: resolved"
         return Line(words + (f" · “{literal(b.text)}”" if b.text else ""), "✅", Tone.GOOD)

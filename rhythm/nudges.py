@@ -32,6 +32,10 @@ NUDGE = "nudge:send"
 # start after a long stop does not send last month's lists).
 LOOK_BACK = timedelta(days=1)
 MAX_BUTTONS = 10  # per list: a Slack actions block takes 25, a Teams card fewer
+# How often a process looks for lists to write: reading two days of unanswered prompts costs
+# about half a second at 10,000 people (bench/tick.py), too much for every minute's tick. A
+# lead's list comes at most this long after the last deadline, from whichever replica.
+LIST_EVERY = timedelta(minutes=5)
 
 
 def week_of(person: Person, moment: datetime) -> str:
@@ -48,6 +52,7 @@ class Nudges:
         self.people = people
         self.clock = clock
         self.courier = courier
+        self._listed: dict[str, datetime] = {}  # when this process last looked, per org
 
     async def spend_reminder(self, org: Organisation, prompt: PromptRecord, number: int) -> bool:
         """Whether reminder `number` of `prompt` may go out: it spends one of the person's
@@ -95,7 +100,12 @@ class Nudges:
     async def missing_lists(self, org: Organisation, now: datetime) -> int:
         """Write each lead's list of their people who missed a check-in whose deadline has
         passed: one per lead, rhythm and period, once the last of those people's deadlines
-        has passed, only when someone is missing, and not for leads who turned it off."""
+        has passed, only when someone is missing, and not for leads who turned it off.
+        Looked for every `LIST_EVERY`; the lists' keys keep them to one each."""
+        last = self._listed.get(org.key)
+        if last is not None and last <= now < last + LIST_EVERY:
+            return 0
+        self._listed[org.key] = now
         open_prompts = await self.store.missed_prompts(
             org.key, deadline_from=now - LOOK_BACK, deadline_until=now + LOOK_BACK
         )
