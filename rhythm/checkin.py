@@ -155,7 +155,8 @@ class CheckInSession:
         last = ctx.page == len(pages) - 1
         key = idempotency_key or _fingerprint(person, ctx.draft_key, merged)
         if last and (done := await self.store.find_checkin(org.key, key)):
-            notice = done_notice(org, person, ctx.kind, ctx.period, self.clock.now(), done)
+            stored_at = done.submitted_at or self.clock.now()
+            notice = done_notice(org, person, ctx.kind, ctx.period, stored_at, done)
             return CheckedIn(notice, done.id, created=False)
         now = self.clock.now()
         outcome = validate(

@@ -67,6 +67,7 @@ class SavedCheckIn:
     # The prompt this check-in answers (whether or not it was ever sent), as it was before.
     prompt: PromptRecord | None = None
     spontaneous: bool = False  # the first check-in of the period, and no prompt was sent
+    submitted_at: datetime | None = None  # when it was stored (as found again: the first time)
 
 
 @dataclass(frozen=True, slots=True)

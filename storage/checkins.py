@@ -186,10 +186,14 @@ async def _find(conn: AsyncConnection, org: str, idempotency_key: str) -> SavedC
     c = checkin_t.c
     row = (
         await conn.execute(
-            select(c.id, c.revision).where(c.org == org, c.idempotency_key == idempotency_key)
+            select(c.id, c.revision, c.submitted_at).where(
+                c.org == org, c.idempotency_key == idempotency_key
+            )
         )
     ).first()
-    return SavedCheckIn(id=row.id, revision=row.revision, created=False) if row else None
+    if row is None:
+        return None
+    return SavedCheckIn(row.id, row.revision, created=False, submitted_at=row.submitted_at)
 
 
 async def _values_at_period_start(

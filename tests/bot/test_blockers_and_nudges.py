@@ -430,3 +430,16 @@ async def test_news_nobody_could_deliver_for_a_day_is_dropped(world: World):
     del world.chat.failures[SOFIA]
     await world.tick(world.clock.now())
     assert not titled(world, SOFIA, "📋")  # two days late: dropped, not sent
+
+
+async def test_the_same_submission_again_is_confirmed_as_it_was_stored(world: World):
+    await world.tick(MONDAY_10)
+    page = await world.drumbeat.checkins.open("acme", LUCAS)
+    answers = valid_answers(page.form, {"value": "51"})
+    first = await world.drumbeat.submissions.submit("acme", LUCAS, page.form.context, answers)
+    world.clock.set(MONDAY_10 + timedelta(hours=1))
+    again = await world.drumbeat.submissions.submit("acme", LUCAS, page.form.context, answers)
+    assert isinstance(first, CheckedIn)
+    assert isinstance(again, CheckedIn)
+    assert not again.created
+    assert again.notice.title == first.notice.title == "✅ Checked in at 10:05 (Europe/Paris)"
