@@ -93,3 +93,17 @@ async def test_kill_9_mid_delivery_then_a_restart_delivers_every_message_exactly
     async with news.engine.connect() as conn:
         ids = [r.id for r in await conn.execute(select(o.id).where(o.org == ORG))]
     assert set(notes(news)) == {outbox_tag(i) for i in ids}
+
+
+async def test_two_replicas_deliver_every_message_exactly_once(news: FanOut) -> None:
+    config = news.config(rate=RATE)
+    await news.serve(config, worker="replica-1")
+    await news.serve(config, worker="replica-2")
+
+    async def all_sent() -> bool:
+        return len(notes(news)) == PEOPLE and await unsent(news) == 0
+
+    await news.wait_for(all_sent, within=START_SECONDS + 2 * PEOPLE / RATE + SLACK_SECONDS,
+                        what="every message delivered")  # fmt: skip
+    assert "Traceback" not in news.outputs(), news.outputs()
+    assert max(notes(news).values()) == 1, "a message was delivered twice"
