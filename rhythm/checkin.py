@@ -25,6 +25,7 @@ from rhythm.dialogs import DialogContext
 from rhythm.due import NEEDS_KEY_RESULTS, prompt_for
 from rhythm.errors import CommandError, NotYourPrompt, StaleForm
 from rhythm.forms import (
+    ASKS_BLOCKERS,
     FormErrors,
     answers_of,
     build_form,
@@ -32,6 +33,7 @@ from rhythm.forms import (
     normalised,
     picker_options,
     validate,
+    with_live_blockers,
 )
 from rhythm.messages import Form, Notice, Option
 from rhythm.okr import Organisation
@@ -305,6 +307,11 @@ class CheckInSession:
         form = build_form(
             org, person, ctx.kind, cycle=cycle, context="", states=states, initiatives=initiatives
         )
+        if ctx.kind in ASKS_BLOCKERS and owned:
+            found = await self.store.blockers(org.key, key_results=owned)
+            form = with_live_blockers(
+                form, {b.key_result: b for b in found if b.raised_by == person}
+            )
         return form, states
 
     async def _keep(self, org: Organisation, person: str, ctx: FormContext, draft: Draft) -> None:

@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -19,7 +19,7 @@ from rhythm.cadences import RhythmKind
 from rhythm.messages import TEXT_LIMIT, FieldKind, Form, FormField, FormSection, Option
 from rhythm.okr import InitiativeStatus, KeyResult, Metric, Organisation, Team
 from rhythm.present import DEFAULT_LOCALE, fmt_metric, fmt_range
-from rhythm.records import KrState
+from rhythm.records import BlockerRecord, KrState
 from rhythm.spelling import closest
 from rhythm.status import Decision, Status
 
@@ -631,3 +631,28 @@ def _blocker_answer(team: str | None, kr: str | None) -> str | None:
     if kr is not None:
         return KR_PREFIX + kr
     return TEAM_PREFIX + team if team is not None else None
+
+
+def with_live_blockers(form: Form, live: Mapping[str, BlockerRecord]) -> Form:
+    """The form with each key result's live blocker (by key result) in its Blockers and
+    Blocked by: kept as it is, the blocker stays; cleared, it is resolved and its team told."""
+    prefills: dict[str, str] = {}
+    hints: dict[str, str] = {}
+    for key, blocker in live.items():
+        prefills[kr_field(key, "blockers")] = blocker.text
+        named = _blocker_answer(blocker.waiting_on_team, blocker.waiting_on_kr)
+        if named is not None:
+            prefills[kr_field(key, "blocked_by")] = named
+            hints[kr_field(key, "blocked_by")] = (
+                "Still blocked? Keep it. Solved? Clear Blockers and choose None here: "
+                "whoever it waits on is told."
+            )
+    sections = tuple(
+        replace(s, fields=tuple(
+            replace(f, initial=prefills[f.id], hint=hints.get(f.id, f.hint))
+            if f.id in prefills else f
+            for f in s.fields
+        ))
+        for s in form.sections
+    )  # fmt: skip
+    return replace(form, sections=sections)

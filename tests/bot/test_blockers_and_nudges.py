@@ -443,3 +443,21 @@ async def test_the_same_submission_again_is_confirmed_as_it_was_stored(world: Wo
     assert isinstance(again, CheckedIn)
     assert not again.created
     assert again.notice.title == first.notice.title == "✅ Checked in at 10:05 (Europe/Paris)"
+
+
+async def test_next_weeks_form_carries_the_live_blocker_so_keeping_it_keeps_it(world: World):
+    blocker = await blocked_by_platform(world)
+    next_week = MONDAY_10 + timedelta(days=7)
+    await world.tick(next_week)
+    page = await world.drumbeat.checkins.open("acme", LUCAS)
+    fields = {f.id.rsplit(":", 1)[-1]: f for f in page.form.fields if f.id.startswith("kr:")}
+    assert fields["blockers"].initial == "Waiting on the SSO fix"
+    assert fields["blocked_by"].initial == "team:platform"
+    assert "Solved?" in fields["blocked_by"].hint
+    kept = valid_answers(page.form)  # every prefill as it is
+    await world.drumbeat.submissions.submit("acme", LUCAS, page.form.context, kept)
+    await world.drumbeat.courier.settle()
+    stored = await world.store.blocker("acme", blocker)
+    assert stored is not None
+    assert stored.live
+    assert not titled(world, ANANYA, "✅")  # nobody told it was resolved
