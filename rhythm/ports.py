@@ -557,6 +557,24 @@ class HistoryRepository(Protocol):
         period), as its draft."""
         ...
 
+    async def checkins_page(
+        self,
+        org: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        people: Sequence[str] | None = None,
+        key_results: Sequence[str] | None = None,
+        after: int = 0,
+        limit: int = 100,
+        revisions: bool = False,
+    ) -> list[StoredCheckIn]:
+        """Check-ins with their answers, by id ascending from after `after` (keyset paging),
+        at most `limit`: submitted in [since, until), by any of `people`, updating any of
+        `key_results` (None: no filter). Only each check-in's latest revision unless
+        `revisions` (an export: every revision, each with its number)."""
+        ...
+
     async def missed_prompts(
         self, org: str, *, deadline_from: datetime, deadline_until: datetime
     ) -> list[PromptRecord]:
