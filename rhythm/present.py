@@ -6,7 +6,7 @@ import copy
 import functools
 import math
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from babel import Locale
 from babel.numbers import NumberPattern
@@ -33,11 +33,15 @@ def places_for(span: float | None, value: float) -> int:
 def fmt_number(value: float, *, span: float | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """`value` as people read it in `locale`: grouped thousands, no more decimals than
     `places_for` finds meaningful, none at all for a whole number."""
+    if not math.isfinite(value):
+        return str(value)  # "inf", "nan": nothing a person should see, but no crash
     places = places_for(span, value)
     # Half up, from the shortest decimal that reads back as `value`: 2.675 shows as 2.68 and
     # 1,234.5 as 1,235, as a person rounds (binary floats and Babel's half-even would not).
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    shown: str = _pattern(locale, places).apply(rounded or Decimal(0), Locale.parse(locale))
+    # Room for every digit of the largest float (about 1.8e308), so quantizing never fails.
+    with localcontext(prec=400):
+        rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        shown: str = _pattern(locale, places).apply(rounded or Decimal(0), Locale.parse(locale))
     return shown
 
 

@@ -71,3 +71,8 @@ def test_what_is_shown_reads_back_as_a_number_close_to_the_value(value: float) -
     read = parse_number(shown)
     assert read is not None
     assert abs(read - value) <= max(0.0006, abs(value) * 0.006)
+
+
+@pytest.mark.parametrize("value", [1e28, -3.5e40, 1.7976931348623157e308, float("inf")])
+def test_any_float_is_written_without_a_crash(value: float) -> None:
+    assert fmt_number(value)
