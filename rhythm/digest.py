@@ -43,7 +43,7 @@ from rhythm.forecast import (
     forecast_objective,
 )
 from rhythm.okr import KeyResult, Objective, Organisation
-from rhythm.records import ON_LEAVE, DigestFacts, KrPoint, PromptFact, Snapshot
+from rhythm.records import ON_LEAVE, AutoUpdateFact, DigestFacts, KrPoint, PromptFact, Snapshot
 from rhythm.status import Status
 from rhythm.trends import chart_name, progress_chart
 from rhythm.wording import joined
@@ -104,11 +104,16 @@ def _kr_line_of(
     name: Callable[[str | None], str],
     locale: str,
     forecast: Forecast | None = None,
+    pushed: AutoUpdateFact | None = None,
 ) -> KrLine:
     """`current_value` (what the key result stands at now) stands in for a period without
-    updates."""
+    updates; `pushed`, the period's automatic updates, set the value when the latest came
+    after the period's check-in (or the check-in gave none)."""
     latest = cur or prev
     value = latest.value if latest and latest.value is not None else current_value
+    automatic = _automatic_source(cur, pushed)
+    if automatic is not None and pushed is not None:
+        value = pushed.value
     metric = kr.metric
     delta = None
     if cur and prev and cur.confidence is not None and prev.confidence is not None:
@@ -126,14 +131,28 @@ def _kr_line_of(
     before = None
     if cur is not None:
         before = cur.value_before if cur.value_before is not None else prev.value if prev else None
+    if pushed is not None and (
+        pushed.first_checkin_at is None or pushed.first_at < pushed.first_checkin_at
+    ):
+        before = pushed.value_before  # the period's first change was a push
     # Positional: twenty thousand of these in an organisation-wide digest.
     return KrLine(
         kr.key, kr.title, name(kr.owner), progress, value, target, unit,
         latest.confidence if latest else None, delta, latest.status if latest else None,
         cur is not None, before,
         metric.milestone if metric else False, metric.target - metric.start if metric else None,
-        locale, moved, next_step, forecast,
+        locale, moved, next_step, forecast, automatic,
     )  # fmt: skip
+
+
+def _automatic_source(cur: Snapshot | None, pushed: AutoUpdateFact | None) -> str | None:
+    """Who pushed the value a key result shows for the period, when a push set it: the
+    period's latest push came after its check-in, or the check-in gave no value."""
+    if pushed is None:
+        return None
+    if cur is None or cur.value is None or pushed.at >= cur.submitted_at:
+        return pushed.source
+    return None
 
 
 def _objective_line(
@@ -171,11 +190,14 @@ def _kr_warnings(
     name: Callable[[str | None], str],
     on_leave: Callable[[str], bool],
     asked_before: frozenset[str] = frozenset(),
+    pushed: float | None = None,
 ) -> list[Warning]:
     """The warnings of one key result (its update this period and the one before, and its
     progress), in the order `early_warnings` lists them before sorting by kind. Silence is
     two periods without an update of which the owner was asked in the first: in the first
-    week after an import nobody has been silent yet."""
+    week after an import nobody has been silent yet. An automatic update does not end the
+    owner's silence (it says nothing of their confidence), but a value `pushed` after the
+    check-in is where the key result stands when telling whether it moved."""
     found: list[Warning] = []
     if kr.metric and progress + BEHIND_THRESHOLD < elapsed:
         found.append(Warning(WarningKind.BEHIND, kr.key, (
@@ -203,9 +225,10 @@ def _kr_warnings(
             f"{name(kr.owner)}'s confidence in {kr.title} fell from {prev.confidence} "
             f"to {cur.confidence}"
         ), f"confidence {prev.confidence} → {cur.confidence}"))  # fmt: skip
+    now = pushed if pushed is not None else cur.value
     if (
-        cur.status is Status.ON_TRACK and cur.value is not None
-        and cur.value == prev.value and progress < 1.0
+        cur.status is Status.ON_TRACK and now is not None
+        and now == prev.value and progress < 1.0
     ):  # fmt: skip
         found.append(Warning(WarningKind.FLAT_ON_TRACK, kr.key, (
             f"{kr.title} is reported on track but has not moved since {scope.previous_period}"
@@ -637,6 +660,7 @@ class _ObjectiveFacts:
             builder.facts.values,
             builder.elapsed,
         )
+        automatic = builder.facts.automatic
         changes, moved, blockers, lines, concerned = [], [], [], [], []
         warnings: dict[WarningKind, list[Warning]] = {kind: [] for kind in WarningKind}
         by, series = builder.forecast_by, builder.series
@@ -647,11 +671,12 @@ class _ObjectiveFacts:
                 forecast = forecast_key_result(
                     kr, series[kr.key], today=scope.today, end=by, tz=builder.tz
                 )
-            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale, forecast)
+            push = automatic.get(kr.key) if automatic else None
+            line = _kr_line_of(kr, cur, prev, values.get(kr.key), name, org.locale, forecast, push)
             lines.append(line)
             found = _kr_warnings(
                 kr, cur, prev, line.progress, elapsed, scope, name, on_leave,
-                builder.facts.asked_before,
+                builder.facts.asked_before, line.value if line.automatic is not None else None,
             )  # fmt: skip
             if (disagreement := _forecast_warning(kr, line, name(kr.owner))) is not None:
                 found.append(disagreement)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from rhythm.cadences import RhythmKind
 from rhythm.chart_model import HeatmapChart, ProgressChart
+from rhythm.markup import literal
 from rhythm.present import DEFAULT_LOCALE, fmt_change, fmt_value, trend_arrow
 from rhythm.status import Status
 from rhythm.wording import joined
@@ -59,7 +60,7 @@ class KrLine:
     confidence: int | None
     confidence_delta: int | None
     status: Status | None
-    checked_in: bool  # updated this period
+    checked_in: bool  # a person's check-in updated it this period (see `automatic`)
     previous_value: float | None = None  # where it stood at the end of the period before
     milestone: bool = False  # done (1) or not (0), no scale in between
     span: float | None = None  # target minus start: how precisely its values are worth showing
@@ -69,6 +70,15 @@ class KrLine:
     moved: str | None = None
     next_step: str | None = None
     forecast: Forecast | None = None  # where its trend leads by the cycle's end
+    # Who pushed the value shown, when it came from an automatic update this period (another
+    # system: "ci"), later than any check-in's; None when a person's check-in set it.
+    automatic: str | None = None
+
+    def update_text(self) -> str:
+        """ "updated automatically from ci", "no update", or "" after a check-in."""
+        if self.automatic is not None:
+            return f"updated automatically from {literal(self.automatic)}"
+        return "" if self.checked_in else "no update"
 
     def change_text(self) -> str:
         """Where it stands and, when the period before is known, where it came from: "52% →

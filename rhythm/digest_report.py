@@ -144,7 +144,7 @@ def _key_result(kr: KrLine) -> list[Line]:
         kr.target_text(),
         f"confidence {kr.confidence}/10{delta}" if kr.confidence is not None else "",
         kr.status.label if kr.status else "",  # in words too: the dot's colour is not enough
-        "" if kr.checked_in else "no update",
+        kr.update_text(),
     ])  # fmt: skip
     lines = [
         Line(f"{lit(kr.title)} · {lit(kr.owner)}", STATUS_EMOJI[kr.status], action=trend),

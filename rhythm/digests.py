@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rhythm.blocker_lines import with_blockers
@@ -45,6 +45,9 @@ class Digests:
         cycle = org.current_cycle(today)
         scope = _scope(org, found.key, kind, today, cycle.key)
         key_results = [kr.key for kr in scope_key_results(org, found.key, cycle.key)]
+        tz = ZoneInfo(found.timezone)
+        period_start = datetime.combine(scope.period_days[0], time(), tz)
+        period_end = datetime.combine(scope.period_days[1] + timedelta(days=1), time(), tz)
         facts = await self.store.digest_facts(
             org.key,
             kind=kind,
@@ -54,9 +57,8 @@ class Digests:
             people=scope_people(org, found.key),
             teams=org.subtree(found.key),
             now=now,
+            window=(period_start, period_end),  # the period's automatic updates
         )
-        tz = ZoneInfo(found.timezone)
-        period_start = datetime.combine(scope.period_days[0], time(), tz)
         tracked = await team_blockers(self.store, org, found.key, key_results, since=period_start)
         if kind is RhythmKind.DAILY:  # a daily pulse updates no key result: no forecast
             return with_blockers(org, build_digest(org, scope, facts, now=now), tracked, now)

@@ -8,8 +8,12 @@ gets a short apology. Never raise these for programming mistakes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rhythm.spelling import closest
+
+if TYPE_CHECKING:
+    from rhythm.okr import Organisation
 
 
 class DrumbeatError(Exception):
@@ -27,7 +31,10 @@ class UnknownOrganisation(DrumbeatError):
 
 class NoOrganisation(DrumbeatError):
     def __init__(self) -> None:
-        super().__init__("No organisation yet. Import one: drumbeat okrs import examples/acme.yaml")
+        super().__init__(
+            "No organisation yet. Import your OKR file: drumbeat okrs import FILE "
+            "(the format: docs/okr-file-format.md; `drumbeat demo` shows a sample one)."
+        )
 
 
 class UnknownPerson(DrumbeatError):
@@ -53,6 +60,17 @@ class UnknownTeam(DrumbeatError):
             super().__init__(f"No team “{name[:60]}”. Did you mean `{guess}`?")
         else:
             super().__init__(f"No team “{name[:60]}”. Teams: {', '.join(keys)}")
+
+
+class UnknownKeyResult(DrumbeatError):
+    """A key result key that names none of the organisation's: the nearest key when one is
+    close ("onboarding-completoin"). `key` is the key asked for (an API answers 404)."""
+
+    def __init__(self, key: str, org: Organisation) -> None:
+        self.key = key
+        guess = closest(key, (kr.key for kr in org.key_results))
+        hint = f" Did you mean `{guess}`?" if guess is not None else ""
+        super().__init__(f"No key result “{key[:60]}” in {org.name}.{hint}")
 
 
 class NoCycle(DrumbeatError):

@@ -1,4 +1,5 @@
-"""`history KEY` and `history @person`: the last check-ins, as a table anyone can read."""
+"""`history KEY` and `history @person`: the last check-ins, as a table anyone can read; a key
+result's shows the values other systems pushed too, as rows of their own ("(automatic: ci)")."""
 
 from __future__ import annotations
 
@@ -43,14 +44,19 @@ def _title(org: Organisation, key: str) -> str:
 
 
 def _who(org: Organisation, entry: HistoryEntry) -> str:
+    if entry.source is not None:
+        return f"(automatic: {entry.source})"
     person = org.person.get(entry.update.person)
     return person.name if person else entry.update.person
 
 
 def _when(org: Organisation, entry: HistoryEntry) -> str:
-    person = org.person.get(entry.update.person)
+    # A push has no person: the day is the key result's owner's.
+    kr = org.key_result.get(entry.key_result)
+    who = entry.update.person if entry.source is None else (kr.owner if kr else None)
+    person = org.person.get(who or "")
     at = entry.update.submitted_at.astimezone(person.zone) if person else entry.update.submitted_at
-    return f"{at:%a %d %b} · {entry.period}"
+    return f"{at:%a %d %b} · {entry.period}" if entry.period else f"{at:%a %d %b %H:%M}"
 
 
 def _answers(org: Organisation, entry: HistoryEntry) -> tuple[str, str, str, str, str]:

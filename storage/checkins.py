@@ -124,6 +124,7 @@ class SqlCheckInRepository(Repository):
         people: Sequence[str],
         teams: Sequence[str],
         now: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> DigestFacts:
         """See `storage.digest_facts.query_digest_facts`; `now` (optional, beyond the port)
         lets a streak end at an unanswered prompt of the current period whose deadline passed."""
@@ -138,6 +139,7 @@ class SqlCheckInRepository(Repository):
                 people=people,
                 teams=teams,
                 now=now,
+                window=window,
             )
 
 

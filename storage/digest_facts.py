@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,9 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rhythm.cadences import RhythmKind
 from rhythm.digest import collector_paused
-from rhythm.records import DigestFacts, NoteFact, PromptFact, Snapshot
+from rhythm.records import AutoUpdateFact, DigestFacts, NoteFact, PromptFact, Snapshot
 from rhythm.status import Status
 from storage.tables import (
+    auto_update_t,
     checkin_t,
     key_result_t,
     kr_update_t,
@@ -75,12 +84,15 @@ async def query_digest_facts(
     people: Sequence[str],
     teams: Sequence[str],
     now: datetime | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> DigestFacts:
+    """`window`: the period as instants [start, end), in which its automatic updates were
+    stored (None: none are read)."""
     krs, persons, team_keys = _Keys.of(key_results), _Keys.of(people), _Keys.of(teams)
     # Tens of thousands of snapshots and prompts, all kept (see collector_paused). Across the
     # awaits too: whatever else runs meanwhile only goes without cycle collection as long.
     with collector_paused():
-        return await _query(conn, org, kind, period, previous, krs, persons, team_keys, now)
+        return await _query(conn, org, kind, period, previous, krs, persons, team_keys, now, window)
 
 
 async def _query(
@@ -93,18 +105,21 @@ async def _query(
     persons: _Keys,
     team_keys: _Keys,
     now: datetime | None,
+    window: tuple[datetime, datetime] | None,
 ) -> DigestFacts:
     async with _Driver.over(conn) as driver:
         # Everything is asked for first and read back in the same order (see _Driver).
         prompts = _prompts_and_streaks(driver, org, kind, period, previous, persons, now)
-        updates = _latest_updates(driver, org, kind, (period, previous), krs)
+        pushes = _automatic_updates(driver, org, window, krs)
+        updates = _latest_updates(driver, org, kind, (period, previous), krs, first_of=period)
         spontaneous = _spontaneous(driver, org, kind, period, persons)
         asked_before = _asked(driver, org, kind, previous, persons)
         notes = _notes(driver, org, kind, period, persons)
         blocking = _blocking_others(driver, org, kind, period, team_keys)
         values = _current_values(driver, org, krs)
         participation, streaks = await prompts
-        latest = await updates
+        pushed = await pushes
+        latest, first_checkins = await updates(pushed)
         return DigestFacts(
             current=latest.get(period, {}),
             previous=latest.get(previous, {}),
@@ -115,6 +130,7 @@ async def _query(
             streaks=await streaks(),
             values=await values,
             asked_before=await asked_before,
+            automatic={kr: push.fact(first_checkins.get(kr)) for kr, push in pushed.items()},
         )
 
 
@@ -204,6 +220,7 @@ _fromisoformat = datetime.fromisoformat
 
 
 u = kr_update_t.c
+w = auto_update_t.c
 SNAPSHOT_COLUMNS = (
     u.key_result, u.person, u.submitted_at, u.value, u.confidence, u.status, u.moved, u.blockers,
     u.blocked_by_team, u.blocked_by_kr, u.next_step, u.value_before,
@@ -227,11 +244,23 @@ async def _done(value: T) -> T:
     return value
 
 
+Latest = dict[str, dict[str, Snapshot]]
+FirstAt = dict[str, datetime]
+
+
 def _latest_updates(
-    driver: _Driver, org: str, kind: RhythmKind, periods: Sequence[str], krs: _Keys
-) -> Awaitable[dict[str, dict[str, Snapshot]]]:
+    driver: _Driver,
+    org: str,
+    kind: RhythmKind,
+    periods: Sequence[str],
+    krs: _Keys,
+    *,
+    first_of: str,
+) -> Callable[[Collection[str]], Awaitable[tuple[Latest, FirstAt]]]:
     """Per period and key result, its latest update of the period (latest submission, then
-    revision, then id), for each of `periods`.
+    revision, then id), for each of `periods`; and, of the key results given to the returned
+    function (those pushed in the period: few, often none), when period `first_of`'s first
+    update of each came.
 
     The period's updates are read (one statement per period, on ix_kr_update_period) and the
     latest per key result kept here: edits are rare, so that is a few percent more rows than
@@ -240,7 +269,7 @@ def _latest_updates(
     (a window: 102 ms); on PostgreSQL the anti-join also costs more than the plain read."""
     wanted = sorted({p for p in periods if p})
     if not krs.keys or not wanted:
-        return _done({})
+        return lambda _: _done(({}, {}))
     asked = [
         (
             period,
@@ -256,17 +285,23 @@ def _latest_updates(
         for period in wanted
     ]
 
-    async def read() -> dict[str, dict[str, Snapshot]]:
-        found: dict[str, dict[str, Snapshot]] = {}
+    async def read(pushed: Collection[str]) -> tuple[Latest, FirstAt]:
+        found: Latest = {}
+        first: dict[str, Any] = {}
         keys, instant, status_of = krs.keys, driver.instant, STATUS.get
         for period, rows in asked:
             # The latest row per key result. Instants compare as the driver gives them:
             # datetimes, or on SQLite fixed-width UTC text, which sorts the same way.
             best: dict[str, Sequence[Any]] = {}
-            for row in await rows():
+            read_rows = await rows()
+            for row in read_rows:
                 seen = best.get(row[0])
                 if seen is None or (row[2], row[12], row[13]) > (seen[2], seen[12], seen[13]):
                     best[row[0]] = row
+            if pushed and period == first_of:
+                for row in read_rows:
+                    if row[0] in pushed and (row[0] not in first or row[2] < first[row[0]]):
+                        first[row[0]] = row[2]
             found[period] = latest = {}
             for kr, row in best.items():
                 if kr in keys:
@@ -276,7 +311,74 @@ def _latest_updates(
                         person, instant(at), value, confidence, status_of(status), moved,
                         blockers, team, by_kr, step, before,
                     )  # fmt: skip
-        return found
+        return found, {kr: instant(at) for kr, at in first.items()}
+
+    return read
+
+
+@dataclass(frozen=True, slots=True)
+class _Pushed:
+    """A key result's pushes in the period, as read: the latest and the first."""
+
+    source: str
+    at: datetime
+    value: float
+    first_at: datetime
+    value_before: float | None
+
+    def fact(self, first_checkin_at: datetime | None) -> AutoUpdateFact:
+        return AutoUpdateFact(
+            self.source, self.at, self.value, self.first_at, self.value_before, first_checkin_at
+        )
+
+
+def _automatic_updates(
+    driver: _Driver, org: str, window: tuple[datetime, datetime] | None, krs: _Keys
+) -> Awaitable[dict[str, _Pushed]]:
+    """Per key result pushed in `window`, its latest push and its first (where the key result
+    stood before the period's pushes), in one statement: both ranked in SQL, so at most two
+    rows per key result come back however often a system pushes. A team's key results are
+    walked on ix_auto_update_key_result, the whole organisation's window on
+    ix_auto_update_submitted_at."""
+    if window is None or not krs.keys or window[0] >= window[1]:
+        return _done({})
+    at = driver.instant_param
+    newest = (w.submitted_at.desc(), w.id.desc())
+    ranked = (
+        select(
+            w.key_result, w.source, w.submitted_at, w.value, w.value_before,
+            func.row_number().over(partition_by=w.key_result, order_by=newest).label("latest"),
+            func.row_number()
+            .over(partition_by=w.key_result, order_by=(w.submitted_at, w.id))
+            .label("first"),
+        )
+        .where(
+            w.org == org, w.submitted_at >= at(window[0]), w.submitted_at < at(window[1]),
+            krs.clause(w.key_result),
+        )
+        .subquery()
+    )  # fmt: skip
+    r = ranked.c
+    rows = driver.ask(
+        select(
+            r.key_result, r.source, r.submitted_at, r.value, r.value_before, r.latest, r.first
+        ).where(or_(r.latest == 1, r.first == 1))
+    )
+
+    async def read() -> dict[str, _Pushed]:
+        latest: dict[str, Sequence[Any]] = {}
+        first: dict[str, Sequence[Any]] = {}
+        for row in await rows():
+            if row[0] in krs:
+                if row[5] == 1:
+                    latest[row[0]] = row
+                if row[6] == 1:
+                    first[row[0]] = row
+        instant = driver.instant
+        return {
+            key: _Pushed(row[1], instant(row[2]), row[3], instant(first[key][2]), first[key][4])
+            for key, row in latest.items()
+        }
 
     return read()
 

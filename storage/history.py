@@ -7,6 +7,7 @@ revision of it (storage.checkins), and only its latest revision counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, select
@@ -19,12 +20,13 @@ from rhythm.records import HistoryEntry, PromptRecord, Snapshot
 from rhythm.status import Decision, Status
 from storage.db import Repository
 from storage.prompts import prompt_record
-from storage.tables import checkin_t, initiative_update_t, kr_update_t, prompt_t
+from storage.tables import auto_update_t, checkin_t, initiative_update_t, kr_update_t, prompt_t
 
 c = checkin_t.c
 u = kr_update_t.c
 i = initiative_update_t.c
 p = prompt_t.c
+w = auto_update_t.c
 
 
 class SqlHistoryRepository(Repository):
@@ -36,7 +38,9 @@ class SqlHistoryRepository(Repository):
         """One statement: the key result's (ix_kr_update_key_result) or the person's
         (ix_kr_update_person) updates newest first, each kept only when no later revision of
         its check-in exists (probed on the checkin table's unique (org, person, kind, period,
-        revision)), stopping at `limit`."""
+        revision)), stopping at `limit`. A key result's history (no person given) takes in its
+        latest `limit` pushes too (ix_auto_update_key_result), the newest `limit` of both
+        kept."""
         if key_result is None and person is None:
             raise ValueError("the history of a key result or of a person")
         if limit <= 0:
@@ -58,9 +62,18 @@ class SqlHistoryRepository(Repository):
             .order_by(u.submitted_at.desc(), u.id.desc())
             .limit(limit)
         )
+        pushes = None
+        if key_result is not None and person is None:
+            pushes = (
+                select(w.key_result, w.value, w.source, w.submitted_at, w.id)
+                .where(w.org == org, w.key_result == key_result)
+                .order_by(w.submitted_at.desc(), w.id.desc())
+                .limit(limit)
+            )
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [
+            pushed = (await conn.execute(pushes)).all() if pushes is not None else []
+        entries = [
             HistoryEntry(
                 key_result=r["key_result"],
                 kind=RhythmKind(r["kind"]),
@@ -71,6 +84,15 @@ class SqlHistoryRepository(Repository):
             )
             for r in rows
         ]
+        if not pushed:
+            return entries
+        entries += [
+            HistoryEntry(key, None, "", 0, 0, Snapshot("", at, value, None, None), source)
+            for key, value, source, at, _ in pushed
+        ]
+        # Newest first; the sort is stable, so at the same instant a check-in comes first.
+        entries.sort(key=lambda e: e.update.submitted_at, reverse=True)
+        return entries[:limit]
 
     async def stored_checkin(self, org: str, checkin_id: int) -> StoredCheckIn | None:
         async with self._db.snapshot() as conn:
@@ -115,15 +137,7 @@ class SqlHistoryRepository(Repository):
                     .order_by(i.id)
                 )
             ).all()
-        draft = CheckInDraft(
-            person=latest["person"],
-            kind=RhythmKind(latest["kind"]),
-            kr_updates=tuple(kr_update(r) for r in updates),
-            initiatives=tuple((key, InitiativeStatus(status)) for key, status in initiatives),
-            notes=dict(latest["notes"] or {}),
-            blocked_by_team=latest["blocked_by_team"],
-            blocked_by_kr=latest["blocked_by_kr"],
-        )
+        draft = checkin_draft(latest, updates, initiatives)
         return StoredCheckIn(
             id=latest["id"],
             person=latest["person"],
@@ -135,6 +149,7 @@ class SqlHistoryRepository(Repository):
             revision=latest["revision"],
             submitted_at=latest["submitted_at"],
             draft=draft,
+            spontaneous=any(r["spontaneous"] for r in revisions),
         )  # fmt: skip
 
     async def missed_prompts(
@@ -156,6 +171,22 @@ class SqlHistoryRepository(Repository):
         )
         async with self._db.read() as conn:
             return [prompt_record(r) for r in (await conn.execute(query)).mappings()]
+
+
+def checkin_draft(
+    checkin: RowMapping, updates: Iterable[RowMapping], initiatives: Iterable[tuple[str, str]]
+) -> CheckInDraft:
+    """A checkin row with its kr_update rows and its initiatives' (key, status), as the draft
+    it was saved from (`stored_checkin`, and `storage.exports` page by page)."""
+    return CheckInDraft(
+        person=checkin["person"],
+        kind=RhythmKind(checkin["kind"]),
+        kr_updates=tuple(kr_update(r) for r in updates),
+        initiatives=tuple((key, InitiativeStatus(status)) for key, status in initiatives),
+        notes=dict(checkin["notes"] or {}),
+        blocked_by_team=checkin["blocked_by_team"],
+        blocked_by_kr=checkin["blocked_by_kr"],
+    )
 
 
 def snapshot(r: RowMapping) -> Snapshot:

@@ -20,7 +20,7 @@ key results 0.2 s, of 20 key results 2 ms; ritual_attendance of one team 7 ms, o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,7 +45,7 @@ from rhythm.records import ON_LEAVE, AttendanceCell, KrPoint
 from rhythm.status import Status
 from storage.db import Repository
 from storage.digest_facts import _Driver, _Keys
-from storage.tables import kr_update_t, membership_t, prompt_t, rhythm_t, team_t
+from storage.tables import auto_update_t, kr_update_t, membership_t, prompt_t, rhythm_t, team_t
 
 # Past this many teams the members are not filtered by team in SQL: the whole organisation's
 # memberships are joined and the groups of other teams dropped here (as storage.digest_facts
@@ -65,7 +65,8 @@ class SqlSeriesRepository(Repository):
         self, org: str, key_results: Sequence[str], *, since: datetime, until: datetime
     ) -> dict[str, list[KrPoint]]:
         """Each key result's updates submitted in [since, until) that carry a value or a
-        confidence, oldest first (by submission, then id).
+        confidence, and the values other systems pushed in it (automatic updates: a value,
+        no confidence), oldest first (by submission, then check-ins before pushes, then id).
 
         A check-in is one person's answer to one ritual (kind) in one period; an edit is a new
         revision of it (storage.checkins). Of each check-in's revisions submitted in the window
@@ -75,7 +76,9 @@ class SqlSeriesRepository(Repository):
 
         The rows are read straight on the driver, as `storage.digest_facts` reads its facts,
         and the latest revision kept here (edits are rare: a few rows more than the answer);
-        an organisation-wide digest reads its 130,000 points in one statement."""
+        an organisation-wide digest reads its 130,000 points in one statement, and the
+        pushes in a second (on ix_auto_update_key_result, or for more than 500 key results
+        ix_auto_update_submitted_at)."""
         keys = _Keys.of(key_results)
         if not keys.keys or since >= until:
             return {}
@@ -85,7 +88,12 @@ class SqlSeriesRepository(Repository):
                 u.org == org, keys.clause(u.key_result),
                 u.submitted_at >= at(since), u.submitted_at < at(until),
             )  # fmt: skip
-            rows = await driver.ask(stmt)()
+            pushes = select(w.key_result, w.submitted_at, w.id, w.value).where(
+                w.org == org, keys.clause(w.key_result),
+                w.submitted_at >= at(since), w.submitted_at < at(until),
+            )  # fmt: skip
+            asked, pushed = driver.ask(stmt), driver.ask(pushes)
+            rows, pushed_rows = await asked(), await pushed()
             instant = driver.instant
         latest: dict[tuple[str, str, str, str], Sequence[Any]] = {}
         for row in rows:
@@ -104,6 +112,8 @@ class SqlSeriesRepository(Repository):
             found.setdefault(row[0], []).append(
                 KrPoint(row[0], instant(row[4]), row[7], row[8], status)
             )
+        if pushed_rows:
+            _merge_pushes(found, pushed_rows, keys, instant)
         return found
 
     async def ritual_attendance(
@@ -155,11 +165,30 @@ class SqlSeriesRepository(Repository):
 
 
 u = kr_update_t.c
+w = auto_update_t.c
 # What a point is read from: the check-in it belongs to, its revision's order, its answers.
 POINT_COLUMNS = (
     u.key_result, u.person, u.kind, u.period, u.submitted_at, u.revision, u.id,
     u.value, u.confidence, u.status,
 )  # fmt: skip
+
+
+def _merge_pushes(
+    found: dict[str, list[KrPoint]],
+    rows: Sequence[Sequence[Any]],
+    keys: _Keys,
+    instant: Callable[[Any], Any],
+) -> None:
+    """Add the pushed values (key result, submitted_at, id, value) to each key result's
+    points, in order of submission; a check-in and a push at the same instant, the check-in
+    first."""
+    pushed: dict[str, list[KrPoint]] = {}
+    for key, submitted_at, _, value in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
+        if key in keys:
+            pushed.setdefault(key, []).append(KrPoint(key, instant(submitted_at), value, None))
+    for key, points in pushed.items():
+        # sorted() is stable: the check-ins, listed first, stay first on a tie.
+        found[key] = sorted([*found.get(key, ()), *points], key=lambda p: p.at)
 
 
 # ---- ritual attendance --------------------------------------------------------------------
