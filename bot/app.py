@@ -11,6 +11,7 @@ from datetime import timedelta
 from rich.console import Console
 
 from bot.console.gateway import ConsoleGateway
+from bot.metrics import Metrics
 from bot.routing import ChatRouter
 from bot.settings import Settings
 from rhythm.chart_links import ChartLinks
@@ -30,6 +31,7 @@ class Runtime:
     drumbeat: Drumbeat
     chat: ChatRouter
     chart_links: ChartLinks  # where Teams shows the charts too big for a card, and /charts/
+    metrics: Metrics  # GET /metrics
 
 
 @asynccontextmanager
@@ -42,7 +44,11 @@ async def open_database(settings: Settings) -> AsyncIterator[SqlStore]:
 
 
 def chat_gateways(
-    settings: Settings, console: Console, store: Store, links: ChartLinks | None = None
+    settings: Settings,
+    console: Console,
+    store: Store,
+    links: ChartLinks | None = None,
+    metrics: Metrics | None = None,
 ) -> dict[str, ChatGateway]:
     """The console, plus Slack and Teams when configured. Their SDKs are imported only then."""
     platform = settings.slack_configured or settings.teams_configured or settings.teams_local
@@ -53,11 +59,15 @@ def chat_gateways(
     if settings.slack_configured:
         from bot.slack.plugin import slack_gateway
 
-        gateways["slack"] = slack_gateway(settings, store)
+        gateways["slack"] = slack_gateway(
+            settings, store, calls=metrics.calls("slack") if metrics else None
+        )
     if settings.teams_configured or settings.teams_local:
         from bot.teams.plugin import teams_gateway
 
-        gateways["teams"] = teams_gateway(settings, store, chart_links=links)
+        gateways["teams"] = teams_gateway(
+            settings, store, chart_links=links, calls=metrics.calls("teams") if metrics else None
+        )
     return gateways
 
 
@@ -80,14 +90,16 @@ async def runtime(
         # Links at the server's public address (PUBLIC_URL, or this machine's in local mode);
         # without one, a chart too big for a Teams card shows as its alt text.
         links = ChartLinks(store=store, clock=clock, public_url=settings.public_base_url)
-        gateways = gateways or chat_gateways(settings, console, store, links)
-        router = ChatRouter(gateways=gateways, fallback=default_platform(gateways))
+        metrics = Metrics(pool=store.engine.sync_engine.pool)
+        gateways = gateways or chat_gateways(settings, console, store, links, metrics)
+        router = ChatRouter(gateways=gateways, fallback=default_platform(gateways), metrics=metrics)
         drumbeat = Drumbeat(
             store=store,
             chat=router,
             clock=clock,
             worker=settings.worker_id,
             lease=timedelta(seconds=settings.claim_lease_seconds),
+            observer=metrics.observer(router.platform_of),
         )
         async with drumbeat.charts:  # its drawing processes end with the runtime
-            yield Runtime(settings, store, drumbeat, router, links)
+            yield Runtime(settings, store, drumbeat, router, links, metrics=metrics)

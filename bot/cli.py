@@ -8,6 +8,7 @@ import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -17,6 +18,7 @@ from rich.logging import RichHandler
 from rich.progress import Progress
 from typer.core import TyperCommand, TyperGroup
 
+from bot import logs
 from bot.app import Runtime, open_database, runtime
 from bot.console.gateway import save_charts
 from bot.console.render import render, render_report
@@ -66,6 +68,8 @@ app.add_typer(rhythm_cli, name="rhythm")
 app.add_typer(db, name="db")
 app.add_typer(manifest, name="manifest")
 app.add_typer(workspace, name="workspace")
+token = _typer("Bearer tokens for the HTTP API (/api/v1): make, list, revoke.")
+app.add_typer(token, name="token")
 
 out = Console()
 err = Console(stderr=True)
@@ -83,11 +87,22 @@ class Verbosity:
     verbose = False
 
 
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        # The installed distribution's version: the one pyproject.toml gave the wheel.
+        out.print(f"drumbeat {metadata.version('drumbeat')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     verbose: Annotated[
         bool,
         typer.Option("--verbose", "-v", help="Also log what Drumbeat does, migrations included."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
     Verbosity.verbose = verbose
@@ -101,9 +116,13 @@ def _settings(*, serving: bool = False) -> Settings:
     level = logging.getLevelName(settings.log_level.upper() if serving or chosen else "WARNING")
     if Verbosity.verbose and isinstance(level, int):
         level = min(level, logging.INFO)
-    logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)]
+    # LOG_FORMAT=json: one JSON object per line; either way no secret is written (bot.logs).
+    handler = (
+        logs.json_handler(settings)
+        if settings.log_format == "json"
+        else logs.guard(RichHandler(console=err, show_path=False), settings)
     )
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     if not (Verbosity.verbose or chosen):
         # Alembic names its database driver and every migration it runs, at INFO, each time a
@@ -219,11 +238,16 @@ def serve() -> None:
     from bot.server import serve as serve_forever
 
     settings = _settings(serving=True)
+    # With JSON logs, stderr carries nothing else: what the console chat prints goes to stdout.
+    json_lines = settings.log_format == "json"
     if not (settings.slack_configured or settings.teams_configured or settings.teams_local):
-        err.print(PLATFORM_HELP, markup=False, highlight=False)
+        if json_lines:
+            logging.getLogger(__name__).warning(PLATFORM_HELP)
+        else:
+            err.print(PLATFORM_HELP, markup=False, highlight=False)
 
     async def work() -> None:
-        async with runtime(settings, console=err) as rt:
+        async with runtime(settings, console=out if json_lines else err) as rt:
             await serve_forever(rt)
 
     _run(work)
@@ -542,6 +566,10 @@ def workspace_link(
 
     _run(work)
     out.print(f"{platform} {workspace_id} now belongs to {org}.")
+
+
+import bot.cli_privacy  # noqa: E402  (`export`, `person`: their commands use the helpers above)
+import bot.cli_tokens  # noqa: E402, F401  (the `token` commands, which use the helpers above)
 
 
 def main() -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.sample import SAMPLE
+from bot.resources import resource
 from rhythm.forms import kr_field, note_field
 from rhythm.messages import Form
 from rhythm.okr import Metric, Organisation, Team
 
-SCRIPT = SAMPLE.with_name("acme-demo.yaml")
+SCRIPT = resource("examples", "acme-demo.yaml")
 REFLECTIONS = ("{}: more of that next month.", "What worked: {}.", "{}, so we keep at it.")
 
 

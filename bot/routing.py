@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rhythm.messages import Message
 from rhythm.okr import Person
 from rhythm.ports import ChatGateway, DeliveryError, Leaving
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 
 class ChatRouter:
     """One `ChatGateway` over several: a person goes to Slack when they have a Slack id, to
-    Teams when they have a Teams id, else to the fallback; a channel is "platform:address"."""
+    Teams when they have a Teams id, else to the fallback; a channel is "platform:address".
+    Each message is counted in `metrics` by its platform, as it leaves and as it comes back."""
 
-    def __init__(self, *, gateways: Mapping[str, ChatGateway], fallback: str) -> None:
+    def __init__(
+        self,
+        *,
+        gateways: Mapping[str, ChatGateway],
+        fallback: str,
+        metrics: Metrics | None = None,
+    ) -> None:
         if fallback not in gateways:
             raise ValueError(f"fallback gateway {fallback!r} is not configured")
         self.gateways = dict(gateways)
         self.fallback = fallback
+        self.metrics = metrics
+
+    def _sending(self, platform: str, method: str) -> AbstractContextManager[None]:
+        if self.metrics is None:
+            return contextlib.nullcontext()
+        return self.metrics.sending(platform, method)
 
     def platform_of(self, person: Person) -> str:
         if person.slack_user_id and "slack" in self.gateways:
@@ -37,9 +56,10 @@ class ChatRouter:
         leaving: Leaving | None = None,
     ) -> str:
         platform = self.platform_of(person)
-        ref = await self.gateways[platform].send_direct(
-            org, person, message, tag=tag, leaving=leaving
-        )
+        with self._sending(platform, "send_direct"):
+            ref = await self.gateways[platform].send_direct(
+                org, person, message, tag=tag, leaving=leaving
+            )
         return f"{platform}|{ref}"
 
     async def find_direct(
@@ -54,7 +74,8 @@ class ChatRouter:
         gateway = self.gateways.get(platform)
         if gateway is None:
             raise DeliveryError(f"{platform} is not configured", permanent=True)
-        await gateway.update_direct(org, person, inner, message)
+        with self._sending(platform, "update_direct"):
+            await gateway.update_direct(org, person, inner, message)
 
     async def post_channel(
         self, org: str, channel: str, message: Message, *, thread: str | None = None
@@ -67,4 +88,5 @@ class ChatRouter:
                 f"(known: {', '.join(sorted(self.gateways))})",
                 permanent=True,
             )
-        return await gateway.post_channel(org, address, message, thread=thread)
+        with self._sending(platform, "post_channel"):
+            return await gateway.post_channel(org, address, message, thread=thread)

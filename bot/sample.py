@@ -18,9 +18,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.okrfile import load_organisation
+from bot.resources import resource
 from rhythm.okr import Cycle, DateRange, Organisation, Person
 
-SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme.yaml"
+SAMPLE = resource("examples", "acme.yaml")
 QUARTER_KEY = re.compile(r"\d{4}-Q[1-4]")
 
 

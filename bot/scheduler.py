@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.logs import ticking
 from rhythm.service import Drumbeat
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,12 @@ TICK_JOB = "drumbeat-tick"
 
 
 async def tick_once(drumbeat: Drumbeat) -> None:
+    """One tick; what it logs carries the tick's id (bot.logs)."""
+    with ticking():
+        await _tick(drumbeat)
+
+
+async def _tick(drumbeat: Drumbeat) -> None:
     try:
         report = await drumbeat.tick()
     except asyncio.CancelledError:

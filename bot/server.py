@@ -12,7 +12,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot import metrics
+from bot.api.app import api_app
+from bot.api.routes import PREFIX as API_PREFIX
 from bot.app import Runtime
+from bot.logs import request_ids
 from bot.scheduler import start_scheduler, tick_soon
 from rhythm.chart_links import ChartLinks, is_chart_id
 from rhythm.errors import ChartLinkRefused
@@ -60,12 +64,17 @@ async def chart(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime, *, tick: bool = True) -> web.Application:
-    app = web.Application()
+    # Outermost first: the request's id is set before it is measured, and on every answer.
+    app = web.Application(middlewares=[request_ids, runtime.metrics.http_middleware])
     app[RUNTIME] = runtime
     app[CHART_LINKS] = runtime.chart_links
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get(
+        "/metrics", metrics.endpoint(runtime.metrics, token=runtime.settings.metrics_token)
+    )
     app.router.add_get("/charts/{name}", chart)
+    app.add_subapp(API_PREFIX, api_app(runtime.drumbeat))  # beside /api/messages, not over it
     attach_platforms(app, runtime)
     if tick:
         app.cleanup_ctx.append(_scheduler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -27,6 +28,10 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 3978
     log_level: str = "INFO"
+    # "text": Rich's human-readable lines; "json": one JSON object per line (bot/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    # When set, GET /metrics wants it as `Authorization: Bearer <token>`.
+    metrics_token: str | None = None
     worker_id: str = Field(default_factory=_worker_id)
     tick_seconds: int = Field(default=60, ge=1)
     # How long a replica's claim on a prompt lasts unless renewed (it renews while it sends):

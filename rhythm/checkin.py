@@ -76,6 +76,8 @@ class CheckedIn:
     notice: Notice
     checkin_id: int
     created: bool  # False: the same submission had been stored already (a double click)
+    revision: int = 1  # 2 and more: an edit of a check-in stored before
+    spontaneous: bool = False  # the period's first, and no prompt had reached the person
 
 
 def prompt_id_of(value: object) -> int:
@@ -190,7 +192,7 @@ class CheckInSession:
         notice = done_notice(org, person, ctx.kind, ctx.period, now, saved, outcome, states)
         if saved.created:  # a double submission that lost the race changes nothing
             await self._close_prompt(org, person, saved.prompt, notice)
-        return CheckedIn(notice, saved.id, saved.created)
+        return CheckedIn(notice, saved.id, saved.created, saved.revision, saved.spontaneous)
 
     async def edit(self, org_key: str, who: str, checkin_id: int) -> FormPage:
         """A confirmation's Edit: the same form, prefilled with that check-in's latest

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from rhythm.cadences import RhythmKind
@@ -21,6 +22,7 @@ from rhythm.okr import InitiativeStatus, Organisation, Person
 from rhythm.profiles import ChatProfile
 from rhythm.records import (
     AttendanceCell,
+    AutoUpdate,
     BlockerEvent,
     BlockerRecord,
     BlockerState,
@@ -126,6 +128,8 @@ class StoredCheckIn:
     revision: int
     submitted_at: datetime
     draft: CheckInDraft
+    # The check-in came unprompted (its period's first revision says so, for every revision).
+    spontaneous: bool = False
 
 
 # ---- repositories -----------------------------------------------------------------------
@@ -309,8 +313,11 @@ class CheckInRepository(Protocol):
         people: Sequence[str],
         teams: Sequence[str],
         now: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
     ) -> DigestFacts:
-        """`now` decides which unanswered prompts are past their deadline (they end streaks)."""
+        """`now` decides which unanswered prompts are past their deadline (they end streaks);
+        `window` is the period as instants [start, end): the automatic updates stored in it
+        are the period's (`DigestFacts.automatic`; None: none are read)."""
         ...
 
 
@@ -549,7 +556,8 @@ class HistoryRepository(Protocol):
         self, org: str, *, key_result: str | None = None, person: str | None = None, limit: int
     ) -> list[HistoryEntry]:
         """The latest `limit` key-result updates (latest revision of each check-in) of one key
-        result or one person, newest first."""
+        result or one person, newest first; a key result's (with no person) include the
+        values other systems pushed (`HistoryEntry.source`)."""
         ...
 
     async def stored_checkin(self, org: str, checkin_id: int) -> StoredCheckIn | None:
@@ -583,11 +591,100 @@ class HistoryRepository(Protocol):
         ...
 
 
+class ApiScope(StrEnum):
+    """What an API token may do: `read` the organisation, or also `write` (push values)."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A bearer token of the HTTP API, as stored: its SHA-256 `token_hash`, never the token."""
+
+    id: int
+    org: str
+    name: str
+    scope: ApiScope
+    token_hash: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiTokenRepository(Protocol):
+    """The HTTP API's bearer tokens, one organisation each, unique by name within it."""
+
+    async def add_api_token(
+        self, org: str, *, name: str, scope: ApiScope, token_hash: str, at: datetime
+    ) -> ApiToken | None:
+        """Store a new token; None when the organisation has one of that name already
+        (revoked or not: a name says which system used a token, in the list, for good)."""
+        ...
+
+    async def api_tokens(self, org: str) -> list[ApiToken]:
+        """The organisation's tokens, revoked ones included, oldest first."""
+        ...
+
+    async def api_token_by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    async def revoke_api_token(self, org: str, name: str, *, at: datetime) -> ApiToken | None:
+        """Revoke the token `name` (one revoked already stays as it was); None when none."""
+        ...
+
+    async def touch_api_token(self, token_id: int, *, at: datetime, every: timedelta) -> None:
+        """Record that the token was used `at`, unless that was recorded less than `every`
+        before: a busy client costs one write a minute, not one per request."""
+        ...
+
+
+class AutoUpdateRepository(Protocol):
+    """Values other systems push for key results (`rhythm.values`)."""
+
+    async def save_auto_update(
+        self,
+        org: str,
+        key_result: str,
+        value: float,
+        *,
+        source: str,
+        submitted_at: datetime,
+        idempotency_key: str | None = None,
+    ) -> AutoUpdate | None:
+        """Store the pushed value and make it the key result's current value, in one
+        transaction that a check-in of the key result or an import never interleaves with.
+        The same idempotency key stored already stores nothing: that push comes back
+        (`created` False). None when the organisation has no such key result."""
+        ...
+
+
+class PrivacyRepository(Protocol):
+    """Everything stored about one person, for an admin answering their request to see it
+    or to be forgotten (`drumbeat person export|erase`); not part of `Store`: the core never
+    needs it."""
+
+    async def person_data(self, org: str, email: str) -> dict[str, object]:
+        """As JSON values: "tables", the rows about the person per table (empty lists
+        included); "mentions", the other rows whose text names their email or chat ids
+        (table, primary key, columns); "admin", whether they are one."""
+        ...
+
+    async def erase_person(
+        self, org: str, email: str, *, keep_aggregates: bool = False
+    ) -> dict[str, int]:
+        """Remove the person everywhere in one transaction: their rows deleted, what they
+        owned or did for others kept without them (a random pseudonym per erasure), and every
+        other mention of their email or chat ids replaced with "[erased]". Their check-ins
+        are deleted, or with `keep_aggregates` kept under the pseudonym without their words.
+        Returns the rows changed per "table deleted|anonymised|mentions erased"."""
+        ...
+
+
 class Store(OrgRepository, PromptRepository, CheckInRepository, DigestRepository,
             PeopleRepository, SubscriptionRepository, WorkspaceRepository,
             ConversationRepository, DraftRepository, SeriesRepository, ChartRepository,
             BlockerRepository, OutboxRepository, SettingsRepository, HistoryRepository,
-            Protocol):  # fmt: skip
+            ApiTokenRepository, AutoUpdateRepository, Protocol):  # fmt: skip
     """Everything the core needs from storage, as one object the composition root injects."""
 
 

@@ -99,6 +99,21 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoUpdateFact:
+    """A key result's automatic updates within a digest's period (values another system
+    pushed: `rhythm.values`): the latest, and where the key result stood before the first.
+    `first_checkin_at` is when the period's first check-in update of the key result came
+    (None: none did), so the digest can tell which came first and where the period began."""
+
+    source: str  # who pushed the latest: "ci", "warehouse"
+    at: datetime  # when the latest was stored
+    value: float  # the latest pushed value
+    first_at: datetime  # when the period's first push was stored
+    value_before: float | None  # the key result's value just before that first push
+    first_checkin_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PromptFact:
     person: str
     is_lead: bool
@@ -132,6 +147,9 @@ class DigestFacts:
     blocking_others: Sequence[tuple[str, str, Snapshot]] = ()  # (key result, its team, update)
     values: Mapping[str, float | None] = field(default_factory=dict)  # current, per key result
     asked_before: frozenset[str] = frozenset()  # people prompted in the period before
+    # Per key result, its automatic updates in the period (only those that have any): values
+    # pushed by other systems, never a person's check-in (participation ignores them).
+    automatic: Mapping[str, AutoUpdateFact] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,11 +345,29 @@ class PersonSettings:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One key result's update in one check-in (its latest revision)."""
+    """One key result's update in one check-in (its latest revision), or a value another
+    system pushed (`source` set; then `kind` is None, `period` "", `checkin_id` and
+    `revision` 0, and `update` holds the value alone, with no person)."""
 
     key_result: str
-    kind: RhythmKind
+    kind: RhythmKind | None
     period: str
     checkin_id: int
     revision: int
     update: Snapshot
+    source: str | None = None  # an automatic update: who pushed it ("ci")
+
+
+@dataclass(frozen=True, slots=True)
+class AutoUpdate:
+    """A value another system pushed for a key result (`rhythm.values`), as stored: the key
+    result's current value became `value` in the same transaction."""
+
+    id: int
+    key_result: str
+    value: float
+    value_before: float | None  # the key result's current value just before
+    source: str  # who pushed it, as the caller names itself: "ci", "warehouse"
+    submitted_at: datetime  # when it was stored (UTC)
+    idempotency_key: str | None = None
+    created: bool = True  # False: found stored already under its idempotency key

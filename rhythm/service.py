@@ -15,6 +15,7 @@ from rhythm.checkin import CheckInSession
 from rhythm.courier import Courier
 from rhythm.digests import Digests
 from rhythm.nudges import Nudges
+from rhythm.observe import NULL_OBSERVER, Observer
 from rhythm.okr import Organisation
 from rhythm.orgcache import Organisations
 from rhythm.people import People
@@ -24,6 +25,7 @@ from rhythm.rendering import ChartRenderer
 from rhythm.reports import Reports
 from rhythm.submissions import Submissions
 from rhythm.ticking import LEASE, Ticker, TickReport
+from rhythm.values import Values
 
 
 class Drumbeat:
@@ -37,6 +39,7 @@ class Drumbeat:
         batch: int = 200,
         concurrency: int = 16,
         lease: timedelta = LEASE,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self.store = store  # for the core's own commands; adapters use the parts below
         self.clock = clock
@@ -58,15 +61,17 @@ class Drumbeat:
             store=store, orgs=self.orgs, people=self.people, clock=clock, courier=self.courier
         )
         self.preferences = Preferences(store=store, people=self.people)
+        self.values = Values(store=store, orgs=self.orgs, clock=clock)
         self.submissions = Submissions(
-            checkins=self.checkins, blockers=self.blockers, preferences=self.preferences
-        )
+            checkins=self.checkins, blockers=self.blockers, preferences=self.preferences,
+            observer=observer,
+        )  # fmt: skip
         self.buttons = Buttons(blockers=self.blockers, nudges=self.nudges, checkins=self.checkins)
         self.ticker = Ticker(
             store=store, orgs=self.orgs, chat=chat, clock=clock, digests=self.digests,
             reports=self.reports, blockers=self.blockers, nudges=self.nudges,
             courier=self.courier,
-            worker=worker, batch=batch, concurrency=concurrency, lease=lease,
+            worker=worker, batch=batch, concurrency=concurrency, lease=lease, observer=observer,
         )  # fmt: skip
 
     async def organisation(self, key: str) -> Organisation:

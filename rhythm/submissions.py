@@ -9,6 +9,7 @@ from rhythm.blockers import Blockers
 from rhythm.checkin import CheckedIn, CheckInSession, FormPage, Pager, one_page
 from rhythm.dialogs import DialogContext, DialogKind, Done
 from rhythm.errors import StaleForm
+from rhythm.observe import NULL_OBSERVER, Observer, checkin_source
 from rhythm.preferences import Preferences
 
 Submitted = FormPage | CheckedIn | Done
@@ -16,11 +17,17 @@ Submitted = FormPage | CheckedIn | Done
 
 class Submissions:
     def __init__(
-        self, *, checkins: CheckInSession, blockers: Blockers, preferences: Preferences
+        self,
+        *,
+        checkins: CheckInSession,
+        blockers: Blockers,
+        preferences: Preferences,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self.checkins = checkins
         self.blockers = blockers
         self.preferences = preferences
+        self.observer = observer
 
     async def submit(
         self,
@@ -40,6 +47,8 @@ class Submissions:
                 org_key, who, context, answers, pager=pager, idempotency_key=idempotency_key
             )
             if isinstance(outcome, CheckedIn) and outcome.created:
+                source = checkin_source(revision=outcome.revision, spontaneous=outcome.spontaneous)
+                self.observer.checkin_stored(org_key, source)
                 await self.blockers.announce_soon(org_key)  # raised or resolved blockers
             return outcome
         if dialog.org != org_key:

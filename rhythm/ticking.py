@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import operator
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import astuple, dataclass
@@ -39,6 +40,7 @@ from rhythm.digests import Digests
 from rhythm.due import due_digests, due_prompts
 from rhythm.messages import Notice, Report
 from rhythm.nudges import Nudges
+from rhythm.observe import NULL_OBSERVER, Observer, PromptOutcome
 from rhythm.okr import Organisation, Person
 from rhythm.orgcache import Organisations
 from rhythm.ports import ChatGateway, Clock, DeliveryError, NotLinked, Store
@@ -94,6 +96,13 @@ class Sent(StrEnum):
 
 # What one delivery came to: sent, to be retried, or why it failed for good (for the admins).
 Outcome = Sent | str
+_OBSERVED = {Sent.SENT: PromptOutcome.SENT, Sent.RETRY: PromptOutcome.RETRIED,
+             Sent.WAITING: PromptOutcome.WAITING}  # fmt: skip
+
+
+def _observed(outcome: Outcome) -> PromptOutcome:
+    """An outcome as the observer hears it: a reason for the admins is a failure."""
+    return _OBSERVED[outcome] if isinstance(outcome, Sent) else PromptOutcome.FAILED
 
 
 class _StillInDoubt(Exception):
@@ -181,10 +190,12 @@ class Ticker:
         batch: int = 200,
         concurrency: int = 16,
         lease: timedelta = LEASE,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
         self.store = store
         self.orgs = orgs
         self.chat = chat
+        self.observer = observer
         self.clock = clock
         self.digests = digests
         self.reports = reports
@@ -216,10 +227,16 @@ class Ticker:
             for key in await self.orgs.keys():
                 if self.stopping:
                     break
+                began = time.perf_counter()
+                self.observer.tick_started(key)
                 try:
-                    report += await self.tick_organisation(key, now)
+                    done = await self.tick_organisation(key, now)
                 except Exception:  # a bug or an outage in one organisation: the rest go on
                     log.exception("the tick of organisation %s failed", key)
+                    self.observer.tick_failed(key, time.perf_counter() - began)
+                    continue
+                self.observer.tick_done(key, time.perf_counter() - began, done)
+                report += done
         finally:
             if task is not None:
                 self._running.discard(task)
@@ -314,6 +331,8 @@ class Ticker:
                 outcome = await self._deliver_guarded(org, prompt, states)
                 del held[prompt.id]
                 outcomes.append((prompt, outcome))
+                person = org.person.get(prompt.person)
+                self.observer.prompt_delivered(org.key, person, _observed(outcome))
 
         async with self._renewing(held), asyncio.TaskGroup() as group:
             for _ in range(self.concurrency):

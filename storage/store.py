@@ -10,6 +10,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.api_tokens import SqlApiTokenRepository
+from storage.auto_updates import SqlAutoUpdateRepository
 from storage.blockers import SqlBlockerRepository
 from storage.charts import SqlChartRepository
 from storage.checkins import SqlCheckInRepository
@@ -17,10 +19,12 @@ from storage.conversations import SqlConversationRepository, SqlDraftRepository
 from storage.db import Database
 from storage.digests import SqlDigestRepository
 from storage.engine import WRITE_TRANSACTION, create_engine, ping
+from storage.exports import SqlExportRepository
 from storage.history import SqlHistoryRepository
 from storage.organisations import SqlOrgRepository
 from storage.outbox import SqlOutboxRepository
 from storage.people import SqlPeopleRepository
+from storage.privacy import SqlPrivacyRepository
 from storage.prompts import SqlPromptRepository
 from storage.series import SqlSeriesRepository
 from storage.settings import SqlSettingsRepository
@@ -28,7 +32,7 @@ from storage.subscriptions import SqlSubscriptionRepository
 from storage.workspaces import SqlWorkspaceRepository
 
 if TYPE_CHECKING:
-    from rhythm.ports import Store
+    from rhythm.ports import PrivacyRepository, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,10 @@ class SqlStore(
     SqlOutboxRepository,
     SqlSettingsRepository,
     SqlHistoryRepository,
+    SqlExportRepository,
+    SqlPrivacyRepository,
+    SqlApiTokenRepository,
+    SqlAutoUpdateRepository,
 ):
     """Implements `rhythm.ports.Store` on SQLite or PostgreSQL.
 
@@ -108,3 +116,6 @@ if TYPE_CHECKING:
 
     def _implements_the_port(store: SqlStore) -> Store:
         return store  # mypy reports it here when SqlStore drifts from rhythm.ports.Store
+
+    def _implements_privacy(store: SqlStore) -> PrivacyRepository:
+        return store

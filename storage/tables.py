@@ -693,6 +693,53 @@ class PersonSettingRow(Row, table=True):
     missing_list: bool = True
 
 
+# ---- values other systems push (the HTTP API) ----------------------------------------------
+
+
+class AutoUpdateRow(Row, table=True):
+    """One value another system pushed for a key result (a CI job, a warehouse query), with
+    where the key result stood just before it; written in the transaction that set the key
+    result's current value (`storage.auto_updates`). Like kr_update, it refers to the key
+    result by key, so a re-import that drops it keeps its history."""
+
+    __tablename__ = "auto_update"
+    __table_args__ = (
+        _org_fk(),
+        # A push sent again (a retried request) is stored once; pushes without a key never
+        # conflict (NULLs are distinct).
+        UniqueConstraint("org", "idempotency_key"),
+        # kr_series and history: one key result's pushes in a window; digest facts for a team.
+        Index("ix_auto_update_key_result", "org", "key_result", "submitted_at"),
+        # digest facts for the whole organisation: the period's pushes, whatever key result.
+        Index("ix_auto_update_submitted_at", "org", "submitted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    key_result: str = Field(sa_type=KEY)
+    value: float
+    value_before: float | None = None  # the key result's current value when it came
+    source: str = Field(sa_type=String(40))  # who pushed it: "ci", "warehouse"
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    idempotency_key: str | None = Field(default=None, sa_type=KEY)
+
+
+class ApiTokenRow(Row, table=True):
+    """A bearer token of the HTTP API: its SHA-256, never the token, which is shown once."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (_org_fk(), UniqueConstraint("org", "name"), UniqueConstraint("token_hash"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(sa_type=KEY)
+    name: str = Field(sa_type=KEY)
+    scope: str = Field(sa_type=SHORT)  # rhythm.ports.ApiScope
+    token_hash: str = Field(sa_type=String(64))  # hex
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def _table(model: type[Row]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -727,6 +774,8 @@ blocker_event_t = _table(BlockerEventRow)
 outbox_t = _table(OutboxRow)
 nudge_t = _table(NudgeRow)
 person_setting_t = _table(PersonSettingRow)
+auto_update_t = _table(AutoUpdateRow)
+api_token_t = _table(ApiTokenRow)
 
 # Children before parents: the order `save_organisation` deletes the old tree in.
 TREE_TABLES_CHILDREN_FIRST = (

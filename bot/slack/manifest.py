@@ -46,11 +46,12 @@ Bot events: `app_home_opened` (publish the Home tab), `app_uninstalled` and `tok
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifests" / "slack" / "manifest.json"
+from bot.resources import resource
+
+MANIFEST_PATH = resource("manifests", "slack", "manifest.json")
 PLACEHOLDER_URL = "https://drumbeat.example.com"
 EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"

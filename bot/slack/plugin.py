@@ -23,6 +23,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.metrics import CallCounts
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.gateway import SlackGateway
@@ -60,14 +61,20 @@ def uses_oauth(settings: Settings) -> bool:
 
 
 def slack_gateway(
-    settings: Settings, store: Store, *, limits: SlackLimits | None = None
+    settings: Settings,
+    store: Store,
+    *,
+    limits: SlackLimits | None = None,
+    calls: CallCounts | None = None,
 ) -> SlackGateway:
-    """`limits` replaces Slack's (tests and benchmarks scale them). With OAuth the
-    installations live in the store's database (`store.engine`, which SqlStore has)."""
+    """`limits` replaces Slack's (tests and benchmarks scale them); `calls` counts 429s and
+    retries for the metrics. With OAuth the installations live in the store's database
+    (`store.engine`, which SqlStore has)."""
     quiet_library_loggers()
     api = SlackWebApi(
         limits=limits or SlackLimits(messages_per_second=settings.slack_messages_per_second),
         base_url=settings.slack_api_url,
+        calls=calls,
     )
     workspaces: Workspaces
     if uses_oauth(settings):

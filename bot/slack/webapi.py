@@ -41,13 +41,16 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from bot.slack.limits import SlackLimits
 from rhythm.ports import DeliveryError, Leaving
+
+if TYPE_CHECKING:
+    from bot.metrics import CallCounts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,8 +185,10 @@ class SlackWebApi:
         timeout: float = 10.0,
         trigger_timeout: float = TRIGGER_TIMEOUT,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        calls: CallCounts | None = None,
     ) -> None:
         self.limits = limits
+        self.calls = calls  # 429s and retries, per method, for the metrics
         self.base_url = base_url or SLACK_API_URL
         if not self.base_url.endswith("/"):
             self.base_url += "/"
@@ -253,9 +258,11 @@ class SlackWebApi:
                 return await attempt()
             except _RateLimited as limited:
                 self.limits.rate_limited(workspace.key, method, limited.retry_after, channel)
+                self._count(method, retried=False)
                 rate_limited += 1
                 if rate_limited > self.rate_limit_retries:
                     raise limited.error from None
+                self._count(method, retried=True)
                 log.info("Slack %s rate limited; retrying in %.1f s", method, limited.retry_after)
                 if self.limits.throttle(workspace.key, method) is None:
                     await self._sleep(limited.retry_after)  # no throttle to hold the next one
@@ -274,7 +281,17 @@ class SlackWebApi:
                 log.info(
                     "Slack %s failed (%s); retry %d in %.1f s", method, error.code, failures, wait
                 )
+                self._count(method, retried=True)
                 await self._sleep(wait)
+
+    def _count(self, method: str, *, retried: bool) -> None:
+        """A 429 (`retried` False) or a retry of `method`, for the metrics."""
+        if self.calls is None:
+            return
+        if retried:
+            self.calls.retried(method)
+        else:
+            self.calls.rate_limited(method)
 
     async def _call_at_once(
         self, workspace: Workspace, method: str, params: dict[str, Any], channel: str | None
@@ -284,6 +301,7 @@ class SlackWebApi:
             return await self._attempt(workspace.token, method, params, timeout)
         except _RateLimited as limited:
             self.limits.rate_limited(workspace.key, method, limited.retry_after, channel)
+            self._count(method, retried=False)
             raise limited.error from None
 
     async def _attempt(

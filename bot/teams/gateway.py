@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botbuilder.core import BotAdapter, CardFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -49,6 +49,9 @@ from rhythm.messages import Message, Report
 from rhythm.okr import Person
 from rhythm.ports import Clock, DeliveryError, Leaving, NotLinked, Store, SystemClock
 from rhythm.records import Conversation
+
+if TYPE_CHECKING:
+    from bot.metrics import CallCounts
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +167,10 @@ class TeamsGateway:
         max_wait: float = 60.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         chart_links: ChartLinks | None = None,
+        calls: CallCounts | None = None,
     ) -> None:
         self.adapter = adapter
+        self.calls = calls  # 429s and retries, per method, for the metrics
         self.store = store
         self.app_id = app_id
         self.limits = limits or TeamsLimits()
@@ -303,7 +308,7 @@ class TeamsGateway:
                 self.app_id, remember, parameters, CHANNEL_ID, tenant.service_url
             )
 
-        await self.paced(tenant_id or "", f"create:{aad}", create)
+        await self.paced(tenant_id or "", f"create:{aad}", create, method="create_conversation")
         reference = ConversationReference(
             conversation=ConversationAccount(
                 id=created[0].conversation.id, tenant_id=tenant_id, conversation_type="personal"
@@ -360,7 +365,7 @@ class TeamsGateway:
             response = await client.conversations.send_to_conversation(conversation, activity)
             return str(response.id)
 
-        return await self._continue(reference, send, leaving=leaving)
+        return await self._continue(reference, send, leaving=leaving, method="send_to_conversation")
 
     async def _update(
         self, reference: ConversationReference, activity_id: str, activity: Activity
@@ -375,7 +380,7 @@ class TeamsGateway:
         async def update(client: ConnectorClient) -> None:
             await client.conversations.update_activity(conversation, activity_id, activity)
 
-        await self._continue(reference, update)
+        await self._continue(reference, update, method="update_activity")
 
     async def _continue(
         self,
@@ -383,6 +388,7 @@ class TeamsGateway:
         call: Callable[[ConnectorClient], Awaitable[T]],
         *,
         leaving: Leaving | None = None,
+        method: str,
     ) -> T:
         """Run `call` in a proactive turn of the stored conversation (the adapter supplies
         an authenticated connector client), paced and retried."""
@@ -411,17 +417,20 @@ class TeamsGateway:
             return results[0]
 
         key = reference.conversation.id.split(";")[0]
-        return await self.paced(reference.conversation.tenant_id or "", key, once)
+        return await self.paced(reference.conversation.tenant_id or "", key, once, method=method)
 
     async def paced(
         self,
         tenant: str,
         key: str,
         call: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]],
+        *,
+        method: str = "reply",
     ) -> T:
         """`call(paced)` until it succeeds, fails for good, or runs out of attempts; `call`
         awaits `paced()` right before its request, which waits for Teams' limits. The bot's
-        replies go through here too: they count against the same conversation's limit."""
+        replies go through here too: they count against the same conversation's limit.
+        `method` names the call in the metrics' 429s and retries."""
         throttle = self._throttle(tenant)
         pace = self._pace(tenant)
 
@@ -442,6 +451,8 @@ class TeamsGateway:
                 status, headers = None, {}
                 reason, cause = f"Teams connector unreachable: {error}", error
             wait = self._wait(attempt, headers)
+            if status == 429 and self.calls is not None:
+                self.calls.rate_limited(method)
             if status is not None and status not in TRANSIENT:
                 raise TeamsDeliveryError(reason, status=status, permanent=True) from cause
             if attempt == self.attempts:
@@ -449,6 +460,8 @@ class TeamsGateway:
                     reason, status=status, permanent=False, retry_after=wait
                 ) from cause
             log.info("Teams: %s (%s); retrying in %.1f s", reason, key, wait)
+            if self.calls is not None:
+                self.calls.retried(method)
             if status == 429:
                 self._refused(tenant, key, wait)
             else:

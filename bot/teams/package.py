@@ -1,7 +1,8 @@
 """The Teams app package: manifest.json and the two icons, zipped for upload to Teams.
 
-The sources live in manifests/teams/ with a placeholder id; `teams_manifest` fills in the
-Microsoft App ID of an installation's bot registration.
+The sources live in manifests/teams/ (shipped as package data: bot/resources) with a
+placeholder id; `teams_manifest` fills in the Microsoft App ID of an installation's bot
+registration.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-SOURCES = Path(__file__).resolve().parents[2] / "manifests" / "teams"
+from bot.resources import resource
+
+SOURCES = resource("manifests", "teams")
 ICONS = ("color.png", "outline.png")
 PACKAGE_NAME = "drumbeat-teams.zip"
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from bot.resources import resource
 from bot.settings import Settings
 from rhythm.okr import Organisation, Person
 from rhythm.ports import Clock
@@ -39,7 +40,7 @@ PACKAGE = "@microsoft/m365agentsplayground"
 VERSION = "0.2.28"  # pinned: the tests drive its HTTP routes and websocket
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".tmp" / "playground"
-SAMPLE = REPO / "examples" / "acme.yaml"
+SAMPLE = resource("examples", "acme.yaml")  # the same file as bot.sample.SAMPLE
 SAMPLE_USER = "lucas.bernard@acme.example"  # an owner with one key result: the README's "you"
 PLAYGROUND_PORT = 56150
 BOT_PORT = 3978

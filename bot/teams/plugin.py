@@ -11,6 +11,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.metrics import CallCounts
 from bot.settings import Settings
 from bot.teams.adapter import is_local, teams_adapter
 from bot.teams.bot import MemberDirectory, TeamsBot, answer_invoke, invoke_error, say
@@ -35,15 +36,17 @@ def teams_gateway(
     *,
     adapter: CloudAdapter | None = None,
     chart_links: ChartLinks | None = None,
+    calls: CallCounts | None = None,
 ) -> TeamsGateway:
     """The Teams ChatGateway; `adapter` defaults to the one these settings describe; charts
-    too big for a card are shown from `chart_links`."""
+    too big for a card are shown from `chart_links`; `calls` counts 429s and retries."""
     return TeamsGateway(
         adapter=adapter or teams_adapter(settings),
         store=store,
         app_id=settings.microsoft_app_id or "",
         limits=TeamsLimits.for_tenant_rate(settings.teams_messages_per_second),
         chart_links=chart_links,
+        calls=calls,
     )
 
 

@@ -95,6 +95,7 @@ async def test_kill_9_mid_delivery_then_a_restart_delivers_every_message_exactly
     assert set(notes(news)) == {outbox_tag(i) for i in ids}
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # where replicas run
 async def test_two_replicas_deliver_every_message_exactly_once(news: FanOut) -> None:
     config = news.config(rate=RATE)
     await news.serve(config, worker="replica-1")
