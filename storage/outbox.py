@@ -91,18 +91,15 @@ class SqlOutboxRepository(Repository):
         other's rows; on SQLite they take turns (BEGIN IMMEDIATE)."""
         if limit <= 0:
             return []
+        ready = (
+            o.org == org,
+            o.sent_at.is_(None),
+            o.failure.is_(None),
+            or_(o.not_before.is_(None), o.not_before <= now),
+            or_(o.claim_until.is_(None), o.claim_until <= now),
+        )
         claimable = (
-            select(o.id)
-            .where(
-                o.org == org,
-                o.sent_at.is_(None),
-                o.failure.is_(None),
-                or_(o.not_before.is_(None), o.not_before <= now),
-                or_(o.claim_until.is_(None), o.claim_until <= now),
-            )
-            .order_by(o.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            select(o.id).where(*ready).order_by(o.id).limit(limit).with_for_update(skip_locked=True)
         )
         stmt = (
             update(outbox_t)
@@ -113,6 +110,12 @@ class SqlOutboxRepository(Repository):
             )
             .returning(*outbox_t.c)
         )
+        # Nearly every tick finds nothing to send: a read says so without taking SQLite's
+        # write lock (or a PostgreSQL write transaction) each minute.
+        async with self._db.read() as conn:
+            waiting = (await conn.execute(select(o.id).where(*ready).limit(1))).first()
+        if waiting is None:
+            return []
         async with self._db.write() as conn:
             claimed = [outbox_record(r) for r in (await conn.execute(stmt)).mappings()]
         claimed.sort(key=lambda r: r.id)  # RETURNING has no order: oldest first

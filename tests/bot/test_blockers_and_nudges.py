@@ -24,6 +24,10 @@ from rhythm.records import BlockerState, PersonSettings
 from rhythm.sections import Report
 from tests.bot.test_flow import MONDAY, PARIS_OWNER, World, valid_answers, world  # noqa: F401
 
+# The flows on SQLite; what storage does under them runs on both backends in tests/storage,
+# and the races and replicas below run here on both.
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 LUCAS = PARIS_OWNER  # growth, owns onboarding-completion
 SOFIA = "sofia.rossi@acme.example"  # growth's lead
 ANANYA = "ananya.iyer@acme.example"  # platform's lead
@@ -68,6 +72,7 @@ async def press(world: World, who: str, action: str, value: object) -> Shown | F
     return pressed
 
 
+@SQLITE
 async def test_a_blocker_naming_a_team_reaches_its_lead_with_three_buttons_at_once(world: World):
     blocker = await blocked_by_platform(world)
 
@@ -85,6 +90,7 @@ async def test_a_blocker_naming_a_team_reaches_its_lead_with_three_buttons_at_on
     assert len(titled(world, ANANYA, "🚧")) == 1
 
 
+@SQLITE
 async def test_on_it_tells_the_reporter_and_a_second_press_is_told_who_was_first(world: World):
     blocker = await blocked_by_platform(world)
     pressed = await press(world, ANANYA, ACKNOWLEDGE, str(blocker))
@@ -100,6 +106,7 @@ async def test_on_it_tells_the_reporter_and_a_second_press_is_told_who_was_first
     assert len(titled(world, LUCAS, "👍")) == 1
 
 
+@SQLITE
 async def test_only_the_team_it_waits_on_may_answer(world: World):
     blocker = await blocked_by_platform(world)
     with pytest.raises(Exception, match="Only Platform") as refused:
@@ -109,6 +116,7 @@ async def test_only_the_team_it_waits_on_may_answer(world: World):
         await press(world, ANANYA, ACKNOWLEDGE, "not-a-number")
 
 
+@SQLITE
 async def test_not_us_asks_which_team_and_reroutes_it(world: World):
     blocker = await blocked_by_platform(world)
     form = await press(world, ANANYA, NOT_US, str(blocker))
@@ -149,6 +157,7 @@ async def test_not_us_asks_which_team_and_reroutes_it(world: World):
     assert len(titled(world, LEA, "🚧")) == 1
 
 
+@SQLITE
 async def test_resolved_by_the_button_tells_the_reporter(world: World):
     blocker = await blocked_by_platform(world)
     pressed = await press(world, ANANYA, RESOLVE, str(blocker))
@@ -160,6 +169,7 @@ async def test_resolved_by_the_button_tells_the_reporter(world: World):
     assert "Already resolved by Ananya Iyer" in later.notice.title
 
 
+@SQLITE
 async def test_the_next_check_in_without_a_blocker_resolves_it_and_both_sides_hear(world: World):
     blocker = await blocked_by_platform(world)
     world.clock.set(MONDAY_10 + timedelta(hours=2))
@@ -172,6 +182,7 @@ async def test_the_next_check_in_without_a_blocker_resolves_it_and_both_sides_he
     assert titled(world, ANANYA, "✅ Resolved: Lucas Bernard's blocker")
 
 
+@SQLITE
 async def test_digests_show_blockers_with_age_and_state_on_both_sides(world: World):
     blocker = await blocked_by_platform(world)
     await press(world, ANANYA, ACKNOWLEDGE, str(blocker))
@@ -199,6 +210,7 @@ async def test_digests_show_blockers_with_age_and_state_on_both_sides(world: Wor
     assert gone.tracked_blockers == ()
 
 
+@SQLITE
 async def test_blockers_command_lists_both_sides(world: World):
     await blocked_by_platform(world)
     mine = await run_command(world.drumbeat, "acme", SOFIA, "blockers")
@@ -223,6 +235,7 @@ async def after_the_deadline(world: World) -> None:
     await world.tick(deadline + timedelta(minutes=1))
 
 
+@SQLITE
 async def test_a_lead_gets_one_list_of_who_is_missing_with_a_nudge_button_each(world: World):
     await after_the_deadline(world)
     [listed] = titled(world, SOFIA, "📋")
@@ -234,6 +247,7 @@ async def test_a_lead_gets_one_list_of_who_is_missing_with_a_nudge_button_each(w
     assert len(titled(world, SOFIA, "📋")) == 1  # one per period
 
 
+@SQLITE
 async def test_people_on_leave_are_never_listed_and_a_lead_may_turn_the_list_off(world: World):
     await world.tick(MONDAY_10)
     [prompt] = await world.drumbeat.people.open_prompts("acme", LUCAS)
@@ -245,6 +259,7 @@ async def test_people_on_leave_are_never_listed_and_a_lead_may_turn_the_list_off
         assert not any(plain(line).startswith("Lucas") for line in listed.lines)
 
 
+@SQLITE
 async def test_nudge_sends_one_reminder_in_the_leads_name_and_the_week_is_capped(world: World):
     await after_the_deadline(world)
     [listed] = titled(world, SOFIA, "📋")
@@ -263,6 +278,7 @@ async def test_nudge_sends_one_reminder_in_the_leads_name_and_the_week_is_capped
         await press(world, ANANYA, NUDGE, lucas_button.value)
 
 
+@SQLITE
 async def test_reminders_and_nudges_share_the_weekly_cap(world: World):
     await world.tick(MONDAY_10)
     [prompt] = await world.drumbeat.people.open_prompts("acme", LUCAS)
@@ -282,6 +298,7 @@ async def test_reminders_and_nudges_share_the_weekly_cap(world: World):
 # ---- edit after submit, history ------------------------------------------------------------
 
 
+@SQLITE
 async def test_edit_opens_the_same_form_prefilled_and_stores_a_revision(world: World):
     await world.tick(MONDAY_10)
     first = await submit(world, LUCAS, value="51", confidence="6", moved="Shipped the tour")
@@ -309,6 +326,7 @@ async def test_edit_opens_the_same_form_prefilled_and_stores_a_revision(world: W
         await press(world, SOFIA, EDIT, edit.value)
 
 
+@SQLITE
 async def test_history_of_a_key_result_and_of_a_person(world: World):
     await world.tick(MONDAY_10)
     await submit(world, LUCAS, value="51", moved="Shipped the tour", blockers="SSO",
@@ -329,6 +347,7 @@ async def test_history_of_a_key_result_and_of_a_person(world: World):
     assert "Usage" in usage.message.text  # type: ignore[union-attr]
 
 
+@SQLITE
 async def test_settings_is_a_small_form_that_turns_the_list_off(world: World):
     reply = await run_command(world.drumbeat, "acme", SOFIA, "settings")
     assert reply.form is not None
@@ -377,6 +396,7 @@ async def test_two_leads_pressing_at_once_make_one_change(world: World):
     assert len(titled(world, LUCAS, "👍")) == 1
 
 
+@SQLITE
 async def test_a_send_in_doubt_is_looked_up_before_it_is_sent_again(world: World):
     await world.tick(MONDAY_10)
     page = await world.drumbeat.checkins.open("acme", LUCAS)
@@ -405,6 +425,7 @@ async def test_a_send_in_doubt_is_looked_up_before_it_is_sent_again(world: World
     assert len(titled(world, LUCAS, "📣")) == 1  # the other message, sent once
 
 
+@SQLITE
 async def test_a_permanent_failure_stays_with_its_message_and_the_rest_go_on(world: World):
     world.chat.failures[ANANYA] = DeliveryError("user_not_found", permanent=True)
     await blocked_by_platform(world)
@@ -415,6 +436,7 @@ async def test_a_permanent_failure_stays_with_its_message_and_the_rest_go_on(wor
     assert not titled(world, ANANYA, "🚧")  # failed for good: not retried
 
 
+@SQLITE
 async def test_a_transient_failure_is_retried(world: World):
     world.chat.failures[ANANYA] = DeliveryError("timeout", permanent=False, maybe_done=False)
     await blocked_by_platform(world)
@@ -423,6 +445,7 @@ async def test_a_transient_failure_is_retried(world: World):
     assert len(titled(world, ANANYA, "🚧")) == 1
 
 
+@SQLITE
 async def test_news_nobody_could_deliver_for_a_day_is_dropped(world: World):
     world.chat.failures[SOFIA] = NotLinked("not in the workspace")
     await after_the_deadline(world)
@@ -432,6 +455,7 @@ async def test_news_nobody_could_deliver_for_a_day_is_dropped(world: World):
     assert not titled(world, SOFIA, "📋")  # two days late: dropped, not sent
 
 
+@SQLITE
 async def test_the_same_submission_again_is_confirmed_as_it_was_stored(world: World):
     await world.tick(MONDAY_10)
     page = await world.drumbeat.checkins.open("acme", LUCAS)
@@ -445,6 +469,7 @@ async def test_the_same_submission_again_is_confirmed_as_it_was_stored(world: Wo
     assert again.notice.title == first.notice.title == "✅ Checked in at 10:05 (Europe/Paris)"
 
 
+@SQLITE
 async def test_next_weeks_form_carries_the_live_blocker_so_keeping_it_keeps_it(world: World):
     blocker = await blocked_by_platform(world)
     next_week = MONDAY_10 + timedelta(days=7)

@@ -88,6 +88,12 @@ def later(drumbeat: Drumbeat, delta: timedelta) -> datetime:
 # ---- what people see -----------------------------------------------------------------------
 
 
+# The flows on SQLite; storage under them runs on both backends in
+# tests/storage/test_auto_updates.py (concurrency included).
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@SQLITE
 async def test_a_pushed_value_is_what_mine_tree_status_and_history_show(
     drumbeat: Drumbeat,
 ) -> None:
@@ -104,6 +110,7 @@ async def test_a_pushed_value_is_what_mine_tree_status_and_history_show(
     assert "58%" in history
 
 
+@SQLITE
 async def test_the_owners_next_form_is_prefilled_with_the_pushed_value(drumbeat: Drumbeat) -> None:
     await drumbeat.values.push("acme", KR, 58.5, source="warehouse")
 
@@ -118,6 +125,7 @@ async def test_the_owners_next_form_is_prefilled_with_the_pushed_value(drumbeat:
     assert (await drumbeat.store.current_values("acme", [KR])) == {KR: 58.5}
 
 
+@SQLITE
 async def test_the_weekly_digest_says_the_value_came_from_the_push_and_counts_its_change(
     drumbeat: Drumbeat,
 ) -> None:
@@ -143,6 +151,7 @@ async def test_the_weekly_digest_says_the_value_came_from_the_push_and_counts_it
     assert "0/2 checked in" in await say(drumbeat, LUCAS, "status growth")  # nobody's check-in
 
 
+@SQLITE
 async def test_a_check_in_after_a_push_sets_the_value_and_a_push_after_it_again(
     drumbeat: Drumbeat,
 ) -> None:
@@ -168,6 +177,7 @@ async def test_a_check_in_after_a_push_sets_the_value_and_a_push_after_it_again(
     assert line.confidence == 7  # the owner's, from the check-in
 
 
+@SQLITE
 async def test_a_push_after_the_check_in_counts_from_where_the_period_began(
     drumbeat: Drumbeat,
 ) -> None:
@@ -184,6 +194,7 @@ async def test_a_push_after_the_check_in_counts_from_where_the_period_began(
     assert digest.participation.checked_in == 1  # Lucas, once: his check-in
 
 
+@SQLITE
 async def test_the_forecast_reads_pushed_values(drumbeat: Drumbeat) -> None:
     assert await drumbeat.reports.forecasts("acme", [KR]) == {}
 
@@ -202,6 +213,7 @@ async def test_the_forecast_reads_pushed_values(drumbeat: Drumbeat) -> None:
 # ---- sent again, refused -------------------------------------------------------------------
 
 
+@SQLITE
 async def test_the_same_push_sent_again_is_stored_once(drumbeat: Drumbeat) -> None:
     first = await drumbeat.values.push("acme", KR, 58, source="ci", idempotency_key="run-7")
     later(drumbeat, timedelta(minutes=3))
@@ -230,6 +242,7 @@ async def test_the_same_push_sent_again_is_stored_once(drumbeat: Drumbeat) -> No
         (KR, 58, "ci\tbuild", "A source is named"),
     ],
 )
+@SQLITE
 async def test_bad_pushes_are_refused_and_store_nothing(
     drumbeat: Drumbeat, key: str, value: float, source: str, refused: str
 ) -> None:
@@ -238,11 +251,13 @@ async def test_bad_pushes_are_refused_and_store_nothing(
     assert await drumbeat.store.checkin_history("acme", key_result=key, limit=5) == []
 
 
+@SQLITE
 async def test_a_milestone_is_pushed_done(drumbeat: Drumbeat) -> None:
     pushed = await drumbeat.values.push("acme", "eu-residency", 1, source="release-train")
     assert (pushed.value, pushed.source) == (1.0, "release-train")
 
 
+@SQLITE
 async def test_an_unknown_key_result_is_refused_with_the_nearest_key(drumbeat: Drumbeat) -> None:
     with pytest.raises(UnknownKeyResult) as refused:
         await drumbeat.values.push("acme", "onboarding-completoin", 58, source="ci")
@@ -256,6 +271,7 @@ async def test_an_unknown_key_result_is_refused_with_the_nearest_key(drumbeat: D
         await drumbeat.values.push("nobody", KR, 58, source="ci")
 
 
+@SQLITE
 async def test_idempotency_keys_and_times_are_checked(drumbeat: Drumbeat) -> None:
     for key in ("", "k" * 201):
         with pytest.raises(CommandError, match="idempotency key has 1 to 200"):
@@ -272,6 +288,7 @@ async def test_idempotency_keys_and_times_are_checked(drumbeat: Drumbeat) -> Non
     assert ahead.at == PROMPTED + timedelta(minutes=2)
 
 
+@SQLITE
 async def test_a_key_result_with_no_metric_is_refused_and_one_of_a_past_cycle_taken(
     drumbeat: Drumbeat, store: SqlStore
 ) -> None:
@@ -297,6 +314,7 @@ async def test_a_key_result_with_no_metric_is_refused_and_one_of_a_past_cycle_ta
     assert await store.current_values("acme", ["q3-signups"]) == {"q3-signups": 870}
 
 
+@SQLITE
 async def test_a_push_that_moved_the_value_is_not_flat(drumbeat: Drumbeat) -> None:
     """ "On track but flat" reads where the key result stands: a push after the check-in moved
     it, so the warning goes."""
