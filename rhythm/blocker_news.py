@@ -135,8 +135,7 @@ def ask_notice(
             Action(NOT_US, "Not us", value),
             Action(RESOLVE, "Resolved", value),
         ),
-        footer=f"Raised {_day(org, reporter, blocker.raised_at)}. "
-        f"{reporter.name} hears each answer.",
+        footer=f"Raised {_day(reporter, blocker.raised_at)}. {reporter.name} hears each answer.",
     )
 
 
@@ -148,7 +147,7 @@ def answered_notice(title: str, org: Organisation, blocker: BlockerRecord) -> No
     return Notice(title, (about + (literal(kr.title) if kr else blocker.key_result),))
 
 
-def _day(org: Organisation, person: Person, at: datetime) -> str:
+def _day(person: Person, at: datetime) -> str:
     return at.astimezone(person.zone).strftime("%a %d %b")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rhythm.errors import StaleForm
-from rhythm.messages import Form, Notice
+from rhythm.messages import Notice
 
 MAX_LENGTH = 500
 
@@ -54,6 +54,3 @@ class Done:
     """A dialog submitted and taken: the form closes and the person is told `notice`."""
 
     notice: Notice
-
-
-DialogAnswer = Form | Done  # a Form: the same form again, with its field errors

@@ -507,8 +507,6 @@ class OutboxRepository(Protocol):
         was spent already spends nothing and writes nothing (ALREADY)."""
         ...
 
-    async def nudges_spent(self, org: str, person: str, week: str) -> int: ...
-
     async def claim_outbox(
         self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
     ) -> list[OutboxRecord]:

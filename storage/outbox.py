@@ -79,10 +79,6 @@ class SqlOutboxRepository(Repository):
                 await _enqueue(conn, org, [message], spend.at)
         return Spent.SPENT
 
-    async def nudges_spent(self, org: str, person: str, week: str) -> int:
-        async with self._db.read() as conn:
-            return await _spent(conn, org, person, week)
-
     async def claim_outbox(
         self, org: str, *, now: datetime, worker: str, limit: int, lease: timedelta
     ) -> list[OutboxRecord]:
